@@ -1,0 +1,195 @@
+//! The canonical request IR. Every client schema (OpenAI chat, OpenAI Responses, Anthropic Messages)
+//! parses into [`ChatRequest`]; every provider adapter renders from it. What a schema cannot express
+//! is named by the renderer as a lossy conversion, never dropped silently.
+
+use serde_json::Value;
+
+use crate::money::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageSource {
+    Url(String),
+    Base64 { media_type: String, data: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    Image {
+        source: ImageSource,
+        detail: Option<String>,
+    },
+    /// A part only same-schema pass-through can carry (audio, files); other providers are ineligible.
+    Other {
+        kind: String,
+        raw: Value,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the JSON text the model produced (not re-parsed: models emit invalid JSON too).
+    pub arguments: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<Part>,
+    pub tool_calls: Vec<ToolCall>,
+    /// For `Role::Tool`: the call this message answers.
+    pub tool_call_id: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Message {
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: vec![Part::Text(text.into())],
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments.
+    pub parameters: Value,
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    Auto,
+    None,
+    Required,
+    Named(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        schema: Value,
+        strict: Option<bool>,
+    },
+}
+
+/// Switchyard's own request controls (API.md), whichever schema carried them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingHints {
+    pub fallback: Vec<String>,
+    pub budget: Option<Money>,
+    pub session_id: Option<String>,
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    /// The model as the client named it: catalog id, alias, or a routing word such as `auto`.
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub parallel_tool_calls: Option<bool>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub stop: Vec<String>,
+    pub seed: Option<i64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub n: Option<u32>,
+    pub response_format: Option<ResponseFormat>,
+    pub reasoning_effort: Option<String>,
+    pub stream: bool,
+    /// The client asked for a usage event at the end of a stream.
+    pub stream_include_usage: bool,
+    pub user: Option<String>,
+    pub metadata: serde_json::Map<String, Value>,
+    pub routing: RoutingHints,
+}
+
+impl ChatRequest {
+    /// Every piece of text a prompt carries, in order (for firewall, classification, estimates).
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.messages.iter().flat_map(|m| {
+            m.content
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Text(t) => Some(t.as_str()),
+                    Part::Image { .. } | Part::Other { .. } => None,
+                })
+                .chain(m.tool_calls.iter().map(|c| c.arguments.as_str()))
+        })
+    }
+
+    /// A cheap input-token estimate (about four bytes a token, plus per-message overhead), used
+    /// before the provider reports real usage.
+    pub fn estimated_input_tokens(&self) -> u64 {
+        let text: usize = self.texts().map(str::len).sum();
+        let images = self
+            .messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .filter(|p| matches!(p, Part::Image { .. }))
+            .count();
+        let tools: usize = self
+            .tools
+            .iter()
+            .map(|t| {
+                t.name.len()
+                    + t.description.as_ref().map_or(0, String::len)
+                    + t.parameters.to_string().len()
+            })
+            .sum();
+        ((text + tools) / 4 + 4 * self.messages.len() + 765 * images) as u64
+    }
+
+    pub fn has_images(&self) -> bool {
+        self.messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .any(|p| matches!(p, Part::Image { .. }))
+    }
+}
+
+/// Token usage as reported by a provider, in canonical terms. `input_tokens` includes cached ones;
+/// `output_tokens` includes reasoning ones (the way OpenAI reports; adapters convert).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+}

@@ -1,0 +1,5 @@
+//! Endpoints the gateway answers itself: the catalog on the proxy listener, and the admin listener
+//! (metrics, health, reload).
+
+pub mod catalog;
+pub mod service;

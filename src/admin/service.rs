@@ -1,0 +1,78 @@
+//! The admin listener (loopback by default; never expose it): `GET /metrics` (Prometheus text),
+//! `GET /healthz`, and `POST /admin/reload` (the same reload as SIGHUP).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{Response, StatusCode};
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use serde_json::json;
+
+use crate::metrics::{m, refresh_gauges};
+use crate::server::Reloader;
+
+pub struct AdminApp {
+    pub reloader: Arc<Reloader>,
+}
+
+fn reply(status: StatusCode, ctype: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    if let Ok(v) = http::HeaderValue::from_str(ctype) {
+        r.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    let len = r.body().len();
+    r.headers_mut()
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    r
+}
+
+fn json_reply(status: StatusCode, v: serde_json::Value) -> Response<Vec<u8>> {
+    reply(status, "application/json", v.to_string().into_bytes())
+}
+
+#[async_trait]
+impl ServeHttp for AdminApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let (method, path) = (
+            session.req_header().method.clone(),
+            session.req_header().uri.path().to_string(),
+        );
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/metrics") => {
+                refresh_gauges();
+                reply(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    m().render(),
+                )
+            }
+            ("GET", "/healthz") => json_reply(
+                StatusCode::OK,
+                json!({"status": "ok", "config_generation": self.reloader.generation()}),
+            ),
+            ("POST", "/admin/reload") => {
+                let r = self.reloader.clone();
+                match tokio::task::spawn_blocking(move || r.reload()).await {
+                    Ok(Ok(generation)) => json_reply(
+                        StatusCode::OK,
+                        json!({"reloaded": true, "config_generation": generation}),
+                    ),
+                    Ok(Err(problems)) => json_reply(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"reloaded": false, "problems": problems.0.iter().map(|p| p.to_string()).collect::<Vec<_>>()}),
+                    ),
+                    Err(e) => json_reply(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"reloaded": false, "problems": [e.to_string()]}),
+                    ),
+                }
+            }
+            _ => json_reply(
+                StatusCode::NOT_FOUND,
+                json!({"error": {"type": "not_found_error", "code": "unknown_endpoint", "message": format!("unknown admin endpoint {method} {path}"), "http_status": 404}}),
+            ),
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! OpenAI Chat Completions, client side: the request body parsed into the canonical IR. The wire
+//! structs follow the public API reference (platform.openai.com/docs/api-reference/chat/create).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use switchyard_sdk::ir::{
+    ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+};
+use switchyard_sdk::Money;
+
+use super::json::{field, missing, parse_object};
+use super::RawObject;
+use crate::error::GatewayError;
+
+/// A parsed chat request: the canonical view plus the raw fields for same-schema pass-through.
+#[derive(Debug)]
+pub struct ParsedChat {
+    pub request: ChatRequest,
+    pub raw: RawObject,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    role: WireRole,
+    #[serde(default)]
+    content: Option<WireContent>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum WireRole {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+}
+
+/// `content`: a string, or an array of typed parts.
+enum WireContent {
+    Text(String),
+    Parts(Vec<WirePart>),
+}
+
+impl<'de> Deserialize<'de> for WireContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WireContent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<WireContent, E> {
+                Ok(WireContent::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<WireContent, E> {
+                Ok(WireContent::Text(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<WireContent, A::Error> {
+                Vec::<WirePart>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(WireContent::Parts)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WirePart {
+    Text { text: String },
+    ImageUrl { image_url: WireImageUrl },
+    InputAudio { input_audio: Value },
+    File { file: Value },
+    Refusal { refusal: String },
+}
+
+#[derive(Deserialize)]
+struct WireImageUrl {
+    url: String,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    id: String,
+    #[serde(rename = "type", default)]
+    _kind: Option<String>,
+    function: WireFunctionCall,
+}
+
+#[derive(Deserialize)]
+struct WireFunctionCall {
+    name: String,
+    #[serde(default)]
+    arguments: String,
+}
+
+#[derive(Deserialize)]
+struct WireTool {
+    #[serde(rename = "type")]
+    kind: String,
+    function: Option<WireFunction>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Value>,
+    #[serde(default)]
+    strict: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireToolChoice {
+    Mode(String),
+    Named { function: WireNamed },
+}
+
+#[derive(Deserialize)]
+struct WireNamed {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema { json_schema: WireJsonSchema },
+}
+
+#[derive(Deserialize)]
+struct WireJsonSchema {
+    name: String,
+    #[serde(default)]
+    schema: Option<Value>,
+    #[serde(default)]
+    strict: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireStreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+/// `data:` URLs become base64 images; anything else stays a URL.
+pub fn image_source(url: &str) -> ImageSource {
+    if let Some(rest) = url.strip_prefix("data:") {
+        if let Some((meta, data)) = rest.split_once(',') {
+            if let Some(media_type) = meta.strip_suffix(";base64") {
+                return ImageSource::Base64 {
+                    media_type: media_type.to_string(),
+                    data: data.to_string(),
+                };
+            }
+        }
+    }
+    ImageSource::Url(url.to_string())
+}
+
+fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
+    let role = match m.role {
+        WireRole::System => Role::System,
+        WireRole::Developer => Role::Developer,
+        WireRole::User => Role::User,
+        WireRole::Assistant => Role::Assistant,
+        WireRole::Tool => Role::Tool,
+    };
+    let content = match m.content {
+        None => Vec::new(),
+        Some(WireContent::Text(t)) => vec![Part::Text(t)],
+        Some(WireContent::Parts(parts)) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for (j, p) in parts.into_iter().enumerate() {
+                out.push(match p {
+                    WirePart::Text { text } | WirePart::Refusal { refusal: text } => {
+                        Part::Text(text)
+                    }
+                    WirePart::ImageUrl { image_url } => Part::Image {
+                        source: image_source(&image_url.url),
+                        detail: image_url.detail,
+                    },
+                    WirePart::InputAudio { input_audio } => Part::Other {
+                        kind: "input_audio".into(),
+                        raw: input_audio,
+                    },
+                    WirePart::File { file } => Part::Other {
+                        kind: "file".into(),
+                        raw: file,
+                    },
+                });
+                let _ = j;
+            }
+            out
+        }
+    };
+    if content.is_empty()
+        && m.tool_calls.as_ref().is_none_or(Vec::is_empty)
+        && role != Role::Assistant
+    {
+        return Err(GatewayError::invalid(
+            format!("messages[{i}].content"),
+            format!("messages[{i}] has no content"),
+        ));
+    }
+    let tool_calls = m
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| ToolCall {
+            id: c.id,
+            name: c.function.name,
+            arguments: c.function.arguments,
+        })
+        .collect();
+    Ok(Message {
+        role,
+        content,
+        tool_calls,
+        tool_call_id: m.tool_call_id,
+        name: m.name,
+    })
+}
+
+fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
+    tools
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| match (t.kind.as_str(), t.function) {
+            ("function", Some(f)) => Ok(Tool {
+                name: f.name,
+                description: f.description,
+                parameters: f
+                    .parameters
+                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                strict: f.strict,
+            }),
+            ("function", None) => Err(missing(&format!("tools[{i}].function"))),
+            (other, _) => Err(GatewayError::invalid(
+                format!("tools[{i}].type"),
+                format!("tool type {other:?} is not supported; use \"function\""),
+            )),
+        })
+        .collect()
+}
+
+fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
+    Ok(match c {
+        WireToolChoice::Mode(m) => match m.as_str() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            _ => {
+                return Err(GatewayError::invalid(
+                    "tool_choice",
+                    format!("tool_choice {m:?} must be auto, none, required or a named function"),
+                ))
+            }
+        },
+        WireToolChoice::Named { function } => ToolChoice::Named(function.name),
+    })
+}
+
+/// Parse an OpenAI chat request body.
+pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
+    let raw = parse_object(body)?;
+    let mut r = ChatRequest::default();
+    let (mut have_model, mut have_messages) = (false, false);
+    let mut store = false;
+    for (k, v) in &raw {
+        let v: &serde_json::value::RawValue = v;
+        if v.get() == "null" && k != "content" {
+            continue; // OpenAI treats an explicit null like an absent optional field
+        }
+        match k.as_str() {
+            "model" => {
+                r.model = field(k, v)?;
+                have_model = true;
+            }
+            "messages" => {
+                let msgs: Vec<WireMessage> = field(k, v)?;
+                r.messages = msgs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, m)| convert_message(i, m))
+                    .collect::<Result<_, _>>()?;
+                have_messages = true;
+            }
+            "tools" => r.tools = convert_tools(field(k, v)?)?,
+            "tool_choice" => r.tool_choice = Some(convert_tool_choice(field(k, v)?)?),
+            "parallel_tool_calls" => r.parallel_tool_calls = Some(field(k, v)?),
+            "temperature" => r.temperature = Some(field(k, v)?),
+            "top_p" => r.top_p = Some(field(k, v)?),
+            "max_tokens" | "max_completion_tokens" => r.max_tokens = Some(field(k, v)?),
+            "stop" => r.stop = field::<OneOrMany>(k, v)?.into_vec(),
+            "seed" => r.seed = Some(field(k, v)?),
+            "presence_penalty" => r.presence_penalty = Some(field(k, v)?),
+            "frequency_penalty" => r.frequency_penalty = Some(field(k, v)?),
+            "n" => r.n = Some(field(k, v)?),
+            "response_format" => {
+                r.response_format = Some(match field::<WireResponseFormat>(k, v)? {
+                    WireResponseFormat::Text => ResponseFormat::Text,
+                    WireResponseFormat::JsonObject => ResponseFormat::JsonObject,
+                    WireResponseFormat::JsonSchema { json_schema } => ResponseFormat::JsonSchema {
+                        name: json_schema.name,
+                        schema: json_schema.schema.unwrap_or_else(|| serde_json::json!({})),
+                        strict: json_schema.strict,
+                    },
+                })
+            }
+            "reasoning_effort" => r.reasoning_effort = Some(field(k, v)?),
+            "stream" => r.stream = field(k, v)?,
+            "stream_options" => {
+                r.stream_include_usage = field::<WireStreamOptions>(k, v)?
+                    .include_usage
+                    .unwrap_or(false)
+            }
+            "user" => r.user = Some(field(k, v)?),
+            "store" => store = field(k, v)?,
+            "metadata" => r.metadata = field::<Map<String, Value>>(k, v)?,
+            "fallback" => r.routing.fallback = field::<OneOrMany>(k, v)?.into_vec(),
+            "budget_dollars" => {
+                let d: f64 = field(k, v)?;
+                r.routing.budget = Some(Money::from_dollars(d).ok_or_else(|| {
+                    GatewayError::invalid(k, "budget_dollars must be a non-negative amount")
+                })?);
+            }
+            "session_id" => r.routing.session_id = Some(field(k, v)?),
+            "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
+            _ => {} // forwarded as is to OpenAI-schema providers; named as lossy elsewhere
+        }
+    }
+    let _ = store;
+    if !have_model {
+        return Err(missing("model"));
+    }
+    if !have_messages {
+        return Err(missing("messages"));
+    }
+    Ok(ParsedChat { request: r, raw })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> (u16, &'static str, Option<String>) {
+        let e = parse(body.as_bytes()).unwrap_err();
+        (e.status(), e.code(), e.param().map(str::to_string))
+    }
+
+    #[test]
+    fn parses_a_full_request() {
+        let p = parse(br#"{"model":"m","messages":[
+            {"role":"system","content":"be brief"},
+            {"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},
+            {"role":"tool","tool_call_id":"call_1","content":"42"}],
+            "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+            "tool_choice":{"type":"function","function":{"name":"f"}},
+            "stop":"END","max_completion_tokens":50,"stream":true,"stream_options":{"include_usage":true},
+            "response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"},"strict":true}},
+            "fallback":["a","b"],"budget_dollars":0.5,"logprobs":true}"#).unwrap();
+        let r = &p.request;
+        assert_eq!(r.messages.len(), 4);
+        assert_eq!(
+            r.messages[1].content[1],
+            Part::Image {
+                source: ImageSource::Base64 {
+                    media_type: "image/png".into(),
+                    data: "AAAA".into()
+                },
+                detail: Some("low".into())
+            }
+        );
+        assert_eq!(r.messages[2].tool_calls[0].arguments, "{\"x\":1}");
+        assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("call_1"));
+        assert_eq!(r.tool_choice, Some(ToolChoice::Named("f".into())));
+        assert_eq!(
+            (
+                r.stop.clone(),
+                r.max_tokens,
+                r.stream,
+                r.stream_include_usage
+            ),
+            (vec!["END".to_string()], Some(50), true, true)
+        );
+        assert!(matches!(
+            r.response_format,
+            Some(ResponseFormat::JsonSchema {
+                strict: Some(true),
+                ..
+            })
+        ));
+        assert_eq!(r.routing.fallback, vec!["a", "b"]);
+        assert_eq!(r.routing.budget, Money::from_dollars(0.5));
+        assert!(
+            p.raw.iter().any(|(k, _)| k == "logprobs"),
+            "unknown fields are kept for pass-through"
+        );
+    }
+
+    #[test]
+    fn bad_input_names_the_param() {
+        assert_eq!(
+            err(r#"{"messages":[]}"#),
+            (400, "missing_field", Some("model".into()))
+        );
+        assert_eq!(
+            err(r#"{"model":"m"}"#),
+            (400, "missing_field", Some("messages".into()))
+        );
+        assert_eq!(
+            err(r#"{"model":5,"messages":[]}"#),
+            (400, "invalid_type", Some("model".into()))
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":"hi"}"#),
+            (400, "invalid_type", Some("messages".into()))
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"user","content":7}]}"#)
+                .2
+                .as_deref(),
+            Some("messages[0].content")
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#)
+                .2
+                .as_deref(),
+            Some("messages[0].role")
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"user"}]}"#)
+                .2
+                .as_deref(),
+            Some("messages[0].content")
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#)
+                .2
+                .as_deref(),
+            Some("temperature")
+        );
+        assert_eq!(err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web"}]}"#).2.as_deref(), Some("tools[0].type"));
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"budget_dollars":-1}"#)
+                .2
+                .as_deref(),
+            Some("budget_dollars")
+        );
+        assert_eq!(err(r#"{"model":"m""#).1, "invalid_json");
+    }
+}

@@ -1,0 +1,359 @@
+//! OpenAI Chat client ↔ OpenAI-schema provider (OpenAI, OpenAI-compatible servers, the simulator).
+//! Same schema on both sides, so bodies pass through losslessly: the request keeps every field the
+//! client sent except the gateway's own, and responses are edited in place (model, cost, router).
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use switchyard_sdk::ir::Usage;
+use switchyard_sdk::Money;
+
+use super::{RawObject, GATEWAY_FIELDS};
+use crate::sse::{write_event, SseEvent};
+
+/// What a translator needs from the proxy when the answer is complete: the `router` object and the
+/// exact cost for the usage the provider reported (`None` when it reported none).
+pub trait Finalizer {
+    fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>);
+}
+
+/// The upstream request body: the client's fields in the client's order, with the provider's model
+/// name, without Switchyard's own fields, and with usage always requested on streams.
+pub fn render_request(raw: &RawObject, upstream_model: &str, stream: bool) -> Vec<u8> {
+    let size: usize = raw.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+    let mut out = Vec::with_capacity(size + 64);
+    out.push(b'{');
+    let mut first = true;
+    let mut sep = |out: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+    };
+    let store = raw.iter().any(|(k, v)| k == "store" && v.get() == "true");
+    let mut stream_options: Option<Map<String, Value>> = None;
+    for (k, v) in raw {
+        match k.as_str() {
+            "model" => {
+                sep(&mut out);
+                out.extend_from_slice(b"\"model\":");
+                write_json_str(&mut out, upstream_model);
+            }
+            "stream_options" => stream_options = serde_json::from_str(v.get()).ok(),
+            // OpenAI refuses `metadata` unless the completion is stored; for us it is a rules input.
+            "metadata" if !store => {}
+            k if GATEWAY_FIELDS.contains(&k) => {}
+            _ => {
+                sep(&mut out);
+                write_json_str(&mut out, k);
+                out.push(b':');
+                out.extend_from_slice(v.get().as_bytes());
+            }
+        }
+    }
+    if stream {
+        let mut so = stream_options.unwrap_or_default();
+        so.insert("include_usage".into(), Value::Bool(true));
+        sep(&mut out);
+        out.extend_from_slice(b"\"stream_options\":");
+        out.extend_from_slice(Value::Object(so).to_string().as_bytes());
+    }
+    out.push(b'}');
+    out
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Serializing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Usage in OpenAI's shape → canonical usage.
+pub fn parse_usage(u: &Value) -> Option<Usage> {
+    let o = u.as_object()?;
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+    Some(Usage {
+        input_tokens: n(o.get("prompt_tokens")),
+        cached_input_tokens: n(o
+            .get("prompt_tokens_details")
+            .and_then(|d| d.get("cached_tokens"))),
+        output_tokens: n(o.get("completion_tokens")),
+        reasoning_tokens: n(o
+            .get("completion_tokens_details")
+            .and_then(|d| d.get("reasoning_tokens"))),
+    })
+}
+
+fn add_cost(usage: &mut Value, cost: Option<Money>) {
+    if let (Some(u), Some(c)) = (usage.as_object_mut(), cost) {
+        u.insert("cost".into(), json!(c.as_dollars_f64()));
+    }
+}
+
+/// Rewrite a complete non-streaming response. `Err` carries why the body is unusable.
+pub fn rewrite_response(
+    body: &[u8],
+    model_id: &str,
+    fin: &mut dyn Finalizer,
+) -> Result<Vec<u8>, String> {
+    let mut m: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
+    if !m.contains_key("choices") {
+        return Err("response has no `choices`".into());
+    }
+    m.insert("model".into(), Value::String(model_id.to_string()));
+    let usage = m.get("usage").and_then(parse_usage);
+    let (router, cost) = fin.finish(usage);
+    if let Some(u) = m.get_mut("usage") {
+        add_cost(u, cost);
+    }
+    m.insert("router".into(), router);
+    serde_json::to_vec(&m).map_err(|e| e.to_string())
+}
+
+/// The message of an OpenAI-shaped error body (`{"error": {"message": …}}`), else the body's text.
+pub fn error_message(body: &[u8]) -> String {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let msg = parsed
+        .as_ref()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.pointer("/message"))
+                .or_else(|| v.get("error"))
+        })
+        .and_then(Value::as_str);
+    match msg {
+        Some(m) => m.to_string(),
+        None => String::from_utf8_lossy(&body[..body.len().min(512)])
+            .trim()
+            .to_string(),
+    }
+}
+
+/// Translates an OpenAI-schema SSE stream for an OpenAI client, event by event. Usage is always
+/// requested upstream; a client that did not ask for it gets usage and `router` on its finish chunk
+/// (held back until usage arrives, a few bytes later), a client that asked gets them on the usage chunk.
+pub struct PassthroughStream {
+    model_id: String,
+    include_usage: bool,
+    held: Option<Map<String, Value>>,
+    template: Option<(Value, Value)>,
+    usage: Option<Usage>,
+    finalized: bool,
+    done: bool,
+}
+
+impl PassthroughStream {
+    pub fn new(model_id: String, include_usage: bool) -> Self {
+        PassthroughStream {
+            model_id,
+            include_usage,
+            held: None,
+            template: None,
+            usage: None,
+            finalized: false,
+            done: false,
+        }
+    }
+
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn emit(out: &mut Vec<u8>, m: &Map<String, Value>) {
+        match serde_json::to_vec(m) {
+            Ok(b) => write_event(out, None, &b),
+            Err(_) => write_event(out, None, b"{}"),
+        }
+    }
+
+    fn finalize_into(&mut self, m: &mut Map<String, Value>, fin: &mut dyn Finalizer) {
+        let (router, cost) = fin.finish(self.usage);
+        if let Some(u) = m.get_mut("usage") {
+            add_cost(u, cost);
+        }
+        m.insert("router".into(), router);
+        self.finalized = true;
+    }
+
+    /// One upstream event in; zero or more client events out.
+    pub fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
+        if !ev.has_data || self.done {
+            return;
+        }
+        if ev.data.trim() == "[DONE]" {
+            self.close(out, fin);
+            self.done = true;
+            out.extend_from_slice(b"data: [DONE]\n\n");
+            return;
+        }
+        let Ok(mut m) = serde_json::from_str::<Map<String, Value>>(&ev.data) else {
+            write_event(out, ev.event.as_deref(), ev.data.as_bytes());
+            return;
+        };
+        if m.contains_key("error") {
+            write_event(out, None, ev.data.as_bytes());
+            return;
+        }
+        if self.template.is_none() {
+            self.template = Some((
+                m.get("id").cloned().unwrap_or(Value::Null),
+                m.get("created").cloned().unwrap_or(Value::Null),
+            ));
+        }
+        m.insert("model".into(), Value::String(self.model_id.clone()));
+        if let Some(u) = m.get("usage").filter(|u| !u.is_null()) {
+            self.usage = parse_usage(u);
+            if self.include_usage {
+                self.finalize_into(&mut m, fin);
+                Self::emit(out, &m);
+            } else if let Some(mut held) = self.held.take() {
+                if let Some(u) = m.remove("usage") {
+                    held.insert("usage".into(), u);
+                }
+                self.finalize_into(&mut held, fin);
+                Self::emit(out, &held);
+            }
+            return;
+        }
+        let finishing = m
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
+            });
+        if finishing && !self.include_usage && !self.finalized {
+            if let Some(prev) = self.held.replace(m) {
+                Self::emit(out, &prev);
+            }
+            return;
+        }
+        Self::emit(out, &m);
+    }
+
+    /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
+    fn close(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
+        if self.finalized {
+            return;
+        }
+        let mut m = self.held.take().unwrap_or_else(|| {
+            let (id, created) = self.template.clone().unwrap_or((Value::Null, Value::Null));
+            let mut m = Map::new();
+            m.insert("id".into(), id);
+            m.insert("object".into(), "chat.completion.chunk".into());
+            m.insert("created".into(), created);
+            m.insert("model".into(), Value::String(self.model_id.clone()));
+            m.insert("choices".into(), Value::Array(Vec::new()));
+            m
+        });
+        self.finalize_into(&mut m, fin);
+        Self::emit(out, &m);
+    }
+}
+
+/// The in-band error event that ends a stream that broke after it started (never a fake `[DONE]`).
+pub fn stream_error_event(out: &mut Vec<u8>, error_json: &Value) {
+    write_event(out, None, error_json.to_string().as_bytes());
+}
+
+pub fn bytes(v: Vec<u8>) -> Bytes {
+    Bytes::from(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::json::parse_object;
+    use crate::sse::SseParser;
+
+    struct Fin(u32);
+    impl Finalizer for Fin {
+        fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
+            self.0 += 1;
+            (
+                json!({"calls": self.0}),
+                usage.map(|u| Money(u.input_tokens * 1_000_000)),
+            )
+        }
+    }
+
+    #[test]
+    fn request_keeps_unknown_fields_and_drops_gateway_ones() {
+        let raw = parse_object(br#"{"model":"alias","messages":[{"role":"user","content":"hi"}],"logprobs":true,"fallback":["x"],"metadata":{"a":1},"stream":true,"stream_options":{"include_usage":false,"x":1}}"#).unwrap();
+        let v: Value = serde_json::from_slice(&render_request(&raw, "gpt-up", true)).unwrap();
+        assert_eq!(v["model"], "gpt-up");
+        assert_eq!(v["logprobs"], true);
+        assert!(v.get("fallback").is_none() && v.get("metadata").is_none());
+        assert_eq!(v["stream_options"], json!({"include_usage": true, "x": 1}));
+        let raw = parse_object(br#"{"model":"m","messages":[],"store":true,"metadata":{"a":1}}"#)
+            .unwrap();
+        let v: Value = serde_json::from_slice(&render_request(&raw, "m", false)).unwrap();
+        assert_eq!(v["metadata"], json!({"a": 1}));
+        assert!(v.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn response_gets_model_cost_router() {
+        let body = br#"{"id":"c1","object":"chat.completion","model":"gpt-4o-2024","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4,"prompt_tokens_details":{"cached_tokens":2}}}"#;
+        let out = rewrite_response(body, "openai/gpt-4o", &mut Fin(0)).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["model"], "openai/gpt-4o");
+        assert_eq!(v["usage"]["cost"], json!(0.000003));
+        assert_eq!(v["router"]["calls"], 1);
+        assert!(rewrite_response(b"<html>", "m", &mut Fin(0)).is_err());
+    }
+
+    fn run(stream: &str, include_usage: bool) -> (Vec<Value>, bool) {
+        let mut t = PassthroughStream::new("sim/fast".into(), include_usage);
+        let mut p = SseParser::new(1 << 20);
+        let mut out = Vec::new();
+        let mut fin = Fin(0);
+        p.push(stream.as_bytes(), |e| t.event(&e, &mut out, &mut fin))
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let done = text.ends_with("data: [DONE]\n\n");
+        let events = text
+            .split("\n\n")
+            .filter(|s| s.starts_with("data: {"))
+            .map(|s| serde_json::from_str(&s[6..]).unwrap())
+            .collect();
+        (events, done)
+    }
+
+    const STREAM: &str = "data: {\"id\":\"c\",\"created\":1,\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n\
+        data: {\"id\":\"c\",\"created\":1,\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
+        data: {\"id\":\"c\",\"created\":1,\"model\":\"up\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n\
+        data: [DONE]\n\n";
+
+    #[test]
+    fn stream_without_usage_request_folds_usage_into_finish_chunk() {
+        let (ev, done) = run(STREAM, false);
+        assert!(done);
+        assert_eq!(ev.len(), 2);
+        assert!(ev.iter().all(|e| e["model"] == "sim/fast"));
+        assert_eq!(ev[1]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(ev[1]["usage"]["prompt_tokens"], 5);
+        assert_eq!(ev[1]["router"]["calls"], 1);
+    }
+
+    #[test]
+    fn stream_with_usage_request_keeps_usage_chunk() {
+        let (ev, done) = run(STREAM, true);
+        assert!(done);
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[2]["choices"], json!([]));
+        assert_eq!(ev[2]["usage"]["cost"], json!(0.000005));
+        assert_eq!(ev[2]["router"]["calls"], 1);
+    }
+
+    #[test]
+    fn stream_without_upstream_usage_still_ends_with_router() {
+        let s = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        let (ev, done) = run(s, true);
+        assert!(done);
+        assert_eq!(ev.last().unwrap()["router"]["calls"], 1);
+        assert!(ev.last().unwrap().get("usage").is_none());
+    }
+}

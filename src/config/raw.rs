@@ -1,0 +1,236 @@
+//! Raw configuration as written in YAML: serde structs with `deny_unknown_fields`, no logic. Validation
+//! turns them into a [`super::Snapshot`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::env::EnvString;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    /// Path of the model catalog, relative to this file.
+    #[serde(default = "default_catalog")]
+    pub catalog: String,
+    #[serde(default)]
+    pub simulator: RawSimulator,
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+}
+
+fn default_catalog() -> String {
+    "models.yaml".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub listen: String,
+    pub admin_listen: String,
+    /// Serve cleartext HTTP/2 (prior knowledge) beside HTTP/1.1 on `listen`.
+    pub h2c: bool,
+    pub tls: Option<RawTls>,
+    pub worker_threads: usize,
+    pub max_body_bytes: u64,
+    pub max_response_bytes: u64,
+    pub grace_period_seconds: u64,
+    pub graceful_shutdown_timeout_seconds: u64,
+    pub max_attempts: usize,
+    pub dns_ttl_seconds: u64,
+    pub upstream_keepalive_pool_size: usize,
+    pub upgrade_sock: String,
+    pub pid_file: String,
+    pub access_log: bool,
+    /// How long a client may take to send the request body.
+    pub client_body_timeout_ms: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".into(),
+            admin_listen: "127.0.0.1:9090".into(),
+            h2c: true,
+            tls: None,
+            worker_threads: 2,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_response_bytes: 32 * 1024 * 1024,
+            grace_period_seconds: 30,
+            graceful_shutdown_timeout_seconds: 10,
+            max_attempts: 3,
+            dns_ttl_seconds: 60,
+            upstream_keepalive_pool_size: 256,
+            upgrade_sock: "/tmp/switchyard_upgrade.sock".into(),
+            pid_file: "/tmp/switchyard.pid".into(),
+            access_log: true,
+            client_body_timeout_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub listen: String,
+    pub cert: EnvString,
+    pub key: EnvString,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSimulator {
+    /// Loopback address of the built-in provider simulator; port 0 picks a free one.
+    pub listen: String,
+}
+
+impl Default for RawSimulator {
+    fn default() -> Self {
+        RawSimulator {
+            listen: "127.0.0.1:0".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub kind: String,
+    /// Required for every kind but `mock`.
+    pub base_url: Option<EnvString>,
+    /// Environment variable holding the API key. A provider whose variable is unset is listed but not
+    /// routable.
+    pub api_key_env: Option<String>,
+    /// The key itself (prefer `api_key_env`; `${VAR}` works here too).
+    pub api_key: Option<EnvString>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, EnvString>,
+    pub connect_timeout_ms: Option<u64>,
+    pub read_timeout_ms: Option<u64>,
+    pub write_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    /// Behaviour of a `mock` provider.
+    pub simulate: Option<RawSimulate>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSimulate {
+    /// Time to the response headers (and the first event of a stream).
+    pub latency_ms: u64,
+    /// Stream pace.
+    pub tokens_per_second: u64,
+    /// Completion length when the request sets no `max_tokens`.
+    pub output_tokens: u64,
+    /// Tokens per stream chunk.
+    pub tokens_per_chunk: u64,
+    /// Share of requests answered with `fail_status` (0..1).
+    pub fail_rate: f64,
+    pub fail_status: u16,
+    /// Share of streams cut off (connection reset) half-way.
+    pub reset_rate: f64,
+    /// Share of requests that never answer.
+    pub hang_rate: f64,
+    /// Cached prompt tokens reported in usage (capped at the prompt size).
+    pub cached_tokens: u64,
+}
+
+impl Default for RawSimulate {
+    fn default() -> Self {
+        RawSimulate {
+            latency_ms: 0,
+            tokens_per_second: 0,
+            output_tokens: 16,
+            tokens_per_chunk: 1,
+            fail_rate: 0.0,
+            fail_status: 500,
+            reset_rate: 0.0,
+            hang_rate: 0.0,
+            cached_tokens: 0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub name: String,
+    /// `sha256:<64 hex digits>`, as printed by `switchyard keys generate`.
+    pub hash: EnvString,
+    pub workspace: String,
+    #[serde(default)]
+    pub scopes: RawScopes,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScopes {
+    pub endpoints: Vec<String>,
+    pub models: Vec<String>,
+}
+
+impl Default for RawScopes {
+    fn default() -> Self {
+        RawScopes {
+            endpoints: vec!["*".into()],
+            models: vec!["*".into()],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u32>,
+    pub cost_cap_dollars: Option<f64>,
+}
+
+/// `conf/models.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    pub models: Vec<RawModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// `provider/model`; the provider part names an entry of `providers`.
+    pub id: String,
+    /// The model name the provider expects; defaults to the part of `id` after the provider.
+    pub upstream_model: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    pub pricing: RawPricing,
+    pub context_window: u64,
+    pub max_output: u64,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub quality: BTreeMap<String, f64>,
+    pub price_tier: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Prior time to first token, used until live measurements exist.
+    pub latency_ms: Option<u64>,
+}
+
+/// US dollars per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPricing {
+    pub input: f64,
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}

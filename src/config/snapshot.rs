@@ -1,0 +1,276 @@
+//! The validated, immutable configuration a request runs against. Built off the request path and
+//! swapped atomically on reload; a request keeps the `Arc<Snapshot>` it started with.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_sdk::{KeyLimits, Money, Phase, Price, Scopes};
+
+use super::raw::RawSimulate;
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub admin_listen: String,
+    pub h2c: bool,
+    pub tls: Option<TlsListener>,
+    pub worker_threads: usize,
+    pub max_body_bytes: u64,
+    pub max_response_bytes: u64,
+    pub grace_period_seconds: u64,
+    pub graceful_shutdown_timeout_seconds: u64,
+    pub max_attempts: usize,
+    pub dns_ttl: Duration,
+    pub upstream_keepalive_pool_size: usize,
+    pub upgrade_sock: String,
+    pub pid_file: String,
+    pub access_log: bool,
+    pub client_body_timeout: Duration,
+    pub simulator_listen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsListener {
+    pub listen: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    OpenAi,
+    OpenAiCompatible,
+    Anthropic,
+    Gemini,
+    Mock,
+}
+
+impl ProviderKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "openai" => ProviderKind::OpenAi,
+            "openai_compatible" => ProviderKind::OpenAiCompatible,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
+            "mock" => ProviderKind::Mock,
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: &'static [&'static str] =
+        &["openai", "openai_compatible", "anthropic", "gemini", "mock"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::OpenAiCompatible => "openai_compatible",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Mock => "mock",
+        }
+    }
+}
+
+/// Where a provider lives. Mock providers have no address of their own: they are served by the
+/// built-in simulator, whose address is known only once it listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Remote {
+        tls: bool,
+        host: String,
+        port: u16,
+        base_path: String,
+    },
+    Simulator {
+        base_path: String,
+    },
+}
+
+impl Origin {
+    pub fn base_path(&self) -> &str {
+        match self {
+            Origin::Remote { base_path, .. } | Origin::Simulator { base_path } => base_path,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+    pub write: Duration,
+    pub idle: Duration,
+}
+
+pub struct Provider {
+    pub name: Arc<str>,
+    pub kind: ProviderKind,
+    pub origin: Origin,
+    /// `None` when the configured key variable is unset: listed, not routable.
+    pub api_key: Option<String>,
+    /// A key variable was configured: without its value the provider is not routable.
+    pub key_required: bool,
+    pub headers: Vec<(String, String)>,
+    pub timeouts: Timeouts,
+    pub simulate: Option<RawSimulate>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Provider {
+    /// Usable for requests: mock providers always, others once they have a key (or need none, like a
+    /// local OpenAI-compatible server configured without `api_key_env`).
+    pub fn available(&self) -> bool {
+        self.kind == ProviderKind::Mock || self.api_key.is_some() || !self.key_required
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pricing {
+    pub input: Price,
+    pub cached_input: Price,
+    pub output: Price,
+}
+
+impl Pricing {
+    /// Exact cost of `u`: cached input at the cached price, the rest of the input and all output
+    /// (reasoning included) at their prices.
+    pub fn cost(&self, u: &switchyard_sdk::ir::Usage) -> Money {
+        let cached = u.cached_input_tokens.min(u.input_tokens);
+        self.input
+            .cost(u.input_tokens - cached)
+            .saturating_add(self.cached_input.cost(cached))
+            .saturating_add(self.output.cost(u.output_tokens))
+    }
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub id: String,
+    pub provider: Arc<Provider>,
+    pub upstream_model: String,
+    pub aliases: Vec<String>,
+    pub description: String,
+    pub pricing: Pricing,
+    pub context_window: u64,
+    pub max_output: u64,
+    pub capabilities: Vec<String>,
+    pub quality: BTreeMap<String, f64>,
+    pub price_tier: String,
+    pub tags: Vec<String>,
+    pub latency_prior_ms: u64,
+}
+
+impl Model {
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub models: Vec<Arc<Model>>,
+    /// Ids and aliases to models.
+    index: HashMap<String, Arc<Model>>,
+}
+
+impl Catalog {
+    pub fn new(models: Vec<Arc<Model>>) -> Self {
+        let mut index = HashMap::new();
+        for m in &models {
+            index.insert(m.id.clone(), m.clone());
+            for a in &m.aliases {
+                index.insert(a.clone(), m.clone());
+            }
+        }
+        Catalog { models, index }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Model>> {
+        self.index.get(name)
+    }
+}
+
+/// One configured key; the key itself is never stored, only its SHA-256.
+#[derive(Debug)]
+pub struct KeyEntry {
+    pub name: Arc<str>,
+    pub digest: [u8; 32],
+    pub workspace: Arc<str>,
+    pub scopes: Arc<Scopes>,
+    pub limits: Arc<KeyLimits>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    /// Buckets by the first 8 bytes of the digest; the full digest is compared in constant time.
+    buckets: HashMap<u64, Vec<Arc<KeyEntry>>>,
+    pub len: usize,
+}
+
+impl KeyStore {
+    pub fn new(entries: Vec<KeyEntry>) -> Self {
+        let mut buckets: HashMap<u64, Vec<Arc<KeyEntry>>> = HashMap::new();
+        let len = entries.len();
+        for e in entries {
+            buckets
+                .entry(bucket_of(&e.digest))
+                .or_default()
+                .push(Arc::new(e));
+        }
+        KeyStore { buckets, len }
+    }
+
+    /// The entry whose digest equals `digest`. The bucket lookup can only reveal whether the first
+    /// 8 bytes of a guess's SHA-256 match a stored one, which says nothing useful about any key; the
+    /// comparison that decides is constant-time.
+    pub fn find(&self, digest: &[u8; 32]) -> Option<&Arc<KeyEntry>> {
+        use subtle::ConstantTimeEq;
+        self.buckets
+            .get(&bucket_of(digest))?
+            .iter()
+            .find(|e| bool::from(e.digest.ct_eq(digest)))
+    }
+}
+
+fn bucket_of(d: &[u8; 32]) -> u64 {
+    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+pub struct Snapshot {
+    pub generation: u64,
+    pub config_path: PathBuf,
+    pub catalog_path: PathBuf,
+    pub server: ServerSettings,
+    pub providers: BTreeMap<String, Arc<Provider>>,
+    pub catalog: Catalog,
+    pub keys: Arc<KeyStore>,
+    /// The request filters, in the order they run.
+    pub phases: Vec<Arc<dyn Phase>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("generation", &self.generation)
+            .field("providers", &self.providers.keys().collect::<Vec<_>>())
+            .field("models", &self.catalog.models.len())
+            .field("keys", &self.keys.len)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn money_cap(d: Option<f64>) -> Option<Money> {
+    d.and_then(Money::from_dollars)
+}

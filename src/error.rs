@@ -1,0 +1,255 @@
+//! `GatewayError`: every way a request can fail, grouped by category. Status, stable `code`, `type`,
+//! `param` and log level come from one exhaustive match, and the error renders once, in the public
+//! JSON shape of API.md.
+
+use bytes::Bytes;
+use serde_json::json;
+use switchyard_sdk::{Reject, TraceEntry};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    /// A phase refused the request.
+    #[error("{}", .0.message)]
+    Rejected(Reject),
+    /// Malformed body or invalid field (400).
+    #[error("{message}")]
+    InvalidRequest {
+        code: &'static str,
+        message: String,
+        param: Option<String>,
+    },
+    #[error("unknown endpoint {method} {path}")]
+    UnknownEndpoint { method: String, path: String },
+    #[error("{method} is not allowed on {path}; use {allowed}")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: &'static str,
+    },
+    #[error("model {model:?} is not in the catalog")]
+    UnknownModel { model: String, param: &'static str },
+    #[error("this key may not use model {model:?}")]
+    ModelNotAllowed { model: String },
+    #[error("a request body of unknown length over {limit} bytes cannot be proxied; send Content-Length")]
+    LengthRequired { limit: u64 },
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("the client did not send the request body in time")]
+    BodyTimeout,
+    /// The model's provider has no key configured, or its kind cannot serve this request yet.
+    #[error("{message}")]
+    ProviderUnavailable { provider: String, message: String },
+    /// The provider answered with an error status; `status` is what the client gets.
+    #[error("{message}")]
+    UpstreamStatus {
+        provider: String,
+        status: u16,
+        upstream_status: u16,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    #[error("provider {provider} did not answer in time")]
+    UpstreamTimeout { provider: String },
+    #[error("provider {provider} is unreachable: {detail}")]
+    UpstreamUnreachable { provider: String, detail: String },
+    #[error("provider {provider} sent an invalid response: {detail}")]
+    UpstreamInvalid { provider: String, detail: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        GatewayError::InvalidRequest {
+            code: "invalid_request",
+            message: message.into(),
+            param: Some(param.into()),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            GatewayError::Rejected(r) => r.kind.status(),
+            GatewayError::InvalidRequest { .. } => 400,
+            GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => 404,
+            GatewayError::MethodNotAllowed { .. } => 405,
+            GatewayError::ModelNotAllowed { .. } => 403,
+            GatewayError::LengthRequired { .. } => 411,
+            GatewayError::PayloadTooLarge { .. } => 413,
+            GatewayError::BodyTimeout => 408,
+            GatewayError::ProviderUnavailable { .. } => 503,
+            GatewayError::UpstreamStatus { status, .. } => *status,
+            GatewayError::UpstreamTimeout { .. } => 504,
+            GatewayError::UpstreamUnreachable { .. } | GatewayError::UpstreamInvalid { .. } => 502,
+            GatewayError::Internal(_) => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayError::Rejected(r) => r.code,
+            GatewayError::InvalidRequest { code, .. } => code,
+            GatewayError::UnknownEndpoint { .. } => "unknown_endpoint",
+            GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
+            GatewayError::UnknownModel { .. } => "model_not_found",
+            GatewayError::ModelNotAllowed { .. } => "model_not_allowed",
+            GatewayError::LengthRequired { .. } => "length_required",
+            GatewayError::PayloadTooLarge { .. } => "request_too_large",
+            GatewayError::BodyTimeout => "request_timeout",
+            GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
+            GatewayError::UpstreamStatus { status: 429, .. } => "upstream_rate_limited",
+            GatewayError::UpstreamStatus { status, .. } if *status < 500 => {
+                "upstream_rejected_request"
+            }
+            GatewayError::UpstreamStatus { .. } => "upstream_error",
+            GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
+            GatewayError::UpstreamUnreachable { .. } => "upstream_unreachable",
+            GatewayError::UpstreamInvalid { .. } => "upstream_invalid_response",
+            GatewayError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            GatewayError::Rejected(r) => r.kind.error_type(),
+            GatewayError::InvalidRequest { .. }
+            | GatewayError::MethodNotAllowed { .. }
+            | GatewayError::LengthRequired { .. }
+            | GatewayError::PayloadTooLarge { .. }
+            | GatewayError::BodyTimeout => "invalid_request_error",
+            GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => {
+                "not_found_error"
+            }
+            GatewayError::ModelNotAllowed { .. } => "permission_error",
+            GatewayError::ProviderUnavailable { .. } => "routing_error",
+            GatewayError::UpstreamStatus { status: 429, .. } => "rate_limit_error",
+            GatewayError::UpstreamStatus { status, .. } if *status < 500 => "invalid_request_error",
+            GatewayError::UpstreamStatus { .. }
+            | GatewayError::UpstreamTimeout { .. }
+            | GatewayError::UpstreamUnreachable { .. }
+            | GatewayError::UpstreamInvalid { .. } => "upstream_error",
+            GatewayError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            GatewayError::Rejected(r) => r.param.as_deref(),
+            GatewayError::InvalidRequest { param, .. } => param.as_deref(),
+            GatewayError::UnknownModel { param, .. } => Some(param),
+            GatewayError::ModelNotAllowed { .. } => Some("model"),
+            _ => None,
+        }
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            GatewayError::ProviderUnavailable { provider, .. }
+            | GatewayError::UpstreamStatus { provider, .. }
+            | GatewayError::UpstreamTimeout { provider }
+            | GatewayError::UpstreamUnreachable { provider, .. }
+            | GatewayError::UpstreamInvalid { provider, .. } => Some(provider),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            GatewayError::Rejected(r) => match r.kind {
+                switchyard_sdk::RejectKind::RateLimited { retry_after_secs } => {
+                    Some(retry_after_secs)
+                }
+                _ => None,
+            },
+            GatewayError::UpstreamStatus { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Server-side failures are worth a warning in the log; client mistakes are not.
+    pub fn is_server_side(&self) -> bool {
+        self.status() >= 500
+    }
+
+    /// The error as the JSON body of API.md.
+    pub fn to_json(&self, request_id: &str, trace: &[TraceEntry]) -> serde_json::Value {
+        let trace: Vec<_> = trace
+            .iter()
+            .map(|t| json!({"phase": t.phase, "rule": t.rule, "action": t.action, "detail": t.detail}))
+            .collect();
+        json!({"error": {
+            "type": self.error_type(),
+            "code": self.code(),
+            "message": self.to_string(),
+            "param": self.param(),
+            "http_status": self.status(),
+            "provider": self.provider(),
+            "request_id": request_id,
+            "rule_trace": trace,
+        }})
+    }
+
+    pub fn body(&self, request_id: &str, trace: &[TraceEntry]) -> Bytes {
+        Bytes::from(self.to_json(request_id, trace).to_string())
+    }
+}
+
+impl From<Reject> for GatewayError {
+    fn from(r: Reject) -> Self {
+        GatewayError::Rejected(r)
+    }
+}
+
+/// How a provider's error status reaches the client: the client's own mistakes keep their status,
+/// rate limits stay 429, and everything else is the gateway's upstream failing (502).
+pub fn client_status_for_upstream(status: u16) -> u16 {
+    match status {
+        400 | 413 | 422 | 429 => status,
+        _ => 502,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_sdk::RejectKind;
+
+    #[test]
+    fn renders_contract_shape() {
+        let e = GatewayError::invalid("messages[0].content", "expected a string");
+        let v = e.to_json("req_1", &[]);
+        assert_eq!(v["error"]["http_status"], 400);
+        assert_eq!(v["error"]["param"], "messages[0].content");
+        assert_eq!(v["error"]["code"], "invalid_request");
+        assert_eq!(v["error"]["provider"], serde_json::Value::Null);
+        assert_eq!(v["error"]["request_id"], "req_1");
+        assert!(v["error"]["rule_trace"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn upstream_statuses_map() {
+        assert_eq!(client_status_for_upstream(400), 400);
+        assert_eq!(client_status_for_upstream(401), 502);
+        assert_eq!(client_status_for_upstream(429), 429);
+        assert_eq!(client_status_for_upstream(503), 502);
+        let e = GatewayError::UpstreamStatus {
+            provider: "p".into(),
+            status: 429,
+            upstream_status: 429,
+            message: "slow down".into(),
+            retry_after: Some(3),
+        };
+        assert_eq!(
+            (e.status(), e.code(), e.retry_after(), e.provider()),
+            (429, "upstream_rate_limited", Some(3), Some("p"))
+        );
+        let r = GatewayError::from(Reject::new(
+            RejectKind::RateLimited {
+                retry_after_secs: 7,
+            },
+            "rate_limited",
+            "x",
+        ));
+        assert_eq!((r.status(), r.retry_after()), (429, Some(7)));
+    }
+}

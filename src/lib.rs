@@ -1,0 +1,17 @@
+//! Switchyard: a self-hosted LLM routing gateway on Pingora. See README.md for use and
+//! ../DESIGN.md for the architecture; `proxy` is where a request's way through Pingora starts.
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod dns;
+pub mod error;
+pub mod keys;
+pub mod metrics;
+pub mod phases;
+pub mod providers;
+pub mod proxy;
+pub mod router;
+pub mod server;
+pub mod sse;
+pub mod tls;

@@ -1,0 +1,185 @@
+//! Prometheus metrics, served as text on the admin listener. Labels stay low-cardinality: endpoint,
+//! catalog model id, provider name and status code; never keys, workspaces or request ids.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    pub upstream_latency: HistogramVec,
+    pub ttft: HistogramVec,
+    pub tokens: IntCounterVec,
+    pub spend_nanodollars: IntCounterVec,
+    pub in_flight: IntGauge,
+    pub fallbacks: IntCounterVec,
+    pub attempts: IntCounterVec,
+    pub overhead: Histogram,
+    pub stream_truncated: IntCounterVec,
+    pub config_reloads: IntCounterVec,
+    pub log_lines_dropped: IntGauge,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|e| unreachable_metric(name, e));
+    let _ = r.register(Box::new(c.clone()));
+    c
+}
+
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .unwrap_or_else(|e| unreachable_metric(name, e));
+    let _ = r.register(Box::new(h.clone()));
+    h
+}
+
+/// Metric definitions are static and valid; a failure here is a programming error caught by tests.
+#[allow(clippy::panic)]
+fn unreachable_metric<T>(name: &str, e: prometheus::Error) -> T {
+    panic!("invalid metric definition {name}: {e}")
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let r = Registry::new_custom(Some("switchyard".into()), None)
+            .unwrap_or_else(|e| unreachable_metric("registry", e));
+        // 1 ms .. ~65 s
+        let latency = exponential_buckets(0.001, 2.0, 17).unwrap_or_default();
+        // 10 µs .. ~40 ms: the gateway's own time
+        let overhead_buckets = exponential_buckets(0.000_01, 2.0, 13).unwrap_or_default();
+        let overhead = Histogram::with_opts(
+            HistogramOpts::new("overhead_seconds", "Time spent in Switchyard itself per request: total time minus time waiting on upstreams")
+                .buckets(overhead_buckets),
+        )
+        .unwrap_or_else(|e| unreachable_metric("overhead_seconds", e));
+        let _ = r.register(Box::new(overhead.clone()));
+        let in_flight = IntGauge::new("in_flight_requests", "Requests being handled now")
+            .unwrap_or_else(|e| unreachable_metric("in_flight", e));
+        let _ = r.register(Box::new(in_flight.clone()));
+        let dropped = IntGauge::new(
+            "log_lines_dropped",
+            "Access-log lines dropped because the log writer fell behind",
+        )
+        .unwrap_or_else(|e| unreachable_metric("log_lines_dropped", e));
+        let _ = r.register(Box::new(dropped.clone()));
+        Metrics {
+            requests: counter(
+                &r,
+                "requests_total",
+                "Requests by endpoint, model, provider and final status",
+                &["endpoint", "model", "provider", "status"],
+            ),
+            request_duration: histogram(
+                &r,
+                "request_duration_seconds",
+                "Whole-request latency as the client saw it",
+                &["endpoint"],
+                latency.clone(),
+            ),
+            upstream_latency: histogram(
+                &r,
+                "upstream_latency_seconds",
+                "Time from sending to an upstream until its response headers",
+                &["provider"],
+                latency.clone(),
+            ),
+            ttft: histogram(
+                &r,
+                "time_to_first_token_seconds",
+                "Time from request start to the first streamed body byte",
+                &["provider", "model"],
+                latency,
+            ),
+            tokens: counter(
+                &r,
+                "tokens_total",
+                "Tokens by model and kind (input, cached_input, output, reasoning)",
+                &["model", "kind"],
+            ),
+            spend_nanodollars: counter(
+                &r,
+                "spend_nanodollars_total",
+                "Spend in nano-dollars, billed to the model that answered",
+                &["model"],
+            ),
+            in_flight,
+            fallbacks: counter(
+                &r,
+                "fallbacks_total",
+                "Attempts abandoned for the next candidate, by provider and reason",
+                &["provider", "reason"],
+            ),
+            attempts: counter(
+                &r,
+                "upstream_attempts_total",
+                "Upstream attempts by provider and outcome",
+                &["provider", "outcome"],
+            ),
+            overhead,
+            stream_truncated: counter(
+                &r,
+                "streams_truncated_total",
+                "Streams that broke after they started",
+                &["provider"],
+            ),
+            config_reloads: counter(
+                &r,
+                "config_reloads_total",
+                "Configuration reloads by result",
+                &["result"],
+            ),
+            log_lines_dropped: dropped,
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+pub fn m() -> &'static Metrics {
+    &METRICS
+}
+
+/// Counts log lines the non-blocking writer dropped; refreshed at each scrape.
+pub static DROPPED_LOG_LINES: std::sync::OnceLock<tracing_appender::non_blocking::ErrorCounter> =
+    std::sync::OnceLock::new();
+
+pub fn refresh_gauges() {
+    if let Some(c) = DROPPED_LOG_LINES.get() {
+        m().log_lines_dropped.set(c.dropped_lines() as i64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renders_all_families() {
+        let m = super::m();
+        m.requests
+            .with_label_values(&["chat_completions", "sim/fast", "sim", "200"])
+            .inc();
+        m.overhead.observe(0.0001);
+        let text = String::from_utf8(m.render()).unwrap();
+        assert!(text.contains("switchyard_requests_total{endpoint=\"chat_completions\",model=\"sim/fast\",provider=\"sim\",status=\"200\"} 1"));
+        assert!(text.contains("switchyard_overhead_seconds_bucket"));
+    }
+}

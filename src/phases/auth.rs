@@ -1,0 +1,193 @@
+//! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`, checked against stored SHA-256
+//! hashes. The key itself is never stored or logged; only the key's configured name travels on.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use switchyard_sdk::{Decision, Endpoint, Exchange, Identity, Phase, Reject, RejectKind};
+
+use crate::config::KeyStore;
+
+pub const LIVE_PREFIX: &str = "sy_live_";
+pub const TEST_PREFIX: &str = "sy_test_";
+
+pub struct Auth {
+    keys: Arc<KeyStore>,
+}
+
+impl Auth {
+    pub fn new(keys: Arc<KeyStore>) -> Self {
+        Auth { keys }
+    }
+}
+
+/// The key a request presents, if any: a bearer token wins over `x-api-key`.
+pub fn presented_key(head: &http::request::Parts) -> Option<&str> {
+    if let Some(v) = head
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(v[7..].trim());
+        }
+    }
+    head.headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+pub fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn unauthenticated(code: &'static str, msg: &str) -> Decision {
+    Decision::Respond(Reject::new(RejectKind::Unauthenticated, code, msg))
+}
+
+impl Phase for Auth {
+    fn name(&self) -> &'static str {
+        "auth"
+    }
+
+    fn on_headers(&self, head: &http::request::Parts, ex: &mut Exchange) -> Decision {
+        if ex.endpoint == Endpoint::Health {
+            return Decision::Continue;
+        }
+        let Some(key) = presented_key(head).filter(|k| !k.is_empty()) else {
+            return unauthenticated(
+                "missing_api_key",
+                "no API key: send Authorization: Bearer <key> or x-api-key: <key>",
+            );
+        };
+        let test_key = key.starts_with(TEST_PREFIX);
+        if !test_key && !key.starts_with(LIVE_PREFIX) {
+            return unauthenticated("invalid_api_key", "invalid API key");
+        }
+        let Some(entry) = self.keys.find(&digest(key)) else {
+            return unauthenticated("invalid_api_key", "invalid API key");
+        };
+        if entry.revoked {
+            return unauthenticated("revoked_api_key", "this API key has been revoked");
+        }
+        if !entry.scopes.allows_endpoint(ex.endpoint) {
+            return Decision::Respond(Reject::new(
+                RejectKind::Forbidden,
+                "scope_denied",
+                format!(
+                    "this key lacks the {:?} scope needed for this endpoint",
+                    ex.endpoint.scope()
+                ),
+            ));
+        }
+        ex.identity = Some(Identity {
+            key_name: entry.name.clone(),
+            workspace: entry.workspace.clone(),
+            test_key,
+            scopes: entry.scopes.clone(),
+            limits: entry.limits.clone(),
+        });
+        Decision::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::KeyEntry;
+    use switchyard_sdk::{KeyLimits, Scopes};
+
+    fn store(revoked: bool, endpoints: &[&str]) -> Arc<KeyStore> {
+        Arc::new(KeyStore::new(vec![KeyEntry {
+            name: "k1".into(),
+            digest: digest("sy_test_abc"),
+            workspace: "w".into(),
+            scopes: Arc::new(Scopes {
+                endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
+                models: vec!["*".into()],
+            }),
+            limits: Arc::new(KeyLimits::default()),
+            revoked,
+        }]))
+    }
+
+    fn head(h: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::builder().uri("/v1/chat/completions");
+        for (k, v) in h {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn run(store: Arc<KeyStore>, h: &[(&str, &str)]) -> (Decision, Exchange) {
+        let mut ex = Exchange::new("r".into(), Endpoint::ChatCompletions);
+        let d = Auth::new(store).on_headers(&head(h), &mut ex);
+        (d, ex)
+    }
+
+    fn code(d: Decision) -> &'static str {
+        match d {
+            Decision::Respond(r) => r.code,
+            Decision::Continue => "continue",
+        }
+    }
+
+    #[test]
+    fn accepts_bearer_and_x_api_key() {
+        let (d, ex) = run(
+            store(false, &["*"]),
+            &[("authorization", "Bearer sy_test_abc")],
+        );
+        assert_eq!(code(d), "continue");
+        let id = ex.identity.unwrap();
+        assert_eq!((&*id.key_name, id.test_key), ("k1", true));
+        let (d, _) = run(store(false, &["*"]), &[("x-api-key", "sy_test_abc")]);
+        assert_eq!(code(d), "continue");
+        let (d, _) = run(
+            store(false, &["*"]),
+            &[("authorization", "bearer   sy_test_abc ")],
+        );
+        assert_eq!(code(d), "continue");
+    }
+
+    #[test]
+    fn refuses_missing_unknown_revoked_and_unscoped() {
+        assert_eq!(code(run(store(false, &["*"]), &[]).0), "missing_api_key");
+        assert_eq!(
+            code(
+                run(
+                    store(false, &["*"]),
+                    &[("authorization", "Bearer sy_test_abd")]
+                )
+                .0
+            ),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(run(store(false, &["*"]), &[("authorization", "Bearer sk-abc")]).0),
+            "invalid_api_key"
+        );
+        assert_eq!(
+            code(
+                run(
+                    store(true, &["*"]),
+                    &[("authorization", "Bearer sy_test_abc")]
+                )
+                .0
+            ),
+            "revoked_api_key"
+        );
+        assert_eq!(
+            code(
+                run(
+                    store(false, &["catalog"]),
+                    &[("authorization", "Bearer sy_test_abc")]
+                )
+                .0
+            ),
+            "scope_denied"
+        );
+    }
+}

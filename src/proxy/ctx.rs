@@ -1,0 +1,121 @@
+//! Per-request state, data only, grouped: the snapshot and identity, the request, the routing
+//! decision, one record per upstream attempt, the response translation, and usage and timing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use switchyard_sdk::ir::Usage;
+use switchyard_sdk::{Endpoint, Exchange, Money};
+
+use crate::api::openai_passthrough::PassthroughStream;
+use crate::api::RawObject;
+use crate::config::{Model, Snapshot};
+use crate::error::GatewayError;
+use crate::router::Route;
+use crate::sse::SseParser;
+
+/// One try of one candidate.
+#[derive(Debug)]
+pub struct Attempt {
+    pub model: Arc<Model>,
+    pub started: Instant,
+    /// Upstream status, once headers arrived.
+    pub status: Option<u16>,
+    /// Time to the upstream's response headers.
+    pub headers_after: Option<Duration>,
+    /// Why this attempt failed, if it did.
+    pub error: Option<String>,
+    /// Time from the start of the attempt to its end (last body byte or failure).
+    pub duration: Option<Duration>,
+}
+
+/// How the response body is being handled.
+pub enum Answer {
+    /// Nothing proxied (yet).
+    None,
+    /// A non-streaming answer, collected to the end and rewritten whole.
+    Json { buf: Vec<u8> },
+    /// A stream, translated event by event.
+    Stream {
+        parser: SseParser,
+        translator: PassthroughStream,
+    },
+    /// The provider's error answer, collected and rendered in our error shape.
+    UpstreamError {
+        upstream_status: u16,
+        buf: Vec<u8>,
+        retry_after: Option<u64>,
+    },
+}
+
+pub struct Ctx {
+    pub snap: Arc<Snapshot>,
+    pub started: Instant,
+    pub ex: Exchange,
+    /// The client's top-level body fields, for same-schema pass-through.
+    pub raw: RawObject,
+    pub route: Option<Route>,
+    pub attempts: Vec<Attempt>,
+    /// The current attempt's upstream path and body.
+    pub upstream_path: String,
+    pub upstream_body: Bytes,
+    pub answer: Answer,
+    /// The failure to report, when the request failed.
+    pub error: Option<GatewayError>,
+    /// The status the client got.
+    pub status: u16,
+    pub usage: Option<Usage>,
+    pub cost: Option<Money>,
+    pub first_byte: Option<Instant>,
+    /// The answering stream broke after it started.
+    pub truncated: bool,
+    pub counted_in_flight: bool,
+}
+
+impl Ctx {
+    pub fn new(snap: Arc<Snapshot>) -> Self {
+        Ctx {
+            snap,
+            started: Instant::now(),
+            ex: Exchange::new(String::new(), Endpoint::Health),
+            raw: Vec::new(),
+            route: None,
+            attempts: Vec::new(),
+            upstream_path: String::new(),
+            upstream_body: Bytes::new(),
+            answer: Answer::None,
+            error: None,
+            status: 0,
+            usage: None,
+            cost: None,
+            first_byte: None,
+            truncated: false,
+            counted_in_flight: false,
+        }
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.ex.request_id
+    }
+
+    /// The candidate the next attempt should use, if any remain.
+    pub fn next_candidate(&self) -> Option<&Arc<Model>> {
+        let route = self.route.as_ref()?;
+        route.candidates.get(self.attempts.len())
+    }
+
+    /// Whether another candidate remains after the current attempt, within the attempt cap.
+    pub fn can_fall_back(&self) -> bool {
+        self.attempts.len() < self.snap.server.max_attempts && self.next_candidate().is_some()
+    }
+
+    pub fn current_model(&self) -> Option<&Arc<Model>> {
+        self.attempts.last().map(|a| &a.model)
+    }
+
+    /// Time spent waiting on upstreams, summed over attempts.
+    pub fn upstream_time(&self) -> Duration {
+        self.attempts.iter().filter_map(|a| a.duration).sum()
+    }
+}

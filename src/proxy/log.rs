@@ -1,0 +1,101 @@
+//! The one place that records a finished request: metrics and one structured access-log line (JSON
+//! through `tracing`). No secrets and no prompt text: the key appears by its configured name only.
+
+use switchyard_sdk::Endpoint;
+
+use super::ctx::Ctx;
+use crate::metrics::m;
+
+pub fn record(ctx: &Ctx) {
+    let total = ctx.started.elapsed();
+    let upstream = ctx.upstream_time();
+    let overhead = total.saturating_sub(upstream);
+    let endpoint = ctx.ex.endpoint.as_str();
+    let model = ctx.current_model();
+    let model_id = model.map_or("none", |m| m.id.as_str());
+    let provider = model.map_or("none", |m| &*m.provider.name);
+    let status = ctx.status.to_string();
+    let metrics = m();
+    metrics
+        .requests
+        .with_label_values(&[endpoint, model_id, provider, &status])
+        .inc();
+    metrics
+        .request_duration
+        .with_label_values(&[endpoint])
+        .observe(total.as_secs_f64());
+    if ctx.ex.endpoint.is_inference() {
+        metrics.overhead.observe(overhead.as_secs_f64());
+    }
+    for a in &ctx.attempts {
+        let outcome = match (a.status, &a.error) {
+            (Some(s), None) if s < 400 => "ok",
+            (Some(_), _) => "http_error",
+            (None, _) => "failed",
+        };
+        metrics
+            .attempts
+            .with_label_values(&[&a.model.provider.name, outcome])
+            .inc();
+    }
+    let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
+    let ttft = ctx.first_byte.map(|t| t.duration_since(ctx.started));
+    if let (true, Some(t), Some(m)) = (stream, ttft, model) {
+        metrics
+            .ttft
+            .with_label_values(&[&*m.provider.name, m.id.as_str()])
+            .observe(t.as_secs_f64());
+    }
+    if let Some(u) = ctx.usage {
+        for (kind, n) in [
+            ("input", u.input_tokens),
+            ("cached_input", u.cached_input_tokens),
+            ("output", u.output_tokens),
+            ("reasoning", u.reasoning_tokens),
+        ] {
+            if n > 0 {
+                metrics
+                    .tokens
+                    .with_label_values(&[model_id, kind])
+                    .inc_by(n);
+            }
+        }
+    }
+    if let Some(c) = ctx.cost {
+        metrics
+            .spend_nanodollars
+            .with_label_values(&[model_id])
+            .inc_by(c.as_nanodollars());
+    }
+    if !ctx.snap.server.access_log || ctx.ex.endpoint == Endpoint::Health {
+        return;
+    }
+    let usage = ctx.usage.unwrap_or_default();
+    let id = ctx.ex.identity.as_ref();
+    tracing::info!(
+        target: "access",
+        request_id = ctx.request_id(),
+        key = id.map(|i| &*i.key_name),
+        workspace = id.map(|i| &*i.workspace),
+        endpoint,
+        requested_model = ctx.ex.request.as_ref().map(|r| r.model.as_str()),
+        model = model.map(|m| m.id.as_str()),
+        provider = model.map(|m| &*m.provider.name),
+        status = ctx.status,
+        stream,
+        attempts = ctx.attempts.len(),
+        fallback = ctx.attempts.len() > 1,
+        latency_ms = total.as_secs_f64() * 1e3,
+        upstream_ms = upstream.as_secs_f64() * 1e3,
+        ttft_ms = ttft.map(|t| t.as_secs_f64() * 1e3),
+        overhead_us = overhead.as_micros() as u64,
+        input_tokens = usage.input_tokens,
+        cached_input_tokens = usage.cached_input_tokens,
+        output_tokens = usage.output_tokens,
+        reasoning_tokens = usage.reasoning_tokens,
+        cost_usd = ctx.cost.map(|c| c.to_string()),
+        truncated = ctx.truncated,
+        error_code = ctx.error.as_ref().map(|e| e.code()),
+        "request"
+    );
+}

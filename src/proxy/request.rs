@@ -1,0 +1,144 @@
+//! `request_filter`'s work: which endpoint, the header-stage phases, endpoints the gateway answers
+//! itself, then for inference the body, its parse into the canonical request, the request-stage
+//! phases and the route. Anything that fails becomes a `GatewayError` answered in the public shape.
+
+use http::Method;
+use pingora::proxy::Session;
+use switchyard_sdk::{Decision, Endpoint};
+
+use super::ctx::Ctx;
+use super::{body, respond};
+use crate::api::openai_chat;
+use crate::error::GatewayError;
+use crate::{admin, router};
+
+/// What `request_filter` should tell Pingora.
+pub enum Flow {
+    /// Go on to `upstream_peer`.
+    Proxy,
+    /// The response was written here.
+    Answered,
+}
+
+fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let (ep, allowed, allowed_name) = match path {
+        "/healthz" => (Endpoint::Health, Method::GET, "GET"),
+        "/v1/models" => (Endpoint::Models, Method::GET, "GET"),
+        "/v1/chat/completions" => (Endpoint::ChatCompletions, Method::POST, "POST"),
+        _ => {
+            return Err(GatewayError::UnknownEndpoint {
+                method: method.to_string(),
+                path: path.to_string(),
+            })
+        }
+    };
+    if *method == allowed || (*method == Method::HEAD && allowed == Method::GET) {
+        Ok(ep)
+    } else {
+        Err(GatewayError::MethodNotAllowed {
+            method: method.to_string(),
+            path: path.to_string(),
+            allowed: allowed_name,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stage {
+    Headers,
+    Request,
+}
+
+/// Run every phase of `stage` in registration order; the first refusal wins.
+fn run_phases(
+    ctx: &mut Ctx,
+    head: &http::request::Parts,
+    stage: Stage,
+) -> Result<(), GatewayError> {
+    for p in ctx.snap.phases.iter() {
+        let d = match stage {
+            Stage::Headers => p.on_headers(head, &mut ctx.ex),
+            Stage::Request => p.on_request(head, &mut ctx.ex),
+        };
+        if let Decision::Respond(r) = d {
+            return Err(r.into());
+        }
+    }
+    Ok(())
+}
+
+pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError> {
+    let ep = endpoint(&s.req_header().method, s.req_header().uri.path())?;
+    ctx.ex.endpoint = ep;
+    ctx.ex.declared_body_len = body::declared_len(s);
+    run_phases(ctx, s.req_header(), Stage::Headers)?;
+    match ep {
+        Endpoint::Health => {
+            let _ = respond::json(
+                s,
+                ctx,
+                200,
+                &serde_json::json!({"status": "ok", "config_generation": ctx.snap.generation}),
+            )
+            .await;
+            return Ok(Flow::Answered);
+        }
+        Endpoint::Models => {
+            let list = admin::catalog::models_list(
+                &ctx.snap,
+                ctx.ex.identity.as_ref(),
+                s.req_header().uri.query(),
+            );
+            let _ = respond::json(s, ctx, 200, &list).await;
+            return Ok(Flow::Answered);
+        }
+        _ => {}
+    }
+    let bytes = body::read(
+        s,
+        ctx.snap.server.max_body_bytes,
+        ctx.snap.server.client_body_timeout,
+    )
+    .await?;
+    let parsed = openai_chat::parse(&bytes)?;
+    ctx.ex.request = Some(parsed.request);
+    ctx.raw = parsed.raw;
+    run_phases(ctx, s.req_header(), Stage::Request)?;
+    ctx.route = Some(router::resolve(&ctx.snap, &ctx.ex)?);
+    Ok(Flow::Proxy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_methods() {
+        assert!(matches!(
+            endpoint(&Method::POST, "/v1/chat/completions"),
+            Ok(Endpoint::ChatCompletions)
+        ));
+        assert!(matches!(
+            endpoint(&Method::POST, "/v1/chat/completions/"),
+            Ok(Endpoint::ChatCompletions)
+        ));
+        assert!(matches!(
+            endpoint(&Method::HEAD, "/healthz"),
+            Ok(Endpoint::Health)
+        ));
+        assert_eq!(
+            endpoint(&Method::GET, "/v1/chat/completions")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(
+            endpoint(&Method::GET, "/v2/nothing").unwrap_err().status(),
+            404
+        );
+    }
+}

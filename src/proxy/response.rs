@@ -1,0 +1,365 @@
+//! The response side: the decision on the upstream's status (fall back, or answer), the headers the
+//! client gets, and the body translated back: whole JSON for non-streaming answers, SSE event by
+//! event for streams, and provider errors re-rendered in the public error shape.
+
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::{Error, ErrorType};
+use serde_json::{json, Value};
+use switchyard_sdk::ir::Usage;
+use switchyard_sdk::Money;
+
+use super::ctx::{Answer, Ctx};
+use crate::api::openai_passthrough::{self, Finalizer, PassthroughStream};
+use crate::error::{client_status_for_upstream, GatewayError};
+use crate::metrics::m;
+use crate::router::estimate_cost;
+use crate::sse::SseParser;
+
+/// Longest SSE event accepted from an upstream before the stream is declared broken.
+const MAX_EVENT_BYTES: usize = 4 << 20;
+/// How much of a provider's error body is kept.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+fn retry_after(resp: &ResponseHeader) -> Option<u64> {
+    resp.headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `upstream_response_filter`: record the attempt; on 429/5xx with a candidate left, fail this attempt
+/// so Pingora retries (nothing has reached the client yet); otherwise choose how to handle the body.
+pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+    let status = resp.status.as_u16();
+    let can_fall_back = ctx.can_fall_back();
+    let Some(a) = ctx.attempts.last_mut() else {
+        return Err(Error::explain(
+            ErrorType::InternalError,
+            "response without attempt",
+        ));
+    };
+    let after = a.started.elapsed();
+    a.status = Some(status);
+    a.headers_after = Some(after);
+    let provider = a.model.provider.name.clone();
+    m().upstream_latency
+        .with_label_values(&[&*provider])
+        .observe(after.as_secs_f64());
+    if (status == 429 || status >= 500) && can_fall_back {
+        a.error = Some(format!("upstream status {status}"));
+        a.duration = Some(after);
+        m().fallbacks
+            .with_label_values(&[&*provider, status.to_string().as_str()])
+            .inc();
+        let mut e = Error::explain(
+            ErrorType::HTTPStatus(status),
+            "retryable upstream status; trying the next candidate",
+        );
+        e.set_retry(true);
+        return Err(e);
+    }
+    let model_id = a.model.id.clone();
+    ctx.answer = if status >= 400 {
+        Answer::UpstreamError {
+            upstream_status: status,
+            buf: Vec::new(),
+            retry_after: retry_after(resp),
+        }
+    } else if ctx.ex.request.as_ref().is_some_and(|r| r.stream) {
+        let include_usage = ctx
+            .ex
+            .request
+            .as_ref()
+            .is_some_and(|r| r.stream_include_usage);
+        Answer::Stream {
+            parser: SseParser::new(MAX_EVENT_BYTES),
+            translator: PassthroughStream::new(model_id, include_usage),
+        }
+    } else {
+        Answer::Json { buf: Vec::new() }
+    };
+    Ok(())
+}
+
+/// `response_filter`: nothing of the upstream's headers is passed on but what the client needs; ours
+/// are added. The body changes length, so it goes chunked (HTTP/2 drops the header itself).
+pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+    let names: Vec<http::HeaderName> = resp.headers.keys().cloned().collect();
+    for n in names {
+        resp.remove_header(&n);
+    }
+    let status = match &ctx.answer {
+        Answer::UpstreamError {
+            upstream_status,
+            retry_after,
+            ..
+        } => {
+            if let Some(s) = retry_after {
+                resp.insert_header("retry-after", s.to_string())?;
+            }
+            client_status_for_upstream(*upstream_status)
+        }
+        _ => resp.status.as_u16(),
+    };
+    resp.set_status(status)?;
+    let ctype = match ctx.answer {
+        Answer::Stream { .. } => "text/event-stream",
+        _ => "application/json",
+    };
+    resp.insert_header("content-type", ctype)?;
+    resp.insert_header("cache-control", "no-cache")?;
+    resp.insert_header("transfer-encoding", "chunked")?;
+    resp.insert_header("x-request-id", ctx.request_id())?;
+    if let (Some(a), Some(route), Some(req)) = (
+        ctx.attempts.last(),
+        ctx.route.as_ref(),
+        ctx.ex.request.as_ref(),
+    ) {
+        let first = route.candidates.first().is_some_and(|c| c.id == a.model.id);
+        resp.insert_header(
+            "x-jt-model",
+            if first {
+                req.model.as_str()
+            } else {
+                a.model.id.as_str()
+            },
+        )?;
+        resp.insert_header("x-routed-model", a.model.id.as_str())?;
+        resp.insert_header("x-jt-route", route.mode)?;
+        resp.insert_header(
+            "x-jt-latency-ms",
+            a.headers_after.map_or(0, |d| d.as_millis()).to_string(),
+        )?;
+        resp.insert_header(
+            "x-jt-fallback",
+            if ctx.attempts.len() > 1 {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        resp.insert_header("x-jt-cost-usd", estimate_cost(&a.model, req).to_string())?;
+        resp.insert_header("x-jt-cost-basis", "estimate")?;
+    }
+    ctx.status = status;
+    Ok(())
+}
+
+/// Builds the `router` object once the usage is known, and keeps usage and cost for the log.
+struct Report<'a> {
+    ctx: &'a Ctx,
+    usage: Option<Usage>,
+    cost: Option<Money>,
+}
+
+impl Finalizer for Report<'_> {
+    fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
+        let cost = match (usage, self.ctx.current_model()) {
+            (Some(u), Some(m)) => Some(m.pricing.cost(&u)),
+            _ => None,
+        };
+        self.usage = usage;
+        self.cost = cost;
+        (router_json(self.ctx, cost), cost)
+    }
+}
+
+/// The `router` metadata of API.md: what answered, why, every attempt, and the money.
+pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
+    let attempts: Vec<Value> = ctx
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "model": a.model.id, "provider": &*a.model.provider.name, "status": a.status,
+                "latency_ms": a.headers_after.or(a.duration).map(|d| d.as_millis() as u64), "error": a.error,
+            })
+        })
+        .collect();
+    let trace: Vec<Value> = ctx
+        .ex
+        .trace
+        .iter()
+        .map(|t| json!({"phase": t.phase, "rule": t.rule, "action": t.action, "detail": t.detail}))
+        .collect();
+    let m = ctx.current_model();
+    let estimated = match (m, ctx.ex.request.as_ref()) {
+        (Some(m), Some(r)) => Some(estimate_cost(m, r)),
+        _ => None,
+    };
+    json!({
+        "request_id": ctx.request_id(),
+        "model": m.map(|m| m.id.as_str()),
+        "provider": m.map(|m| &*m.provider.name),
+        "upstream_model": m.map(|m| m.upstream_model.as_str()),
+        "requested_model": ctx.ex.request.as_ref().map(|r| r.model.as_str()),
+        "mode": ctx.route.as_ref().map(|r| r.mode),
+        "reason": ctx.route.as_ref().map(|r| r.reason.as_str()),
+        "classification": null,
+        "fallback": ctx.attempts.len() > 1,
+        "attempts": attempts,
+        "cost": {
+            "estimated_dollars": estimated.map(Money::as_dollars_f64),
+            "actual_dollars": cost.map(Money::as_dollars_f64),
+        },
+        "rule_trace": trace,
+        "firewall": [],
+        "lossy": [],
+    })
+}
+
+/// `response_body_filter`: translate one chunk of the upstream body.
+pub fn body(body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
+    if ctx.first_byte.is_none() && body.as_ref().is_some_and(|b| !b.is_empty()) {
+        ctx.first_byte = Some(std::time::Instant::now());
+    }
+    let mut answer = std::mem::replace(&mut ctx.answer, Answer::None);
+    let result = translate(&mut answer, body, eos, ctx);
+    ctx.answer = answer;
+    result
+}
+
+fn provider_name(ctx: &Ctx) -> String {
+    ctx.current_model()
+        .map(|m| m.provider.name.to_string())
+        .unwrap_or_default()
+}
+
+fn translate(
+    answer: &mut Answer,
+    body: &mut Option<Bytes>,
+    eos: bool,
+    ctx: &mut Ctx,
+) -> pingora::Result<()> {
+    match answer {
+        Answer::None => Ok(()),
+        Answer::Json { buf } => {
+            if let Some(b) = body.take() {
+                buf.extend_from_slice(&b);
+                if buf.len() as u64 > ctx.snap.server.max_response_bytes {
+                    ctx.error = Some(GatewayError::UpstreamInvalid {
+                        provider: provider_name(ctx),
+                        detail: "response larger than max_response_bytes".into(),
+                    });
+                    return Err(Error::explain(
+                        ErrorType::InternalError,
+                        "upstream response too large",
+                    ));
+                }
+            }
+            if !eos {
+                return Ok(());
+            }
+            let model_id = ctx
+                .current_model()
+                .map(|m| m.id.clone())
+                .unwrap_or_default();
+            let mut report = Report {
+                ctx,
+                usage: None,
+                cost: None,
+            };
+            let out = openai_passthrough::rewrite_response(buf, &model_id, &mut report);
+            let (usage, cost) = (report.usage, report.cost);
+            match out {
+                Ok(out) => {
+                    ctx.usage = usage;
+                    ctx.cost = cost;
+                    *body = Some(Bytes::from(out));
+                    Ok(())
+                }
+                Err(detail) => {
+                    // The 200 header is gone; closing without a final chunk tells the client the
+                    // answer is broken, where a JSON error in a 200 body would be taken as an answer.
+                    ctx.error = Some(GatewayError::UpstreamInvalid {
+                        provider: provider_name(ctx),
+                        detail,
+                    });
+                    Err(Error::explain(
+                        ErrorType::InvalidHTTPHeader,
+                        "upstream sent an unusable response",
+                    ))
+                }
+            }
+        }
+        Answer::Stream { parser, translator } => {
+            let mut out = Vec::new();
+            let mut report = Report {
+                ctx,
+                usage: None,
+                cost: None,
+            };
+            let mut broken = false;
+            if let Some(b) = body.as_ref() {
+                broken = parser
+                    .push(b, |ev| translator.event(&ev, &mut out, &mut report))
+                    .is_err();
+            }
+            let (usage, cost) = (report.usage, report.cost);
+            if usage.is_some() || cost.is_some() {
+                ctx.usage = usage;
+                ctx.cost = cost;
+            }
+            if ctx.usage.is_none() {
+                ctx.usage = translator.usage();
+            }
+            if (eos || broken) && !translator.is_done() {
+                let e = GatewayError::UpstreamUnreachable {
+                    provider: provider_name(ctx),
+                    detail: if broken {
+                        "stream event too long".into()
+                    } else {
+                        "the stream ended before it finished".into()
+                    },
+                };
+                openai_passthrough::stream_error_event(
+                    &mut out,
+                    &e.to_json(ctx.request_id(), &ctx.ex.trace),
+                );
+                m().stream_truncated
+                    .with_label_values(&[&provider_name(ctx)])
+                    .inc();
+                ctx.truncated = true;
+                ctx.error = Some(e);
+            }
+            *body = if out.is_empty() && !eos {
+                None
+            } else {
+                Some(Bytes::from(out))
+            };
+            Ok(())
+        }
+        Answer::UpstreamError {
+            upstream_status,
+            buf,
+            retry_after,
+        } => {
+            if let Some(b) = body.take() {
+                let room = MAX_ERROR_BODY.saturating_sub(buf.len());
+                buf.extend_from_slice(&b[..b.len().min(room)]);
+            }
+            if !eos {
+                return Ok(());
+            }
+            let e = GatewayError::UpstreamStatus {
+                provider: provider_name(ctx),
+                status: client_status_for_upstream(*upstream_status),
+                upstream_status: *upstream_status,
+                message: format!(
+                    "provider {} answered {}: {}",
+                    provider_name(ctx),
+                    upstream_status,
+                    openai_passthrough::error_message(buf)
+                ),
+                retry_after: *retry_after,
+            };
+            *body = Some(e.body(ctx.request_id(), &ctx.ex.trace));
+            ctx.error = Some(e);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The upstream side of an attempt: the peer for the next candidate (address from the async DNS
+//! cache, TLS with SNI, ALPN h2/h1, the provider's timeouts) and the request header it receives.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use pingora::http::RequestHeader;
+use pingora::protocols::ALPN;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorType};
+
+use super::ctx::{Attempt, Ctx};
+use crate::config::Origin;
+use crate::dns::Resolver;
+use crate::error::GatewayError;
+use crate::providers;
+
+const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
+
+fn fail(ctx: &mut Ctx, e: GatewayError, retry: bool) -> Box<Error> {
+    let mut err = Error::explain(ErrorType::ConnectNoRoute, e.to_string());
+    err.set_retry(retry);
+    if let Some(a) = ctx.attempts.last_mut() {
+        a.error = Some(e.to_string());
+        a.duration = Some(a.started.elapsed());
+    }
+    ctx.error = Some(e);
+    err
+}
+
+/// Start the next attempt: pick its candidate, render its request, and build its peer.
+pub async fn peer(
+    ctx: &mut Ctx,
+    resolver: &std::sync::Arc<Resolver>,
+    simulator: SocketAddr,
+) -> pingora::Result<Box<HttpPeer>> {
+    let Some(model) = ctx.next_candidate().cloned() else {
+        return Err(Error::explain(
+            ErrorType::InternalError,
+            "no candidate left",
+        ));
+    };
+    ctx.attempts.push(Attempt {
+        model: model.clone(),
+        started: Instant::now(),
+        status: None,
+        headers_after: None,
+        error: None,
+        duration: None,
+    });
+    let prepared = match ctx
+        .ex
+        .request
+        .as_ref()
+        .map(|r| providers::prepare(&model, r, &ctx.raw))
+    {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            let retry = ctx.can_fall_back();
+            return Err(fail(ctx, e, retry));
+        }
+        None => {
+            return Err(Error::explain(
+                ErrorType::InternalError,
+                "no parsed request",
+            ))
+        }
+    };
+    ctx.upstream_path = prepared.path;
+    ctx.upstream_body = prepared.body;
+    let p = &model.provider;
+    let (addr, tls, sni) = match &p.origin {
+        Origin::Remote {
+            tls, host, port, ..
+        } => match resolver.resolve(host, *port).await {
+            Ok(a) => (a, *tls, host.clone()),
+            Err(detail) => {
+                let e = GatewayError::UpstreamUnreachable {
+                    provider: p.name.to_string(),
+                    detail,
+                };
+                let retry = ctx.can_fall_back();
+                return Err(fail(ctx, e, retry));
+            }
+        },
+        Origin::Simulator { .. } => (simulator, false, String::new()),
+    };
+    let t = p.timeouts;
+    let mut peer = HttpPeer::new(addr, tls, sni);
+    peer.options.connection_timeout = Some(t.connect);
+    peer.options.total_connection_timeout = Some(t.connect + Duration::from_secs(5));
+    peer.options.read_timeout = Some(t.read);
+    peer.options.write_timeout = Some(t.write);
+    peer.options.idle_timeout = Some(t.idle);
+    if tls {
+        peer.options.alpn = ALPN::H2H1;
+        peer.options.max_h2_streams = 100;
+    }
+    Ok(Box::new(peer))
+}
+
+/// The upstream request header: built fresh rather than forwarded, so client credentials, cookies and
+/// Switchyard's own control headers never reach a provider.
+pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()> {
+    let Some(model) = ctx.current_model() else {
+        return Err(Error::explain(ErrorType::InternalError, "no attempt"));
+    };
+    let p = &model.provider;
+    let names: Vec<http::HeaderName> = req.headers.keys().cloned().collect();
+    for n in names {
+        req.remove_header(&n);
+    }
+    req.set_method(http::Method::POST);
+    req.set_uri(
+        ctx.upstream_path
+            .parse::<http::Uri>()
+            .map_err(|e| Error::because(ErrorType::InternalError, "upstream path", e))?,
+    );
+    let host = match &p.origin {
+        Origin::Remote {
+            host, port, tls, ..
+        } if (*tls && *port == 443) || (!*tls && *port == 80) => host.clone(),
+        Origin::Remote { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
+        Origin::Remote { host, port, .. } => format!("{host}:{port}"),
+        Origin::Simulator { .. } => "simulator.switchyard.local".to_string(),
+    };
+    req.insert_header("host", host)?;
+    req.insert_header("content-type", "application/json")?;
+    req.insert_header("content-length", ctx.upstream_body.len().to_string())?;
+    let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
+    req.insert_header(
+        "accept",
+        if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        },
+    )?;
+    req.insert_header("accept-encoding", "identity")?;
+    req.insert_header("user-agent", USER_AGENT)?;
+    req.insert_header("x-request-id", ctx.request_id())?;
+    for (k, v) in providers::auth_headers(p) {
+        req.insert_header(k, v)?;
+    }
+    for (k, v) in &p.headers {
+        req.insert_header(k.clone(), v.as_str())?;
+    }
+    Ok(())
+}

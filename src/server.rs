@@ -1,0 +1,296 @@
+//! Assembles the Pingora server: the proxy service (plain HTTP/1.1 + h2c, and TLS with HTTP/2 by
+//! ALPN), the admin listener, the provider simulator, and the reload task (SIGHUP). Also the
+//! `Reloader`, which validates a new config off the request path and swaps it in atomically.
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::IntoRawFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::apps::http_app::HttpServer;
+use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
+use pingora::proxy::ProxyServiceBuilder;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{ListenFds, Server, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
+use pingora::services::listening::Service;
+use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
+
+use crate::admin::service::AdminApp;
+use crate::config::{self, Problems, Snapshot};
+use crate::dns::Resolver;
+use crate::metrics::m;
+use crate::providers::simulator::Simulator;
+use crate::proxy::Gateway;
+use crate::tls::{load_certified_key, ReloadableCert};
+
+/// Command-line settings that win over the config file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub admin_listen: Option<String>,
+}
+
+impl Overrides {
+    fn apply(&self, snap: &mut Snapshot) {
+        if let Some(l) = &self.listen {
+            snap.server.listen = l.clone();
+        }
+        if let Some(l) = &self.admin_listen {
+            snap.server.admin_listen = l.clone();
+        }
+    }
+}
+
+pub struct Reloader {
+    path: PathBuf,
+    overrides: Overrides,
+    state: Arc<ArcSwap<Snapshot>>,
+    resolver: Arc<Resolver>,
+    cert: Option<Arc<ReloadableCert>>,
+    serial: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn generation(&self) -> u64 {
+        self.state.load().generation
+    }
+
+    /// Load, validate and swap in the config. On any problem the running config stays and the
+    /// problems are returned (and logged). Requests in flight keep the snapshot they started with.
+    pub fn reload(&self) -> Result<u64, Problems> {
+        let _one_at_a_time = self.serial.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.try_reload();
+        match &result {
+            Ok(g) => {
+                m().config_reloads.with_label_values(&["ok"]).inc();
+                tracing::info!(generation = g, path = %self.path.display(), "configuration reloaded");
+            }
+            Err(p) => {
+                m().config_reloads.with_label_values(&["rejected"]).inc();
+                tracing::warn!(problems = %p, "configuration reload rejected; the previous configuration keeps serving");
+            }
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<u64, Problems> {
+        let mut snap = config::load(&self.path)?;
+        self.overrides.apply(&mut snap);
+        let old = self.state.load();
+        if snap.server.listen != old.server.listen
+            || snap.server.admin_listen != old.server.admin_listen
+            || snap.server.simulator_listen != old.server.simulator_listen
+            || snap.server.tls.as_ref().map(|t| &t.listen)
+                != old.server.tls.as_ref().map(|t| &t.listen)
+        {
+            tracing::warn!("listen addresses changed in the config; they take effect on restart");
+        }
+        if let (Some(cert), Some(tls)) = (&self.cert, &snap.server.tls) {
+            let ck = load_certified_key(&tls.cert, &tls.key).map_err(|e| {
+                Problems(vec![config::Problem {
+                    file: self.path.clone(),
+                    line: None,
+                    path: "server.tls".into(),
+                    message: e,
+                }])
+            })?;
+            cert.replace(ck);
+        }
+        self.resolver.set_ttl(snap.server.dns_ttl);
+        let generation = snap.generation;
+        self.state.store(Arc::new(snap));
+        Ok(generation)
+    }
+}
+
+/// Reloads on SIGHUP.
+struct ReloadOnHangup(Arc<Reloader>);
+
+#[async_trait]
+impl BackgroundService for ReloadOnHangup {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::error!("cannot listen for SIGHUP; reload through POST /admin/reload");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    let r = self.0.clone();
+                    let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// A Pingora service whose port-0 listeners were bound here first, so their real addresses are known
+/// (and printed) before the server starts. The sockets are handed to Pingora through its table of
+/// inherited listeners, the same path a graceful upgrade uses.
+struct PreBound<S> {
+    inner: S,
+    sockets: Vec<(String, TcpListener)>,
+}
+
+#[async_trait]
+impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
+    async fn start_service(
+        &mut self,
+        fds: Option<ListenFds>,
+        shutdown: ShutdownWatch,
+        listeners_per_fd: usize,
+        ready: ServiceReadyNotifier,
+    ) {
+        if let Some(table) = &fds {
+            let mut t = table.lock();
+            for (addr, sock) in self.sockets.drain(..) {
+                if t.get(&addr).is_none() {
+                    t.add(addr, sock.into_raw_fd());
+                }
+            }
+        }
+        self.inner
+            .start_service(fds, shutdown, listeners_per_fd, ready)
+            .await
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn threads(&self) -> Option<usize> {
+        self.inner.threads()
+    }
+}
+
+/// The address to give Pingora for `addr`: a port-0 address is bound now and replaced by the real one.
+fn bind(
+    addr: &str,
+    upgrading: bool,
+    sockets: &mut Vec<(String, TcpListener)>,
+) -> Result<String, String> {
+    let sa: SocketAddr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IP:port address"))?;
+    if sa.port() != 0 || upgrading {
+        return Ok(addr.to_string());
+    }
+    let l = TcpListener::bind(sa).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // Pingora adopts inherited sockets as they are; a blocking one would stall its accept loop.
+    l.set_nonblocking(true)
+        .map_err(|e| format!("cannot configure {addr}: {e}"))?;
+    let real = l.local_addr().map_err(|e| e.to_string())?.to_string();
+    sockets.push((real.clone(), l));
+    Ok(real)
+}
+
+pub struct RunOptions {
+    pub config: PathBuf,
+    pub overrides: Overrides,
+    pub upgrade: bool,
+}
+
+/// Build everything and run until a shutdown signal. Returns only on a startup failure.
+pub fn run(opts: RunOptions) -> Result<(), String> {
+    let mut snap = config::load(&opts.config).map_err(|p| p.to_string())?;
+    opts.overrides.apply(&mut snap);
+    let settings = snap.server.clone();
+
+    let mut conf = ServerConf::default();
+    conf.threads = settings.worker_threads;
+    conf.grace_period_seconds = Some(settings.grace_period_seconds);
+    conf.graceful_shutdown_timeout_seconds = Some(settings.graceful_shutdown_timeout_seconds);
+    // Pingora's cap on tries per request; our own cap (max_attempts) is enforced per candidate.
+    conf.max_retries = settings.max_attempts + 2;
+    conf.upstream_keepalive_pool_size = settings.upstream_keepalive_pool_size;
+    conf.upgrade_sock = settings.upgrade_sock.clone();
+    conf.pid_file = settings.pid_file.clone();
+    let opt = Opt {
+        upgrade: opts.upgrade,
+        ..Default::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
+    server.bootstrap();
+
+    let state = Arc::new(ArcSwap::from_pointee(snap));
+    let resolver = Resolver::new(settings.dns_ttl);
+
+    let mut sim_sockets = Vec::new();
+    let sim_addr = bind(&settings.simulator_listen, opts.upgrade, &mut sim_sockets)?;
+    let simulator: SocketAddr = sim_addr
+        .parse()
+        .map_err(|_| "simulator address".to_string())?;
+
+    let cert = match &settings.tls {
+        Some(t) => Some(ReloadableCert::new(load_certified_key(&t.cert, &t.key)?)),
+        None => None,
+    };
+    let reloader = Arc::new(Reloader {
+        path: opts.config.clone(),
+        overrides: opts.overrides.clone(),
+        state: state.clone(),
+        resolver: resolver.clone(),
+        cert: cert.clone(),
+        serial: Mutex::new(()),
+    });
+
+    let gateway = Gateway {
+        state: state.clone(),
+        resolver,
+        simulator,
+    };
+    let mut server_options = HttpServerOptions::default();
+    server_options.h2c = settings.h2c;
+    let mut proxy = ProxyServiceBuilder::new(&server.configuration, gateway)
+        .name("switchyard")
+        .server_options(server_options)
+        .build();
+    let mut proxy_sockets = Vec::new();
+    let listen = bind(&settings.listen, opts.upgrade, &mut proxy_sockets)?;
+    proxy.add_tcp(&listen);
+    tracing::info!(listener = "proxy", addr = %listen, h2c = settings.h2c, "listening");
+    if let (Some(t), Some(cert)) = (&settings.tls, &cert) {
+        let tls_listen = bind(&t.listen, opts.upgrade, &mut proxy_sockets)?;
+        let mut tls = TlsSettings::intermediate("", "").map_err(|e| e.to_string())?;
+        tls.set_cert_resolver(cert.clone());
+        tls.enable_h2();
+        proxy.add_tls_with_settings(&tls_listen, None, tls);
+        tracing::info!(listener = "tls", addr = %tls_listen, "listening");
+    }
+
+    let mut admin = Service::new(
+        "admin".to_string(),
+        HttpServer::new_app(AdminApp {
+            reloader: reloader.clone(),
+        }),
+    );
+    let mut admin_sockets = Vec::new();
+    let admin_listen = bind(&settings.admin_listen, opts.upgrade, &mut admin_sockets)?;
+    admin.add_tcp(&admin_listen);
+    tracing::info!(listener = "admin", addr = %admin_listen, "listening");
+
+    let mut sim = Service::new("simulator".to_string(), Simulator::new(state));
+    sim.add_tcp(&sim_addr);
+    tracing::info!(listener = "simulator", addr = %sim_addr, "listening");
+
+    server.add_service(PreBound {
+        inner: proxy,
+        sockets: proxy_sockets,
+    });
+    server.add_service(PreBound {
+        inner: admin,
+        sockets: admin_sockets,
+    });
+    server.add_service(PreBound {
+        inner: sim,
+        sockets: sim_sockets,
+    });
+    server.add_service(background_service("reload", ReloadOnHangup(reloader)));
+    server.run_forever();
+}

@@ -1,0 +1,151 @@
+//! Server-sent events, incrementally: upstream body chunks do not align with events, so a line buffer
+//! keeps the partial line between chunks. Memory is bounded by the longest allowed event.
+
+use memchr::memchr;
+
+/// One complete event. `data` joins the event's `data:` lines with `\n` (per the SSE spec).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SseEvent {
+    pub event: Option<String>,
+    pub data: String,
+    /// True when the event had at least one `data:` field.
+    pub has_data: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTooLong(pub usize);
+
+#[derive(Debug)]
+pub struct SseParser {
+    partial: Vec<u8>,
+    current: SseEvent,
+    current_len: usize,
+    max_event_bytes: usize,
+}
+
+impl SseParser {
+    pub fn new(max_event_bytes: usize) -> Self {
+        SseParser {
+            partial: Vec::new(),
+            current: SseEvent::default(),
+            current_len: 0,
+            max_event_bytes,
+        }
+    }
+
+    /// Feed a chunk; `on_event` gets every event completed by it, as soon as its blank line arrives.
+    pub fn push(
+        &mut self,
+        mut chunk: &[u8],
+        mut on_event: impl FnMut(SseEvent),
+    ) -> Result<(), EventTooLong> {
+        while let Some(nl) = memchr(b'\n', chunk) {
+            let (line, rest) = chunk.split_at(nl);
+            chunk = &rest[1..];
+            if self.partial.is_empty() {
+                self.line(line, &mut on_event);
+            } else {
+                let mut joined = std::mem::take(&mut self.partial);
+                joined.extend_from_slice(line);
+                self.line(&joined, &mut on_event);
+                joined.clear();
+                self.partial = joined;
+            }
+        }
+        self.partial.extend_from_slice(chunk);
+        if self.partial.len() + self.current_len > self.max_event_bytes {
+            return Err(EventTooLong(self.max_event_bytes));
+        }
+        Ok(())
+    }
+
+    /// Whether bytes of an unfinished event are buffered (a stream that ends here was cut short).
+    pub fn has_pending(&self) -> bool {
+        !self.partial.is_empty() || self.current_len > 0
+    }
+
+    fn line(&mut self, line: &[u8], on_event: &mut impl FnMut(SseEvent)) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            if self.current_len > 0 || self.current.has_data {
+                self.current_len = 0;
+                on_event(std::mem::take(&mut self.current));
+            }
+            return;
+        }
+        if line[0] == b':' {
+            return; // comment (keep-alive)
+        }
+        let (field, value) = match memchr(b':', line) {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        let value = String::from_utf8_lossy(value);
+        self.current_len += line.len();
+        match field {
+            b"data" => {
+                if self.current.has_data {
+                    self.current.data.push('\n');
+                }
+                self.current.data.push_str(&value);
+                self.current.has_data = true;
+            }
+            b"event" => self.current.event = Some(value.into_owned()),
+            _ => {} // id, retry: not needed by any translation
+        }
+    }
+}
+
+/// Append `data: <json>\n\n` (with an optional `event:` line) to `out`.
+pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
+    if let Some(e) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(e.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(p: &mut SseParser, chunks: &[&[u8]]) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        for c in chunks {
+            p.push(c, |e| out.push(e)).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn events_split_anywhere() {
+        let whole = b"data: {\"a\":1}\n\n: ping\n\nevent: message_start\ndata: {\"b\":2}\r\n\r\ndata: x\ndata: y\n\ndata: [DONE]\n\n";
+        let expect = collect(&mut SseParser::new(1 << 20), &[whole]);
+        assert_eq!(expect.len(), 4);
+        assert_eq!(expect[1].event.as_deref(), Some("message_start"));
+        assert_eq!(expect[2].data, "x\ny");
+        for split in 0..whole.len() {
+            let mut p = SseParser::new(1 << 20);
+            let got = collect(&mut p, &[&whole[..split], &whole[split..]]);
+            assert_eq!(got, expect, "split at {split}");
+            assert!(!p.has_pending());
+        }
+        let bytes: Vec<&[u8]> = whole.chunks(1).collect();
+        assert_eq!(collect(&mut SseParser::new(1 << 20), &bytes), expect);
+    }
+
+    #[test]
+    fn bounded_and_reports_pending() {
+        let mut p = SseParser::new(16);
+        assert!(p.push(b"data: 0123456789abcdef", |_| {}).is_err());
+        let mut p = SseParser::new(1024);
+        p.push(b"data: {\"a\"", |_| {}).unwrap();
+        assert!(p.has_pending());
+    }
+}
