@@ -81,11 +81,7 @@ impl Resolver {
                 let (me, host) = (self.clone(), host.to_string());
                 tokio::spawn(async move {
                     if let Err(err) = me.lookup(&host, port).await {
-                        tracing::warn!(
-                            host,
-                            error = err,
-                            "dns refresh failed; serving the last known address"
-                        );
+                        tracing::warn!(host, error = err, "dns refresh failed; serving the last known address");
                         if let Some(e) = me.cached(&host, port) {
                             e.refreshing.store(false, Ordering::Release);
                         }
@@ -114,10 +110,7 @@ mod tests {
             r.resolve("127.0.0.1", 80).await.unwrap(),
             "127.0.0.1:80".parse().unwrap()
         );
-        assert_eq!(
-            r.resolve("::1", 81).await.unwrap(),
-            "[::1]:81".parse().unwrap()
-        );
+        assert_eq!(r.resolve("::1", 81).await.unwrap(), "[::1]:81".parse().unwrap());
         let a = r.resolve("localhost", 82).await.unwrap();
         assert!(a.ip().is_loopback());
         assert!(r.cached("localhost", 82).is_some());

@@ -98,9 +98,7 @@ impl GatewayError {
             GatewayError::BodyTimeout => "request_timeout",
             GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
             GatewayError::UpstreamStatus { status: 429, .. } => "upstream_rate_limited",
-            GatewayError::UpstreamStatus { status, .. } if *status < 500 => {
-                "upstream_rejected_request"
-            }
+            GatewayError::UpstreamStatus { status, .. } if *status < 500 => "upstream_rejected_request",
             GatewayError::UpstreamStatus { .. } => "upstream_error",
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
             GatewayError::UpstreamUnreachable { .. } => "upstream_unreachable",
@@ -117,9 +115,7 @@ impl GatewayError {
             | GatewayError::LengthRequired { .. }
             | GatewayError::PayloadTooLarge { .. }
             | GatewayError::BodyTimeout => "invalid_request_error",
-            GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => {
-                "not_found_error"
-            }
+            GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => "not_found_error",
             GatewayError::ModelNotAllowed { .. } => "permission_error",
             GatewayError::ProviderUnavailable { .. } => "routing_error",
             GatewayError::UpstreamStatus { status: 429, .. } => "rate_limit_error",
@@ -156,9 +152,7 @@ impl GatewayError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             GatewayError::Rejected(r) => match r.kind {
-                switchyard_sdk::RejectKind::RateLimited { retry_after_secs } => {
-                    Some(retry_after_secs)
-                }
+                switchyard_sdk::RejectKind::RateLimited { retry_after_secs } => Some(retry_after_secs),
                 _ => None,
             },
             GatewayError::UpstreamStatus { retry_after, .. } => *retry_after,
@@ -244,9 +238,7 @@ mod tests {
             (429, "upstream_rate_limited", Some(3), Some("p"))
         );
         let r = GatewayError::from(Reject::new(
-            RejectKind::RateLimited {
-                retry_after_secs: 7,
-            },
+            RejectKind::RateLimited { retry_after_secs: 7 },
             "rate_limited",
             "x",
         ));

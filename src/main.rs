@@ -9,11 +9,7 @@ use switchyard::server::{self, Overrides, RunOptions};
 use switchyard::{config, keys, metrics};
 
 #[derive(Parser)]
-#[command(
-    name = "switchyard",
-    version,
-    about = "Self-hosted LLM routing gateway"
-)]
+#[command(name = "switchyard", version, about = "Self-hosted LLM routing gateway")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,10 +67,8 @@ fn init_logging() {
     let _ = metrics::DROPPED_LOG_LINES.set(guard_counter(&writer));
     // The guard flushes on drop; the gateway runs until the process exits.
     std::mem::forget(guard);
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn")
-        });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_current_span(false)
@@ -84,9 +78,7 @@ fn init_logging() {
         .try_init();
 }
 
-fn guard_counter(
-    w: &tracing_appender::non_blocking::NonBlocking,
-) -> tracing_appender::non_blocking::ErrorCounter {
+fn guard_counter(w: &tracing_appender::non_blocking::NonBlocking) -> tracing_appender::non_blocking::ErrorCounter {
     w.error_counter()
 }
 
@@ -101,10 +93,7 @@ fn main() -> ExitCode {
             init_logging();
             let opts = RunOptions {
                 config,
-                overrides: Overrides {
-                    listen,
-                    admin_listen,
-                },
+                overrides: Overrides { listen, admin_listen },
                 upgrade,
             };
             match server::run(opts) {
@@ -137,36 +126,30 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Keys { command } => {
-            match command {
-                KeysCommand::Generate {
-                    test,
-                    name,
-                    workspace,
-                } => match keys::generate(test) {
-                    Ok(key) => {
-                        println!("key: {key}");
-                        println!("Store the key now; only its hash goes into the config. Under `keys:` add:");
-                        println!("  - name: {name}");
-                        println!("    hash: {}", keys::hash_line(&key));
-                        println!("    workspace: {workspace}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("switchyard: {e}");
-                        ExitCode::FAILURE
-                    }
-                },
-                KeysCommand::Hash => {
-                    let mut s = String::new();
-                    if std::io::stdin().read_to_string(&mut s).is_err() || s.trim().is_empty() {
-                        eprintln!("switchyard: pass the key on standard input");
-                        return ExitCode::FAILURE;
-                    }
-                    println!("{}", keys::hash_line(s.trim()));
+        Command::Keys { command } => match command {
+            KeysCommand::Generate { test, name, workspace } => match keys::generate(test) {
+                Ok(key) => {
+                    println!("key: {key}");
+                    println!("Store the key now; only its hash goes into the config. Under `keys:` add:");
+                    println!("  - name: {name}");
+                    println!("    hash: {}", keys::hash_line(&key));
+                    println!("    workspace: {workspace}");
                     ExitCode::SUCCESS
                 }
+                Err(e) => {
+                    eprintln!("switchyard: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            KeysCommand::Hash => {
+                let mut s = String::new();
+                if std::io::stdin().read_to_string(&mut s).is_err() || s.trim().is_empty() {
+                    eprintln!("switchyard: pass the key on standard input");
+                    return ExitCode::FAILURE;
+                }
+                println!("{}", keys::hash_line(s.trim()));
+                ExitCode::SUCCESS
             }
-        }
+        },
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -26,19 +26,12 @@ pub struct Metrics {
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)
-        .unwrap_or_else(|e| unreachable_metric(name, e));
+    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| unreachable_metric(name, e));
     let _ = r.register(Box::new(c.clone()));
     c
 }
 
-fn histogram(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-    buckets: Vec<f64>,
-) -> HistogramVec {
+fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
     let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
         .unwrap_or_else(|e| unreachable_metric(name, e));
     let _ = r.register(Box::new(h.clone()));
@@ -53,15 +46,18 @@ fn unreachable_metric<T>(name: &str, e: prometheus::Error) -> T {
 
 impl Metrics {
     fn new() -> Self {
-        let r = Registry::new_custom(Some("switchyard".into()), None)
-            .unwrap_or_else(|e| unreachable_metric("registry", e));
+        let r =
+            Registry::new_custom(Some("switchyard".into()), None).unwrap_or_else(|e| unreachable_metric("registry", e));
         // 1 ms .. ~65 s
         let latency = exponential_buckets(0.001, 2.0, 17).unwrap_or_default();
         // 10 µs .. ~40 ms: the gateway's own time
         let overhead_buckets = exponential_buckets(0.000_01, 2.0, 13).unwrap_or_default();
         let overhead = Histogram::with_opts(
-            HistogramOpts::new("overhead_seconds", "Time spent in Switchyard itself per request: total time minus time waiting on upstreams")
-                .buckets(overhead_buckets),
+            HistogramOpts::new(
+                "overhead_seconds",
+                "Time spent in Switchyard itself per request: total time minus time waiting on upstreams",
+            )
+            .buckets(overhead_buckets),
         )
         .unwrap_or_else(|e| unreachable_metric("overhead_seconds", e));
         let _ = r.register(Box::new(overhead.clone()));

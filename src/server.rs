@@ -84,8 +84,7 @@ impl Reloader {
         if snap.server.listen != old.server.listen
             || snap.server.admin_listen != old.server.admin_listen
             || snap.server.simulator_listen != old.server.simulator_listen
-            || snap.server.tls.as_ref().map(|t| &t.listen)
-                != old.server.tls.as_ref().map(|t| &t.listen)
+            || snap.server.tls.as_ref().map(|t| &t.listen) != old.server.tls.as_ref().map(|t| &t.listen)
         {
             tracing::warn!("listen addresses changed in the config; they take effect on restart");
         }
@@ -113,8 +112,7 @@ struct ReloadOnHangup(Arc<Reloader>);
 #[async_trait]
 impl BackgroundService for ReloadOnHangup {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
             tracing::error!("cannot listen for SIGHUP; reload through POST /admin/reload");
             return;
         };
@@ -155,9 +153,7 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
                 }
             }
         }
-        self.inner
-            .start_service(fds, shutdown, listeners_per_fd, ready)
-            .await
+        self.inner.start_service(fds, shutdown, listeners_per_fd, ready).await
     }
 
     fn name(&self) -> &str {
@@ -170,11 +166,7 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
 }
 
 /// The address to give Pingora for `addr`: a port-0 address is bound now and replaced by the real one.
-fn bind(
-    addr: &str,
-    upgrading: bool,
-    sockets: &mut Vec<(String, TcpListener)>,
-) -> Result<String, String> {
+fn bind(addr: &str, upgrading: bool, sockets: &mut Vec<(String, TcpListener)>) -> Result<String, String> {
     let sa: SocketAddr = addr
         .parse()
         .map_err(|_| format!("{addr:?} is not an IP:port address"))?;
@@ -223,9 +215,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
 
     let mut sim_sockets = Vec::new();
     let sim_addr = bind(&settings.simulator_listen, opts.upgrade, &mut sim_sockets)?;
-    let simulator: SocketAddr = sim_addr
-        .parse()
-        .map_err(|_| "simulator address".to_string())?;
+    let simulator: SocketAddr = sim_addr.parse().map_err(|_| "simulator address".to_string())?;
 
     let cert = match &settings.tls {
         Some(t) => Some(ReloadableCert::new(load_certified_key(&t.cert, &t.key)?)),

@@ -34,11 +34,7 @@ impl SseParser {
     }
 
     /// Feed a chunk; `on_event` gets every event completed by it, as soon as its blank line arrives.
-    pub fn push(
-        &mut self,
-        mut chunk: &[u8],
-        mut on_event: impl FnMut(SseEvent),
-    ) -> Result<(), EventTooLong> {
+    pub fn push(&mut self, mut chunk: &[u8], mut on_event: impl FnMut(SseEvent)) -> Result<(), EventTooLong> {
         while let Some(nl) = memchr(b'\n', chunk) {
             let (line, rest) = chunk.split_at(nl);
             chunk = &rest[1..];

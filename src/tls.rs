@@ -11,16 +11,15 @@ use pingora::tls::{ClientHello, CryptoProvider, ResolvesServerCert};
 /// Load a PEM certificate chain and private key into a rustls `CertifiedKey`.
 pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, String> {
     pingora::tls::install_default_crypto_provider();
-    let (certs, key_der) =
-        pingora::tls::load_certs_and_key_files(&cert.to_string_lossy(), &key.to_string_lossy())
-            .map_err(|e| format!("cannot load {} / {}: {e}", cert.display(), key.display()))?
-            .ok_or_else(|| {
-                format!(
-                    "{} holds no certificate or {} no private key",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
+    let (certs, key_der) = pingora::tls::load_certs_and_key_files(&cert.to_string_lossy(), &key.to_string_lossy())
+        .map_err(|e| format!("cannot load {} / {}: {e}", cert.display(), key.display()))?
+        .ok_or_else(|| {
+            format!(
+                "{} holds no certificate or {} no private key",
+                cert.display(),
+                key.display()
+            )
+        })?;
     let provider = CryptoProvider::get_default().ok_or("no rustls crypto provider installed")?;
     let signing_key = provider
         .key_provider

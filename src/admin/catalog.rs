@@ -68,15 +68,9 @@ pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) 
         .iter()
         .filter(|m| visible(m, id))
         .filter(|m| get("provider").is_none_or(|p| &*m.provider.name == p))
-        .filter(|m| {
-            get("capabilities")
-                .is_none_or(|cs| cs.split(',').filter(|c| !c.is_empty()).all(|c| m.has(c)))
-        })
+        .filter(|m| get("capabilities").is_none_or(|cs| cs.split(',').filter(|c| !c.is_empty()).all(|c| m.has(c))))
         .filter(|m| get("task_type").is_none_or(|t| m.quality.contains_key(t)))
-        .filter(|m| {
-            get("category")
-                .is_none_or(|c| m.tags.iter().any(|t| t == c) || m.has(c) || m.price_tier == c)
-        })
+        .filter(|m| get("category").is_none_or(|c| m.tags.iter().any(|t| t == c) || m.has(c) || m.price_tier == c))
         .filter(|m| !matches!(get("routable_only"), Some("true" | "1")) || m.provider.available())
         .map(|m| model_json(m))
         .collect();

@@ -42,11 +42,7 @@ impl ServeHttp for AdminApp {
         match (method.as_str(), path.as_str()) {
             ("GET", "/metrics") => {
                 refresh_gauges();
-                reply(
-                    StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    m().render(),
-                )
+                reply(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", m().render())
             }
             ("GET", "/healthz") => json_reply(
                 StatusCode::OK,

@@ -42,9 +42,7 @@ fn invalid_json(message: String) -> GatewayError {
 /// Split a request body into its top-level fields without parsing their values.
 pub fn parse_object(body: &[u8]) -> Result<RawObject, GatewayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(invalid_json(
-            "the request body is empty; send a JSON object".into(),
-        ));
+        return Err(invalid_json("the request body is empty; send a JSON object".into()));
     }
     if std::str::from_utf8(body).is_err() {
         return Err(invalid_json("the request body is not valid UTF-8".into()));
@@ -57,8 +55,7 @@ pub fn parse_object(body: &[u8]) -> Result<RawObject, GatewayError> {
             invalid_json(format!("malformed JSON: {e}"))
         }
     })?;
-    de.end()
-        .map_err(|e| invalid_json(format!("malformed JSON: {e}")))?;
+    de.end().map_err(|e| invalid_json(format!("malformed JSON: {e}")))?;
     Ok(obj)
 }
 
@@ -107,18 +104,12 @@ mod tests {
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].1.get(), r#"[1, {"b": 2}]"#);
         assert_eq!(code_param(parse_object(b"").unwrap_err()).0, "invalid_json");
-        assert_eq!(
-            code_param(parse_object(b"[1]").unwrap_err()).0,
-            "invalid_json"
-        );
+        assert_eq!(code_param(parse_object(b"[1]").unwrap_err()).0, "invalid_json");
         assert_eq!(
             code_param(parse_object(b"{\"a\":1,\"a\":2}").unwrap_err()).0,
             "invalid_json"
         );
-        assert_eq!(
-            code_param(parse_object(b"{\"a\":1} x").unwrap_err()).0,
-            "invalid_json"
-        );
+        assert_eq!(code_param(parse_object(b"{\"a\":1} x").unwrap_err()).0, "invalid_json");
         assert_eq!(
             code_param(parse_object(b"{\"a\":\"\xff\"}").unwrap_err()).0,
             "invalid_json"
@@ -134,15 +125,10 @@ mod tests {
         }
         let raw = RawValue::from_string(r#"[{"content":"a"},{"content":5}]"#.into()).unwrap();
         let e = field::<Vec<M>>("messages", &raw).unwrap_err();
-        assert_eq!(
-            code_param(e),
-            ("invalid_type", Some("messages[1].content".into()))
-        );
+        assert_eq!(code_param(e), ("invalid_type", Some("messages[1].content".into())));
         let raw = RawValue::from_string("\"x\"".into()).unwrap();
         assert_eq!(
-            code_param(field::<u32>("max_tokens", &raw).unwrap_err())
-                .1
-                .as_deref(),
+            code_param(field::<u32>("max_tokens", &raw).unwrap_err()).1.as_deref(),
             Some("max_tokens")
         );
     }

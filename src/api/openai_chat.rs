@@ -6,9 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchyard_sdk::ir::{
-    ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
-};
+use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 use switchyard_sdk::Money;
 
 use super::json::{field, missing, parse_object};
@@ -66,8 +64,7 @@ impl<'de> Deserialize<'de> for WireContent {
                 Ok(WireContent::Text(s))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<WireContent, A::Error> {
-                Vec::<WirePart>::deserialize(de::value::SeqAccessDeserializer::new(seq))
-                    .map(WireContent::Parts)
+                Vec::<WirePart>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(WireContent::Parts)
             }
         }
         d.deserialize_any(V)
@@ -205,9 +202,7 @@ fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
             let mut out = Vec::with_capacity(parts.len());
             for (j, p) in parts.into_iter().enumerate() {
                 out.push(match p {
-                    WirePart::Text { text } | WirePart::Refusal { refusal: text } => {
-                        Part::Text(text)
-                    }
+                    WirePart::Text { text } | WirePart::Refusal { refusal: text } => Part::Text(text),
                     WirePart::ImageUrl { image_url } => Part::Image {
                         source: image_source(&image_url.url),
                         detail: image_url.detail,
@@ -226,10 +221,7 @@ fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
             out
         }
     };
-    if content.is_empty()
-        && m.tool_calls.as_ref().is_none_or(Vec::is_empty)
-        && role != Role::Assistant
-    {
+    if content.is_empty() && m.tool_calls.as_ref().is_none_or(Vec::is_empty) && role != Role::Assistant {
         return Err(GatewayError::invalid(
             format!("messages[{i}].content"),
             format!("messages[{i}] has no content"),
@@ -343,9 +335,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
             "reasoning_effort" => r.reasoning_effort = Some(field(k, v)?),
             "stream" => r.stream = field(k, v)?,
             "stream_options" => {
-                r.stream_include_usage = field::<WireStreamOptions>(k, v)?
-                    .include_usage
-                    .unwrap_or(false)
+                r.stream_include_usage = field::<WireStreamOptions>(k, v)?.include_usage.unwrap_or(false)
             }
             "user" => r.user = Some(field(k, v)?),
             "store" => store = field(k, v)?,
@@ -353,9 +343,10 @@ pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
             "fallback" => r.routing.fallback = field::<OneOrMany>(k, v)?.into_vec(),
             "budget_dollars" => {
                 let d: f64 = field(k, v)?;
-                r.routing.budget = Some(Money::from_dollars(d).ok_or_else(|| {
-                    GatewayError::invalid(k, "budget_dollars must be a non-negative amount")
-                })?);
+                r.routing.budget = Some(
+                    Money::from_dollars(d)
+                        .ok_or_else(|| GatewayError::invalid(k, "budget_dollars must be a non-negative amount"))?,
+                );
             }
             "session_id" => r.routing.session_id = Some(field(k, v)?),
             "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
@@ -409,20 +400,12 @@ mod tests {
         assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("call_1"));
         assert_eq!(r.tool_choice, Some(ToolChoice::Named("f".into())));
         assert_eq!(
-            (
-                r.stop.clone(),
-                r.max_tokens,
-                r.stream,
-                r.stream_include_usage
-            ),
+            (r.stop.clone(), r.max_tokens, r.stream, r.stream_include_usage),
             (vec!["END".to_string()], Some(50), true, true)
         );
         assert!(matches!(
             r.response_format,
-            Some(ResponseFormat::JsonSchema {
-                strict: Some(true),
-                ..
-            })
+            Some(ResponseFormat::JsonSchema { strict: Some(true), .. })
         ));
         assert_eq!(r.routing.fallback, vec!["a", "b"]);
         assert_eq!(r.routing.budget, Money::from_dollars(0.5));
@@ -434,14 +417,8 @@ mod tests {
 
     #[test]
     fn bad_input_names_the_param() {
-        assert_eq!(
-            err(r#"{"messages":[]}"#),
-            (400, "missing_field", Some("model".into()))
-        );
-        assert_eq!(
-            err(r#"{"model":"m"}"#),
-            (400, "missing_field", Some("messages".into()))
-        );
+        assert_eq!(err(r#"{"messages":[]}"#), (400, "missing_field", Some("model".into())));
+        assert_eq!(err(r#"{"model":"m"}"#), (400, "missing_field", Some("messages".into())));
         assert_eq!(
             err(r#"{"model":5,"messages":[]}"#),
             (400, "invalid_type", Some("model".into()))
@@ -463,9 +440,7 @@ mod tests {
             Some("messages[0].role")
         );
         assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user"}]}"#)
-                .2
-                .as_deref(),
+            err(r#"{"model":"m","messages":[{"role":"user"}]}"#).2.as_deref(),
             Some("messages[0].content")
         );
         assert_eq!(
@@ -474,7 +449,12 @@ mod tests {
                 .as_deref(),
             Some("temperature")
         );
-        assert_eq!(err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web"}]}"#).2.as_deref(), Some("tools[0].type"));
+        assert_eq!(
+            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web"}]}"#)
+                .2
+                .as_deref(),
+            Some("tools[0].type")
+        );
         assert_eq!(
             err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"budget_dollars":-1}"#)
                 .2

@@ -71,9 +71,7 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
     Some(Usage {
         input_tokens: n(o.get("prompt_tokens")),
-        cached_input_tokens: n(o
-            .get("prompt_tokens_details")
-            .and_then(|d| d.get("cached_tokens"))),
+        cached_input_tokens: n(o.get("prompt_tokens_details").and_then(|d| d.get("cached_tokens"))),
         output_tokens: n(o.get("completion_tokens")),
         reasoning_tokens: n(o
             .get("completion_tokens_details")
@@ -88,11 +86,7 @@ fn add_cost(usage: &mut Value, cost: Option<Money>) {
 }
 
 /// Rewrite a complete non-streaming response. `Err` carries why the body is unusable.
-pub fn rewrite_response(
-    body: &[u8],
-    model_id: &str,
-    fin: &mut dyn Finalizer,
-) -> Result<Vec<u8>, String> {
+pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
     let mut m: Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
     if !m.contains_key("choices") {
@@ -121,9 +115,7 @@ pub fn error_message(body: &[u8]) -> String {
         .and_then(Value::as_str);
     match msg {
         Some(m) => m.to_string(),
-        None => String::from_utf8_lossy(&body[..body.len().min(512)])
-            .trim()
-            .to_string(),
+        None => String::from_utf8_lossy(&body[..body.len().min(512)]).trim().to_string(),
     }
 }
 
@@ -220,10 +212,7 @@ impl PassthroughStream {
         let finishing = m
             .get("choices")
             .and_then(Value::as_array)
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null()))
-            });
+            .is_some_and(|cs| cs.iter().any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null())));
         if finishing && !self.include_usage && !self.finalized {
             if let Some(prev) = self.held.replace(m) {
                 Self::emit(out, &prev);
@@ -287,8 +276,7 @@ mod tests {
         assert_eq!(v["logprobs"], true);
         assert!(v.get("fallback").is_none() && v.get("metadata").is_none());
         assert_eq!(v["stream_options"], json!({"include_usage": true, "x": 1}));
-        let raw = parse_object(br#"{"model":"m","messages":[],"store":true,"metadata":{"a":1}}"#)
-            .unwrap();
+        let raw = parse_object(br#"{"model":"m","messages":[],"store":true,"metadata":{"a":1}}"#).unwrap();
         let v: Value = serde_json::from_slice(&render_request(&raw, "m", false)).unwrap();
         assert_eq!(v["metadata"], json!({"a": 1}));
         assert!(v.get("stream_options").is_none());
@@ -310,8 +298,7 @@ mod tests {
         let mut p = SseParser::new(1 << 20);
         let mut out = Vec::new();
         let mut fin = Fin(0);
-        p.push(stream.as_bytes(), |e| t.event(&e, &mut out, &mut fin))
-            .unwrap();
+        p.push(stream.as_bytes(), |e| t.event(&e, &mut out, &mut fin)).unwrap();
         let text = String::from_utf8(out).unwrap();
         let done = text.ends_with("data: [DONE]\n\n");
         let events = text

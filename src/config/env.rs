@@ -35,9 +35,7 @@ pub fn expand(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String
             out.push('$');
             rest = tail;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unterminated `${{` in {s:?}"))?;
+            let end = body.find('}').ok_or_else(|| format!("unterminated `${{` in {s:?}"))?;
             let expr = &body[..end];
             let (name, default) = match expr.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
@@ -75,9 +73,7 @@ mod tests {
         assert_eq!(expand("${NOPE:-fallback}", env).unwrap(), "fallback");
         assert_eq!(expand("${NOPE:-}", env).unwrap(), "");
         assert_eq!(expand("cost $$5 and $x", env).unwrap(), "cost $5 and $x");
-        assert!(expand("${NOPE}", env)
-            .unwrap_err()
-            .contains("NOPE is not set"));
+        assert!(expand("${NOPE}", env).unwrap_err().contains("NOPE is not set"));
         assert!(expand("${BAD NAME}", env).is_err());
         assert!(expand("${OPEN", env).is_err());
     }

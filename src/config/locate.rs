@@ -8,13 +8,8 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 enum Frame {
-    Map {
-        key: Option<String>,
-        awaiting_key: bool,
-    },
-    Seq {
-        index: usize,
-    },
+    Map { key: Option<String>, awaiting_key: bool },
+    Seq { index: usize },
 }
 
 struct Collector {

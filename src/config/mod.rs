@@ -201,21 +201,13 @@ fn check_addr(src: &Source, problems: &mut Vec<Problem>, path: &str, addr: &str)
     }
 }
 
-fn validate_server(
-    raw: &RawConfig,
-    src: &Source,
-    dir: &Path,
-    problems: &mut Vec<Problem>,
-) -> ServerSettings {
+fn validate_server(raw: &RawConfig, src: &Source, dir: &Path, problems: &mut Vec<Problem>) -> ServerSettings {
     let s = &raw.server;
     check_addr(src, problems, "server.listen", &s.listen);
     check_addr(src, problems, "server.admin_listen", &s.admin_listen);
     check_addr(src, problems, "simulator.listen", &raw.simulator.listen);
     if !raw.simulator.listen.starts_with("127.") && !raw.simulator.listen.starts_with("[::1]") {
-        problems.push(src.problem(
-            "simulator.listen",
-            "the simulator must listen on a loopback address",
-        ));
+        problems.push(src.problem("simulator.listen", "the simulator must listen on a loopback address"));
     }
     let mut ranged = |path: &str, v: u64, lo: u64, hi: u64| {
         if v < lo || v > hi {
@@ -224,26 +216,11 @@ fn validate_server(
     };
     ranged("server.worker_threads", s.worker_threads as u64, 1, 256);
     ranged("server.max_body_bytes", s.max_body_bytes, 1024, 1 << 30);
-    ranged(
-        "server.max_response_bytes",
-        s.max_response_bytes,
-        1024,
-        1 << 31,
-    );
+    ranged("server.max_response_bytes", s.max_response_bytes, 1024, 1 << 31);
     ranged("server.max_attempts", s.max_attempts as u64, 1, 16);
     ranged("server.dns_ttl_seconds", s.dns_ttl_seconds, 1, 86_400);
-    ranged(
-        "server.grace_period_seconds",
-        s.grace_period_seconds,
-        0,
-        3_600,
-    );
-    ranged(
-        "server.client_body_timeout_ms",
-        s.client_body_timeout_ms,
-        100,
-        600_000,
-    );
+    ranged("server.grace_period_seconds", s.grace_period_seconds, 0, 3_600);
+    ranged("server.client_body_timeout_ms", s.client_body_timeout_ms, 100, 600_000);
     let tls = s.tls.as_ref().map(|t| {
         check_addr(src, problems, "server.tls.listen", &t.listen);
         let tl = TlsListener {
@@ -278,19 +255,14 @@ fn validate_server(
 }
 
 fn parse_origin(url: &str) -> Result<Origin, String> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let uri: http::Uri = url.parse().map_err(|e| format!("{url:?} is not a URL: {e}"))?;
     let tls = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
         _ => return Err(format!("{url:?} must start with http:// or https://")),
     };
     let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     if uri.query().is_some() {
         return Err(format!("{url:?}: a base URL takes no query string"));
@@ -312,11 +284,7 @@ fn validate_providers(
     let mut out = BTreeMap::new();
     for (name, p) in raw {
         let at = |f: &str| format!("providers.{name}.{f}");
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             problems.push(src.problem(
                 format!("providers.{name}"),
                 "provider names use letters, digits, '-' and '_'",
@@ -345,10 +313,7 @@ fn validate_providers(
                 continue;
             }
             (_, None) => {
-                problems.push(src.problem(
-                    at("base_url"),
-                    "missing; every provider but `mock` needs a base_url",
-                ));
+                problems.push(src.problem(at("base_url"), "missing; every provider but `mock` needs a base_url"));
                 continue;
             }
             (_, Some(u)) => match parse_origin(&u.0) {
@@ -376,17 +341,12 @@ fn validate_providers(
                 }
             }
             if !(400..=599).contains(&s.fail_status) {
-                problems.push(src.problem(
-                    at("simulate.fail_status"),
-                    "must be an HTTP error status (400-599)",
-                ));
+                problems.push(src.problem(at("simulate.fail_status"), "must be an HTTP error status (400-599)"));
             }
         }
         let api_key = match (&p.api_key_env, &p.api_key) {
             (Some(_), Some(_)) => {
-                problems.push(
-                    src.problem(at("api_key"), "set either api_key_env or api_key, not both"),
-                );
+                problems.push(src.problem(at("api_key"), "set either api_key_env or api_key, not both"));
                 None
             }
             (Some(var), None) => std::env::var(var).ok().filter(|v| !v.is_empty()),
@@ -395,9 +355,7 @@ fn validate_providers(
         };
         let mut headers = Vec::new();
         for (k, v) in &p.headers {
-            if http::HeaderName::from_bytes(k.as_bytes()).is_err()
-                || http::HeaderValue::from_str(&v.0).is_err()
-            {
+            if http::HeaderName::from_bytes(k.as_bytes()).is_err() || http::HeaderValue::from_str(&v.0).is_err() {
                 problems.push(src.problem(at(&format!("headers.{k}")), "not a valid HTTP header"));
             }
             headers.push((k.to_ascii_lowercase(), v.0.clone()));
@@ -453,10 +411,7 @@ fn validate_catalog(
     let mut models = Vec::new();
     for (i, m) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("models[{i}].{f}");
-        let Some((prov, name)) =
-            m.id.split_once('/')
-                .filter(|(p, n)| !p.is_empty() && !n.is_empty())
-        else {
+        let Some((prov, name)) = m.id.split_once('/').filter(|(p, n)| !p.is_empty() && !n.is_empty()) else {
             problems.push(src.problem(at("id"), format!("{:?} must be provider/model", m.id)));
             continue;
         };
@@ -469,13 +424,10 @@ fn validate_catalog(
         };
         for n in std::iter::once(&m.id).chain(&m.aliases) {
             if !seen.insert(n.clone()) {
-                problems
-                    .push(src.problem(at("aliases"), format!("{n:?} names more than one model")));
+                problems.push(src.problem(at("aliases"), format!("{n:?} names more than one model")));
             }
         }
-        let price = |v: Option<f64>, f: &str, problems: &mut Vec<Problem>| match v
-            .map(Price::per_million_dollars)
-        {
+        let price = |v: Option<f64>, f: &str, problems: &mut Vec<Problem>| match v.map(Price::per_million_dollars) {
             None => None,
             Some(Some(p)) => Some(p),
             Some(None) => {
@@ -499,10 +451,7 @@ fn validate_catalog(
             if !CAPABILITIES.contains(&c.as_str()) {
                 problems.push(src.problem(
                     at("capabilities"),
-                    format!(
-                        "unknown capability {c:?}; known: {}",
-                        CAPABILITIES.join(", ")
-                    ),
+                    format!("unknown capability {c:?}; known: {}", CAPABILITIES.join(", ")),
                 ));
             }
         }
@@ -513,10 +462,7 @@ fn validate_catalog(
                     format!("unknown task; known: {}", TASKS.join(", ")),
                 ));
             } else if !(0.0..=1.0).contains(q) {
-                problems.push(src.problem(
-                    at(&format!("quality.{task}")),
-                    "quality scores are between 0 and 1",
-                ));
+                problems.push(src.problem(at(&format!("quality.{task}")), "quality scores are between 0 and 1"));
             }
         }
         let price_tier = match m.price_tier {
@@ -597,10 +543,7 @@ fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Problem>) -> K
         }
         for m in &k.scopes.models {
             if m.is_empty() || m[..m.len() - 1].contains('*') {
-                problems.push(src.problem(
-                    at("scopes.models"),
-                    format!("{m:?}: `*` may only end a pattern"),
-                ));
+                problems.push(src.problem(at("scopes.models"), format!("{m:?}: `*` may only end a pattern")));
             }
         }
         let cost_cap = match k.limits.cost_cap_dollars {

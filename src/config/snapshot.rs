@@ -59,8 +59,7 @@ impl ProviderKind {
         })
     }
 
-    pub const NAMES: &'static [&'static str] =
-        &["openai", "openai_compatible", "anthropic", "gemini", "mock"];
+    pub const NAMES: &'static [&'static str] = &["openai", "openai_compatible", "anthropic", "gemini", "mock"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -224,10 +223,7 @@ impl KeyStore {
         let mut buckets: HashMap<u64, Vec<Arc<KeyEntry>>> = HashMap::new();
         let len = entries.len();
         for e in entries {
-            buckets
-                .entry(bucket_of(&e.digest))
-                .or_default()
-                .push(Arc::new(e));
+            buckets.entry(bucket_of(&e.digest)).or_default().push(Arc::new(e));
         }
         KeyStore { buckets, len }
     }

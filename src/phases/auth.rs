@@ -136,19 +136,13 @@ mod tests {
 
     #[test]
     fn accepts_bearer_and_x_api_key() {
-        let (d, ex) = run(
-            store(false, &["*"]),
-            &[("authorization", "Bearer sy_test_abc")],
-        );
+        let (d, ex) = run(store(false, &["*"]), &[("authorization", "Bearer sy_test_abc")]);
         assert_eq!(code(d), "continue");
         let id = ex.identity.unwrap();
         assert_eq!((&*id.key_name, id.test_key), ("k1", true));
         let (d, _) = run(store(false, &["*"]), &[("x-api-key", "sy_test_abc")]);
         assert_eq!(code(d), "continue");
-        let (d, _) = run(
-            store(false, &["*"]),
-            &[("authorization", "bearer   sy_test_abc ")],
-        );
+        let (d, _) = run(store(false, &["*"]), &[("authorization", "bearer   sy_test_abc ")]);
         assert_eq!(code(d), "continue");
     }
 
@@ -156,13 +150,7 @@ mod tests {
     fn refuses_missing_unknown_revoked_and_unscoped() {
         assert_eq!(code(run(store(false, &["*"]), &[]).0), "missing_api_key");
         assert_eq!(
-            code(
-                run(
-                    store(false, &["*"]),
-                    &[("authorization", "Bearer sy_test_abd")]
-                )
-                .0
-            ),
+            code(run(store(false, &["*"]), &[("authorization", "Bearer sy_test_abd")]).0),
             "invalid_api_key"
         );
         assert_eq!(
@@ -170,23 +158,11 @@ mod tests {
             "invalid_api_key"
         );
         assert_eq!(
-            code(
-                run(
-                    store(true, &["*"]),
-                    &[("authorization", "Bearer sy_test_abc")]
-                )
-                .0
-            ),
+            code(run(store(true, &["*"]), &[("authorization", "Bearer sy_test_abc")]).0),
             "revoked_api_key"
         );
         assert_eq!(
-            code(
-                run(
-                    store(false, &["catalog"]),
-                    &[("authorization", "Bearer sy_test_abc")]
-                )
-                .0
-            ),
+            code(run(store(false, &["catalog"]), &[("authorization", "Bearer sy_test_abc")]).0),
             "scope_denied"
         );
     }

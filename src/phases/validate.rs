@@ -21,20 +21,14 @@ pub fn check(r: &ChatRequest) -> Result<(), Reject> {
         return Err(Reject::invalid("model", "model must not be empty"));
     }
     if r.messages.is_empty() {
-        return Err(Reject::invalid(
-            "messages",
-            "messages must hold at least one message",
-        ));
+        return Err(Reject::invalid("messages", "messages must hold at least one message"));
     }
     range(r.temperature, 0.0, 2.0, "temperature")?;
     range(r.top_p, 0.0, 1.0, "top_p")?;
     range(r.presence_penalty, -2.0, 2.0, "presence_penalty")?;
     range(r.frequency_penalty, -2.0, 2.0, "frequency_penalty")?;
     if r.max_tokens == Some(0) {
-        return Err(Reject::invalid(
-            "max_tokens",
-            "max_tokens must be at least 1",
-        ));
+        return Err(Reject::invalid("max_tokens", "max_tokens must be at least 1"));
     }
     if let Some(n) = r.n {
         if !(1..=128).contains(&n) {

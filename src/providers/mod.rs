@@ -20,23 +20,17 @@ pub struct Prepared {
 }
 
 /// Render the client's OpenAI chat request for `model`'s provider.
-pub fn prepare(
-    model: &Model,
-    req: &ChatRequest,
-    raw: &RawObject,
-) -> Result<Prepared, GatewayError> {
+pub fn prepare(model: &Model, req: &ChatRequest, raw: &RawObject) -> Result<Prepared, GatewayError> {
     let p = &model.provider;
     match p.kind {
-        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock => {
-            Ok(Prepared {
-                path: format!("{}/chat/completions", p.origin.base_path()),
-                body: Bytes::from(openai_passthrough::render_request(
-                    raw,
-                    &model.upstream_model,
-                    req.stream,
-                )),
-            })
-        }
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock => Ok(Prepared {
+            path: format!("{}/chat/completions", p.origin.base_path()),
+            body: Bytes::from(openai_passthrough::render_request(
+                raw,
+                &model.upstream_model,
+                req.stream,
+            )),
+        }),
         ProviderKind::Anthropic | ProviderKind::Gemini => Err(GatewayError::ProviderUnavailable {
             provider: p.name.to_string(),
             message: format!(
@@ -53,10 +47,9 @@ pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
         (Some(k), ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock) => {
             vec![("authorization", format!("Bearer {k}"))]
         }
-        (Some(k), ProviderKind::Anthropic) => vec![
-            ("x-api-key", k.clone()),
-            ("anthropic-version", "2023-06-01".into()),
-        ],
+        (Some(k), ProviderKind::Anthropic) => {
+            vec![("x-api-key", k.clone()), ("anthropic-version", "2023-06-01".into())]
+        }
         (Some(k), ProviderKind::Gemini) => vec![("x-goog-api-key", k.clone())],
         (None, _) => Vec::new(),
     }

@@ -88,39 +88,24 @@ fn parse_ask(body: &[u8], sim: &RawSimulate) -> Option<Ask> {
         .iter()
         .map(|m| match &m["content"] {
             Value::String(s) => s.len(),
-            Value::Array(parts) => parts
-                .iter()
-                .filter_map(|p| p["text"].as_str())
-                .map(str::len)
-                .sum(),
+            Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).map(str::len).sum(),
             _ => 0,
         })
         .sum();
-    let max = v["max_completion_tokens"]
-        .as_u64()
-        .or_else(|| v["max_tokens"].as_u64());
+    let max = v["max_completion_tokens"].as_u64().or_else(|| v["max_tokens"].as_u64());
     let tools: Vec<&str> = v["tools"]
         .as_array()
-        .map(|ts| {
-            ts.iter()
-                .filter_map(|t| t["function"]["name"].as_str())
-                .collect()
-        })
+        .map(|ts| ts.iter().filter_map(|t| t["function"]["name"].as_str()).collect())
         .unwrap_or_default();
     let tool = match &v["tool_choice"] {
         Value::String(s) if s == "required" => tools.first().map(|s| s.to_string()),
-        Value::Object(o) => o
-            .get("function")
-            .and_then(|f| f["name"].as_str())
-            .map(str::to_string),
+        Value::Object(o) => o.get("function").and_then(|f| f["name"].as_str()).map(str::to_string),
         _ => None,
     };
     Some(Ask {
         model: v["model"].as_str().unwrap_or("sim").to_string(),
         stream: v["stream"].as_bool().unwrap_or(false),
-        include_usage: v["stream_options"]["include_usage"]
-            .as_bool()
-            .unwrap_or(false),
+        include_usage: v["stream_options"]["include_usage"].as_bool().unwrap_or(false),
         prompt_tokens: (text_len as u64 / 4).max(1),
         completion_tokens: max
             .map_or(sim.output_tokens, |m| m.min(sim.output_tokens.max(1)))
@@ -153,18 +138,11 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-async fn send(
-    session: &mut ServerSession,
-    status: u16,
-    ctype: &str,
-    body: Option<Bytes>,
-) -> Option<()> {
+async fn send(session: &mut ServerSession, status: u16, ctype: &str, body: Option<Bytes>) -> Option<()> {
     let mut h = ResponseHeader::build(status, Some(4)).ok()?;
     h.insert_header("content-type", ctype).ok()?;
     match &body {
-        Some(b) => h
-            .insert_header("content-length", b.len().to_string())
-            .ok()?,
+        Some(b) => h.insert_header("content-length", b.len().to_string()).ok()?,
         None => h.insert_header("transfer-encoding", "chunked").ok()?,
     }
     if status == 429 {
@@ -206,23 +184,11 @@ impl Simulator {
             .and_then(|p| p.simulate.clone());
         let Some(sim) = sim else {
             let b = json!({"error": {"message": format!("no simulated provider at {path}"), "type": "invalid_request_error"}});
-            return send(
-                session,
-                404,
-                "application/json",
-                Some(Bytes::from(b.to_string())),
-            )
-            .await;
+            return send(session, 404, "application/json", Some(Bytes::from(b.to_string()))).await;
         };
         let Some(ask) = parse_ask(&body, &sim) else {
             let b = json!({"error": {"message": "the simulator expects an OpenAI chat request", "type": "invalid_request_error"}});
-            return send(
-                session,
-                400,
-                "application/json",
-                Some(Bytes::from(b.to_string())),
-            )
-            .await;
+            return send(session, 400, "application/json", Some(Bytes::from(b.to_string()))).await;
         };
         if sim.latency_ms > 0 {
             tokio::time::sleep(Duration::from_millis(sim.latency_ms)).await;
@@ -260,13 +226,7 @@ impl Simulator {
                              "finish_reason": if ask.tool.is_some() { "tool_calls" } else { "stop" }}],
                 "usage": usage(&ask, &sim), "system_fingerprint": "fp_switchyard_sim",
             });
-            send(
-                session,
-                200,
-                "application/json",
-                Some(Bytes::from(b.to_string())),
-            )
-            .await
+            send(session, 200, "application/json", Some(Bytes::from(b.to_string()))).await
         }
     }
 
@@ -286,10 +246,7 @@ impl Simulator {
             Bytes::from(format!("data: {c}\n\n"))
         };
         session
-            .write_response_body(
-                chunk(json!({"role": "assistant", "content": ""}), Value::Null),
-                false,
-            )
+            .write_response_body(chunk(json!({"role": "assistant", "content": ""}), Value::Null), false)
             .await
             .ok()?;
         let per_chunk = sim.tokens_per_chunk.max(1);

@@ -81,12 +81,8 @@ async fn read_inner(s: &mut Session, limit: u64) -> Result<Bytes, GatewayError> 
     if !buf.is_empty() && s.as_downstream().get_retry_buffer().is_none() {
         // Proxying now would send headers without a body and hang until the upstream times out.
         return Err(match declared {
-            None => GatewayError::LengthRequired {
-                limit: RETRY_BUFFER,
-            },
-            Some(_) => {
-                GatewayError::Internal("the request body could not be buffered for replay".into())
-            }
+            None => GatewayError::LengthRequired { limit: RETRY_BUFFER },
+            Some(_) => GatewayError::Internal("the request body could not be buffered for replay".into()),
         });
     }
     Ok(buf.freeze())

@@ -26,9 +26,7 @@ fn end_attempt(ctx: &mut Ctx, why: String) -> String {
 pub fn on_connect_failure(ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
     let provider = end_attempt(ctx, format!("connect: {}", e.etype().as_str()));
     if ctx.can_fall_back() {
-        m().fallbacks
-            .with_label_values(&[&provider, "connect"])
-            .inc();
+        m().fallbacks.with_label_values(&[&provider, "connect"]).inc();
         e.set_retry(true);
     } else {
         e.set_retry(false);
@@ -55,9 +53,7 @@ pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: boo
         let provider = end_attempt(ctx, e.etype().as_str().to_string());
         let retry = ctx.can_fall_back();
         if retry {
-            m().fallbacks
-                .with_label_values(&[&provider, e.etype().as_str()])
-                .inc();
+            m().fallbacks.with_label_values(&[&provider, e.etype().as_str()]).inc();
         }
         e.set_retry(retry);
     }
@@ -116,13 +112,8 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
     // the client sees a broken response rather than a clean one.
     if matches!(ctx.answer, Answer::Stream { .. }) && !ctx.truncated {
         let mut out = Vec::new();
-        openai_passthrough::stream_error_event(
-            &mut out,
-            &err.to_json(ctx.request_id(), &ctx.ex.trace),
-        );
-        let _ = s
-            .write_response_body(Some(bytes::Bytes::from(out)), true)
-            .await;
+        openai_passthrough::stream_error_event(&mut out, &err.to_json(ctx.request_id(), &ctx.ex.trace));
+        let _ = s.write_response_body(Some(bytes::Bytes::from(out)), true).await;
         ctx.truncated = true;
         m().stream_truncated
             .with_label_values(&[err.provider().unwrap_or("")])

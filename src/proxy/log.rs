@@ -54,10 +54,7 @@ pub fn record(ctx: &Ctx) {
             ("reasoning", u.reasoning_tokens),
         ] {
             if n > 0 {
-                metrics
-                    .tokens
-                    .with_label_values(&[model_id, kind])
-                    .inc_by(n);
+                metrics.tokens.with_label_values(&[model_id, kind]).inc_by(n);
             }
         }
     }

@@ -44,17 +44,12 @@ static ID_PREFIX: LazyLock<u64> = LazyLock::new(|| {
 static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn request_id(s: &Session) -> String {
-    let given = s
-        .req_header()
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok());
+    let given = s.req_header().headers.get("x-request-id").and_then(|v| v.to_str().ok());
     match given {
         Some(v)
             if !v.is_empty()
                 && v.len() <= 128
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
         {
             v.to_string()
         }
@@ -93,21 +88,11 @@ impl ProxyHttp for Gateway {
         }
     }
 
-    async fn upstream_peer(
-        &self,
-        _s: &mut Session,
-        ctx: &mut Ctx,
-    ) -> pingora::Result<Box<HttpPeer>> {
+    async fn upstream_peer(&self, _s: &mut Session, ctx: &mut Ctx) -> pingora::Result<Box<HttpPeer>> {
         upstream::peer(ctx, &self.resolver, self.simulator).await
     }
 
-    fn fail_to_connect(
-        &self,
-        _s: &mut Session,
-        _peer: &HttpPeer,
-        ctx: &mut Ctx,
-        e: Box<Error>,
-    ) -> Box<Error> {
+    fn fail_to_connect(&self, _s: &mut Session, _peer: &HttpPeer, ctx: &mut Ctx, e: Box<Error>) -> Box<Error> {
         failure::on_connect_failure(ctx, e)
     }
 
@@ -142,12 +127,7 @@ impl ProxyHttp for Gateway {
         response::on_upstream_headers(resp, ctx)
     }
 
-    async fn response_filter(
-        &self,
-        _s: &mut Session,
-        resp: &mut ResponseHeader,
-        ctx: &mut Ctx,
-    ) -> pingora::Result<()> {
+    async fn response_filter(&self, _s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
         response::client_headers(resp, ctx)
     }
 

@@ -21,10 +21,7 @@ pub enum Flow {
 }
 
 fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let (ep, allowed, allowed_name) = match path {
         "/healthz" => (Endpoint::Health, Method::GET, "GET"),
         "/v1/models" => (Endpoint::Models, Method::GET, "GET"),
@@ -54,11 +51,7 @@ enum Stage {
 }
 
 /// Run every phase of `stage` in registration order; the first refusal wins.
-fn run_phases(
-    ctx: &mut Ctx,
-    head: &http::request::Parts,
-    stage: Stage,
-) -> Result<(), GatewayError> {
+fn run_phases(ctx: &mut Ctx, head: &http::request::Parts, stage: Stage) -> Result<(), GatewayError> {
     for p in ctx.snap.phases.iter() {
         let d = match stage {
             Stage::Headers => p.on_headers(head, &mut ctx.ex),
@@ -88,22 +81,13 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError
             return Ok(Flow::Answered);
         }
         Endpoint::Models => {
-            let list = admin::catalog::models_list(
-                &ctx.snap,
-                ctx.ex.identity.as_ref(),
-                s.req_header().uri.query(),
-            );
+            let list = admin::catalog::models_list(&ctx.snap, ctx.ex.identity.as_ref(), s.req_header().uri.query());
             let _ = respond::json(s, ctx, 200, &list).await;
             return Ok(Flow::Answered);
         }
         _ => {}
     }
-    let bytes = body::read(
-        s,
-        ctx.snap.server.max_body_bytes,
-        ctx.snap.server.client_body_timeout,
-    )
-    .await?;
+    let bytes = body::read(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
     let parsed = openai_chat::parse(&bytes)?;
     ctx.ex.request = Some(parsed.request);
     ctx.raw = parsed.raw;
@@ -126,19 +110,11 @@ mod tests {
             endpoint(&Method::POST, "/v1/chat/completions/"),
             Ok(Endpoint::ChatCompletions)
         ));
-        assert!(matches!(
-            endpoint(&Method::HEAD, "/healthz"),
-            Ok(Endpoint::Health)
-        ));
+        assert!(matches!(endpoint(&Method::HEAD, "/healthz"), Ok(Endpoint::Health)));
         assert_eq!(
-            endpoint(&Method::GET, "/v1/chat/completions")
-                .unwrap_err()
-                .status(),
+            endpoint(&Method::GET, "/v1/chat/completions").unwrap_err().status(),
             405
         );
-        assert_eq!(
-            endpoint(&Method::GET, "/v2/nothing").unwrap_err().status(),
-            404
-        );
+        assert_eq!(endpoint(&Method::GET, "/v2/nothing").unwrap_err().status(), 404);
     }
 }

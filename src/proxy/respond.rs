@@ -38,21 +38,8 @@ pub async fn send(
     Ok(())
 }
 
-pub async fn json(
-    s: &mut Session,
-    ctx: &mut Ctx,
-    status: u16,
-    body: &serde_json::Value,
-) -> pingora::Result<()> {
-    send(
-        s,
-        ctx,
-        status,
-        "application/json",
-        Bytes::from(body.to_string()),
-        &[],
-    )
-    .await
+pub async fn json(s: &mut Session, ctx: &mut Ctx, status: u16, body: &serde_json::Value) -> pingora::Result<()> {
+    send(s, ctx, status, "application/json", Bytes::from(body.to_string()), &[]).await
 }
 
 /// Answer with `e` in the public error shape.

@@ -37,10 +37,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
     let status = resp.status.as_u16();
     let can_fall_back = ctx.can_fall_back();
     let Some(a) = ctx.attempts.last_mut() else {
-        return Err(Error::explain(
-            ErrorType::InternalError,
-            "response without attempt",
-        ));
+        return Err(Error::explain(ErrorType::InternalError, "response without attempt"));
     };
     let after = a.started.elapsed();
     a.status = Some(status);
@@ -70,11 +67,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
             retry_after: retry_after(resp),
         }
     } else if ctx.ex.request.as_ref().is_some_and(|r| r.stream) {
-        let include_usage = ctx
-            .ex
-            .request
-            .as_ref()
-            .is_some_and(|r| r.stream_include_usage);
+        let include_usage = ctx.ex.request.as_ref().is_some_and(|r| r.stream_include_usage);
         Answer::Stream {
             parser: SseParser::new(MAX_EVENT_BYTES),
             translator: PassthroughStream::new(model_id, include_usage),
@@ -114,19 +107,11 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
     resp.insert_header("cache-control", "no-cache")?;
     resp.insert_header("transfer-encoding", "chunked")?;
     resp.insert_header("x-request-id", ctx.request_id())?;
-    if let (Some(a), Some(route), Some(req)) = (
-        ctx.attempts.last(),
-        ctx.route.as_ref(),
-        ctx.ex.request.as_ref(),
-    ) {
+    if let (Some(a), Some(route), Some(req)) = (ctx.attempts.last(), ctx.route.as_ref(), ctx.ex.request.as_ref()) {
         let first = route.candidates.first().is_some_and(|c| c.id == a.model.id);
         resp.insert_header(
             "x-jt-model",
-            if first {
-                req.model.as_str()
-            } else {
-                a.model.id.as_str()
-            },
+            if first { req.model.as_str() } else { a.model.id.as_str() },
         )?;
         resp.insert_header("x-routed-model", a.model.id.as_str())?;
         resp.insert_header("x-jt-route", route.mode)?;
@@ -134,14 +119,7 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
             "x-jt-latency-ms",
             a.headers_after.map_or(0, |d| d.as_millis()).to_string(),
         )?;
-        resp.insert_header(
-            "x-jt-fallback",
-            if ctx.attempts.len() > 1 {
-                "true"
-            } else {
-                "false"
-            },
-        )?;
+        resp.insert_header("x-jt-fallback", if ctx.attempts.len() > 1 { "true" } else { "false" })?;
         resp.insert_header("x-jt-cost-usd", estimate_cost(&a.model, req).to_string())?;
         resp.insert_header("x-jt-cost-basis", "estimate")?;
     }
@@ -229,12 +207,7 @@ fn provider_name(ctx: &Ctx) -> String {
         .unwrap_or_default()
 }
 
-fn translate(
-    answer: &mut Answer,
-    body: &mut Option<Bytes>,
-    eos: bool,
-    ctx: &mut Ctx,
-) -> pingora::Result<()> {
+fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
     match answer {
         Answer::None => Ok(()),
         Answer::Json { buf } => {
@@ -245,19 +218,13 @@ fn translate(
                         provider: provider_name(ctx),
                         detail: "response larger than max_response_bytes".into(),
                     });
-                    return Err(Error::explain(
-                        ErrorType::InternalError,
-                        "upstream response too large",
-                    ));
+                    return Err(Error::explain(ErrorType::InternalError, "upstream response too large"));
                 }
             }
             if !eos {
                 return Ok(());
             }
-            let model_id = ctx
-                .current_model()
-                .map(|m| m.id.clone())
-                .unwrap_or_default();
+            let model_id = ctx.current_model().map(|m| m.id.clone()).unwrap_or_default();
             let mut report = Report {
                 ctx,
                 usage: None,
@@ -316,13 +283,8 @@ fn translate(
                         "the stream ended before it finished".into()
                     },
                 };
-                openai_passthrough::stream_error_event(
-                    &mut out,
-                    &e.to_json(ctx.request_id(), &ctx.ex.trace),
-                );
-                m().stream_truncated
-                    .with_label_values(&[&provider_name(ctx)])
-                    .inc();
+                openai_passthrough::stream_error_event(&mut out, &e.to_json(ctx.request_id(), &ctx.ex.trace));
+                m().stream_truncated.with_label_values(&[&provider_name(ctx)]).inc();
                 ctx.truncated = true;
                 ctx.error = Some(e);
             }

@@ -35,10 +35,7 @@ pub async fn peer(
     simulator: SocketAddr,
 ) -> pingora::Result<Box<HttpPeer>> {
     let Some(model) = ctx.next_candidate().cloned() else {
-        return Err(Error::explain(
-            ErrorType::InternalError,
-            "no candidate left",
-        ));
+        return Err(Error::explain(ErrorType::InternalError, "no candidate left"));
     };
     ctx.attempts.push(Attempt {
         model: model.clone(),
@@ -48,31 +45,19 @@ pub async fn peer(
         error: None,
         duration: None,
     });
-    let prepared = match ctx
-        .ex
-        .request
-        .as_ref()
-        .map(|r| providers::prepare(&model, r, &ctx.raw))
-    {
+    let prepared = match ctx.ex.request.as_ref().map(|r| providers::prepare(&model, r, &ctx.raw)) {
         Some(Ok(p)) => p,
         Some(Err(e)) => {
             let retry = ctx.can_fall_back();
             return Err(fail(ctx, e, retry));
         }
-        None => {
-            return Err(Error::explain(
-                ErrorType::InternalError,
-                "no parsed request",
-            ))
-        }
+        None => return Err(Error::explain(ErrorType::InternalError, "no parsed request")),
     };
     ctx.upstream_path = prepared.path;
     ctx.upstream_body = prepared.body;
     let p = &model.provider;
     let (addr, tls, sni) = match &p.origin {
-        Origin::Remote {
-            tls, host, port, ..
-        } => match resolver.resolve(host, *port).await {
+        Origin::Remote { tls, host, port, .. } => match resolver.resolve(host, *port).await {
             Ok(a) => (a, *tls, host.clone()),
             Err(detail) => {
                 let e = GatewayError::UpstreamUnreachable {
@@ -117,9 +102,7 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
             .map_err(|e| Error::because(ErrorType::InternalError, "upstream path", e))?,
     );
     let host = match &p.origin {
-        Origin::Remote {
-            host, port, tls, ..
-        } if (*tls && *port == 443) || (!*tls && *port == 80) => host.clone(),
+        Origin::Remote { host, port, tls, .. } if (*tls && *port == 443) || (!*tls && *port == 80) => host.clone(),
         Origin::Remote { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
         Origin::Remote { host, port, .. } => format!("{host}:{port}"),
         Origin::Simulator { .. } => "simulator.switchyard.local".to_string(),

@@ -38,19 +38,11 @@ pub fn estimate_cost(m: &Model, req: &ChatRequest) -> Money {
 }
 
 /// The model `name` (id or alias) if this caller may use it.
-fn usable(
-    snap: &Snapshot,
-    id: Option<&Identity>,
-    name: &str,
-    param: &'static str,
-) -> Result<Arc<Model>, GatewayError> {
-    let m = snap
-        .catalog
-        .get(name)
-        .ok_or_else(|| GatewayError::UnknownModel {
-            model: name.to_string(),
-            param,
-        })?;
+fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static str) -> Result<Arc<Model>, GatewayError> {
+    let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
+        model: name.to_string(),
+        param,
+    })?;
     if let Some(id) = id {
         if !(id.scopes.allows_model(&m.id) || id.scopes.allows_model(name)) {
             return Err(GatewayError::ModelNotAllowed {

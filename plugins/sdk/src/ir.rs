@@ -167,11 +167,7 @@ impl ChatRequest {
         let tools: usize = self
             .tools
             .iter()
-            .map(|t| {
-                t.name.len()
-                    + t.description.as_ref().map_or(0, String::len)
-                    + t.parameters.to_string().len()
-            })
+            .map(|t| t.name.len() + t.description.as_ref().map_or(0, String::len) + t.parameters.to_string().len())
             .sum();
         ((text + tools) / 4 + 4 * self.messages.len() + 765 * images) as u64
     }

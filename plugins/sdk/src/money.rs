@@ -83,10 +83,7 @@ mod tests {
         assert_eq!(p.cost(1_000_000), Money(150_000_000_000));
         assert_eq!(p.cost(1_000_000).to_string(), "0.15");
         assert_eq!(
-            Price::per_million_dollars(0.0375)
-                .unwrap()
-                .cost(2)
-                .to_string(),
+            Price::per_million_dollars(0.0375).unwrap().cost(2).to_string(),
             "0.000000075"
         );
     }
