@@ -155,7 +155,11 @@ impl GatewayError {
                 switchyard_sdk::RejectKind::RateLimited { retry_after_secs } => Some(retry_after_secs),
                 _ => None,
             },
-            GatewayError::UpstreamStatus { retry_after, .. } => *retry_after,
+            GatewayError::UpstreamStatus {
+                retry_after,
+                status: 429 | 503,
+                ..
+            } => *retry_after,
             _ => None,
         }
     }

@@ -145,16 +145,32 @@ impl Source {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
             let inner = e.into_inner();
-            let line = inner
-                .location()
-                .map(|l| l.line())
+            // The field's own line when the path is in the index (serde_yaml's position can be off by
+            // one for errors raised inside a Deserialize impl), else where the parser stopped.
+            let line = self
+                .lines
+                .get(&path)
+                .copied()
+                .or(inner.location().map(|l| l.line()))
                 .or_else(|| locate::line_of(&self.lines, &path));
             // serde_yaml appends " at line X column Y"; the line is reported in front instead.
             let msg = inner.to_string();
-            let msg = match msg.find(" at line ") {
+            let mut msg = match msg.find(" at line ") {
                 Some(i) => msg[..i].to_string(),
                 None => msg,
             };
+            // It also prefixes the enclosing path, which the problem already names.
+            let mut prefix = path.as_str();
+            loop {
+                if let Some(rest) = msg.strip_prefix(prefix).and_then(|r| r.strip_prefix(": ")) {
+                    msg = rest.to_string();
+                    break;
+                }
+                match prefix.rfind(['.', '[']) {
+                    Some(i) => prefix = &prefix[..i],
+                    None => break,
+                }
+            }
             Problems(vec![Problem {
                 file: self.path.clone(),
                 line,

@@ -91,10 +91,12 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
             retry_after,
             ..
         } => {
-            if let Some(s) = retry_after {
+            let status = client_status_for_upstream(*upstream_status);
+            // Retry-After means something only with 429 and 503.
+            if let (Some(s), 429 | 503) = (retry_after, status) {
                 resp.insert_header("retry-after", s.to_string())?;
             }
-            client_status_for_upstream(*upstream_status)
+            status
         }
         _ => resp.status.as_u16(),
     };

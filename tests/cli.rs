@@ -1,0 +1,133 @@
+//! The command line: `check` names file, line and field path for every problem; `keys` prints keys
+//! and hashes the gateway accepts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+fn check(dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["check", "--config"])
+        .arg(dir.join("switchyard.yaml"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn write(dir: &std::path::Path, cfg: &str, models: &str) {
+    std::fs::write(dir.join("switchyard.yaml"), cfg).unwrap();
+    std::fs::write(dir.join("models.yaml"), models).unwrap();
+}
+
+const MODELS: &str =
+    "models:\n  - id: p/m\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 100\n";
+
+#[test]
+fn the_shipped_config_is_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (ok, out) = check(&root.join("conf"));
+    assert!(ok, "{out}");
+    assert!(out.contains("OK"), "{out}");
+}
+
+#[test]
+fn a_structural_error_names_file_line_and_field() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "server:\n  listen: 127.0.0.1:1\n  bogus: true\nproviders:\n  p: {kind: mock}\n",
+        MODELS,
+    );
+    let (ok, out) = check(d.path());
+    assert!(!ok);
+    assert!(
+        out.contains("switchyard.yaml:3: server.bogus: unknown field `bogus`"),
+        "{out}"
+    );
+
+    write(
+        d.path(),
+        "server:\n  max_body_bytes: lots\nproviders:\n  p: {kind: mock}\n",
+        MODELS,
+    );
+    let (ok, out) = check(d.path());
+    assert!(!ok);
+    assert!(
+        out.contains("switchyard.yaml:2: server.max_body_bytes: invalid type"),
+        "{out}"
+    );
+
+    write(
+        d.path(),
+        "providers:\n  p:\n    kind: openai\n    base_url: ${SWITCHYARD_TEST_NOT_SET}\n",
+        MODELS,
+    );
+    let (ok, out) = check(d.path());
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "switchyard.yaml:4: providers.p.base_url: environment variable SWITCHYARD_TEST_NOT_SET is not set"
+        ),
+        "{out}"
+    );
+
+    write(d.path(), "providers: [unclosed\n", MODELS);
+    let (ok, out) = check(d.path());
+    assert!(!ok && out.contains("switchyard.yaml:"), "{out}");
+}
+
+#[test]
+fn every_semantic_problem_is_listed_with_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = "server:\n  listen: nowhere\n  max_attempts: 99\nproviders:\n  p:\n    kind: mock\n  q:\n    kind: telepathy\n  r:\n    kind: openai\nkeys:\n  - name: k\n    hash: sha256:beef\n    workspace: w\n";
+    let models = "models:\n  - id: p/m\n    pricing: {input: -1, output: 2}\n    context_window: 1000\n    max_output: 5000\n    capabilities: [flying]\n  - id: nobody/m\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 10\n";
+    write(d.path(), cfg, models);
+    let (ok, out) = check(d.path());
+    assert!(!ok);
+    for expect in [
+        "switchyard.yaml:2: server.listen:",
+        "switchyard.yaml:3: server.max_attempts: 99 is out of range",
+        "switchyard.yaml:8: providers.q.kind: unknown kind",
+        "switchyard.yaml:9: providers.r.base_url: missing",
+        "switchyard.yaml:13: keys[0].hash: must be sha256:",
+        "models.yaml:3: models[0].pricing.input:",
+        "models.yaml:5: models[0].max_output:",
+        "models.yaml:6: models[0].capabilities: unknown capability \"flying\"",
+        "models.yaml:7: models[1].id: provider \"nobody\"",
+    ] {
+        assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
+    }
+    assert!(out.contains("9 problem(s)"), "{out}");
+}
+
+#[test]
+fn generated_keys_hash_to_what_the_gateway_checks() {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["keys", "generate", "--test", "--name", "ci"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let key = text.lines().find_map(|l| l.strip_prefix("key: ")).unwrap().to_string();
+    assert!(key.starts_with("sy_test_") && key.len() == 40, "{key}");
+    let hash = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("hash: "))
+        .unwrap()
+        .to_string();
+    assert_eq!(hash, common::hash(&key));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["keys", "hash"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hash);
+}
