@@ -194,15 +194,18 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     opts.overrides.apply(&mut snap);
     let settings = snap.server.clone();
 
-    let mut conf = ServerConf::default();
-    conf.threads = settings.worker_threads;
-    conf.grace_period_seconds = Some(settings.grace_period_seconds);
-    conf.graceful_shutdown_timeout_seconds = Some(settings.graceful_shutdown_timeout_seconds);
-    // Pingora's cap on tries per request; our own cap (max_attempts) is enforced per candidate.
-    conf.max_retries = settings.max_attempts + 2;
-    conf.upstream_keepalive_pool_size = settings.upstream_keepalive_pool_size;
-    conf.upgrade_sock = settings.upgrade_sock.clone();
-    conf.pid_file = settings.pid_file.clone();
+    let conf = ServerConf {
+        threads: settings.worker_threads,
+        grace_period_seconds: Some(settings.grace_period_seconds),
+        graceful_shutdown_timeout_seconds: Some(settings.graceful_shutdown_timeout_seconds),
+        // Pingora's cap on tries per request (stale pooled connections included); our own cap,
+        // max_attempts, bounds the candidates tried.
+        max_retries: settings.max_attempts + 2,
+        upstream_keepalive_pool_size: settings.upstream_keepalive_pool_size,
+        upgrade_sock: settings.upgrade_sock.clone(),
+        pid_file: settings.pid_file.clone(),
+        ..Default::default()
+    };
     let opt = Opt {
         upgrade: opts.upgrade,
         ..Default::default()

@@ -409,7 +409,7 @@ fn validate_providers(
 
 fn tier_from_price(output: Price) -> &'static str {
     match output.per_million_as_f64() {
-        x if x == 0.0 => "free",
+        x if x <= 0.0 => "free",
         x if x < 1.0 => "budget",
         x if x < 10.0 => "standard",
         x if x < 40.0 => "premium",

@@ -37,16 +37,19 @@ pub enum Answer {
     /// A non-streaming answer, collected to the end and rewritten whole.
     Json { buf: Vec<u8> },
     /// A stream, translated event by event.
-    Stream {
-        parser: SseParser,
-        translator: PassthroughStream,
-    },
+    Stream(Box<StreamState>),
     /// The provider's error answer, collected and rendered in our error shape.
     UpstreamError {
         upstream_status: u16,
         buf: Vec<u8>,
         retry_after: Option<u64>,
     },
+}
+
+/// A stream's translation state: the line buffer and the translator.
+pub struct StreamState {
+    pub parser: SseParser,
+    pub translator: PassthroughStream,
 }
 
 pub struct Ctx {

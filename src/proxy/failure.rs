@@ -110,7 +110,7 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
     }
     // Headers are out. A stream ends with an in-band error event; a JSON answer is cut off so
     // the client sees a broken response rather than a clean one.
-    if matches!(ctx.answer, Answer::Stream { .. }) && !ctx.truncated {
+    if matches!(ctx.answer, Answer::Stream(_)) && !ctx.truncated {
         let mut out = Vec::new();
         openai_passthrough::stream_error_event(&mut out, &err.to_json(ctx.request_id(), &ctx.ex.trace));
         let _ = s.write_response_body(Some(bytes::Bytes::from(out)), true).await;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
-use super::ctx::{Answer, Ctx};
+use super::ctx::{Answer, Ctx, StreamState};
 use crate::api::openai_passthrough::{self, Finalizer, PassthroughStream};
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
@@ -68,10 +68,10 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
         }
     } else if ctx.ex.request.as_ref().is_some_and(|r| r.stream) {
         let include_usage = ctx.ex.request.as_ref().is_some_and(|r| r.stream_include_usage);
-        Answer::Stream {
+        Answer::Stream(Box::new(StreamState {
             parser: SseParser::new(MAX_EVENT_BYTES),
             translator: PassthroughStream::new(model_id, include_usage),
-        }
+        }))
     } else {
         Answer::Json { buf: Vec::new() }
     };
@@ -102,7 +102,7 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
     };
     resp.set_status(status)?;
     let ctype = match ctx.answer {
-        Answer::Stream { .. } => "text/event-stream",
+        Answer::Stream(_) => "text/event-stream",
         _ => "application/json",
     };
     resp.insert_header("content-type", ctype)?;
@@ -255,7 +255,8 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 }
             }
         }
-        Answer::Stream { parser, translator } => {
+        Answer::Stream(state) => {
+            let StreamState { parser, translator } = &mut **state;
             let mut out = Vec::new();
             let mut report = Report {
                 ctx,

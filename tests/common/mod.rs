@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+#[allow(unused_imports)]
 pub use upstream::{Reply, Seen, Upstream};
 
 pub const KEY: &str = "sy_live_integrationtestkey0000000000000a";

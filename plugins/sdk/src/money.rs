@@ -19,7 +19,7 @@ impl Money {
     /// From a dollar amount at the API edge (e.g. `budget_dollars`), rounded to the nearest pico-dollar.
     /// `None` for negative, NaN or absurdly large inputs.
     pub fn from_dollars(d: f64) -> Option<Money> {
-        if !d.is_finite() || d < 0.0 || d > 1e7 {
+        if !d.is_finite() || !(0.0..=1e7).contains(&d) {
             return None;
         }
         Some(Money((d * PICO_PER_DOLLAR as f64).round() as u64))
@@ -56,7 +56,7 @@ impl fmt::Display for Money {
 impl Price {
     /// From dollars per million tokens (the way providers quote prices).
     pub fn per_million_dollars(d: f64) -> Option<Price> {
-        if !d.is_finite() || d < 0.0 || d > 1e6 {
+        if !d.is_finite() || !(0.0..=1e6).contains(&d) {
             return None;
         }
         // $/M tokens == micro-dollars per token == 10^6 pico-dollars per token.
