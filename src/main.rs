@@ -107,7 +107,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { config } => match config::load(&config) {
+        Command::Check { config } => match config::load(&config, &switchyard::phases::PluginState::default()) {
             Ok(s) => {
                 println!(
                     "{}: OK ({} providers, {} models, {} keys)",

@@ -23,6 +23,7 @@ use crate::admin::service::AdminApp;
 use crate::config::{self, Problems, Snapshot};
 use crate::dns::Resolver;
 use crate::metrics::m;
+use crate::phases::PluginState;
 use crate::providers::simulator::Simulator;
 use crate::proxy::Gateway;
 use crate::tls::{load_certified_key, ReloadableCert};
@@ -51,6 +52,7 @@ pub struct Reloader {
     state: Arc<ArcSwap<Snapshot>>,
     resolver: Arc<Resolver>,
     cert: Option<Arc<ReloadableCert>>,
+    plugins: Arc<PluginState>,
     serial: Mutex<()>,
 }
 
@@ -78,7 +80,7 @@ impl Reloader {
     }
 
     fn try_reload(&self) -> Result<u64, Problems> {
-        let mut snap = config::load(&self.path)?;
+        let mut snap = config::load(&self.path, &self.plugins)?;
         self.overrides.apply(&mut snap);
         let old = self.state.load();
         if snap.server.listen != old.server.listen
@@ -190,7 +192,8 @@ pub struct RunOptions {
 
 /// Build everything and run until a shutdown signal. Returns only on a startup failure.
 pub fn run(opts: RunOptions) -> Result<(), String> {
-    let mut snap = config::load(&opts.config).map_err(|p| p.to_string())?;
+    let plugins = PluginState::new();
+    let mut snap = config::load(&opts.config, &plugins).map_err(|p| p.to_string())?;
     opts.overrides.apply(&mut snap);
     let settings = snap.server.clone();
 
@@ -230,6 +233,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         state: state.clone(),
         resolver: resolver.clone(),
         cert: cert.clone(),
+        plugins,
         serial: Mutex::new(()),
     });
 

@@ -182,7 +182,7 @@ impl Source {
 }
 
 /// Load and validate the configuration at `path` (and the catalog it names).
-pub fn load(path: &Path) -> Result<Snapshot, Problems> {
+pub fn load(path: &Path, plugins: &crate::phases::PluginState) -> Result<Snapshot, Problems> {
     let src = Source::read(path)?;
     let raw: RawConfig = src.parse()?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -198,7 +198,7 @@ pub fn load(path: &Path) -> Result<Snapshot, Problems> {
         return Err(Problems(problems));
     }
     let keys = Arc::new(keys);
-    let phases = crate::phases::registry(&server, &keys);
+    let phases = crate::phases::registry(&server, &keys, plugins);
     Ok(Snapshot {
         generation: GENERATION.fetch_add(1, Ordering::Relaxed) + 1,
         config_path: path.to_path_buf(),

@@ -7,17 +7,31 @@ pub mod validate;
 
 use std::sync::Arc;
 
+use switchyard_ratelimit::{Limiter, RateLimit};
 use switchyard_sdk::Phase;
 
 use crate::config::{KeyStore, ServerSettings};
 
-/// The phases of a snapshot, in the order they run.
-pub fn registry(server: &ServerSettings, keys: &Arc<KeyStore>) -> Vec<Arc<dyn Phase>> {
+/// Plugin state that outlives config reloads: every snapshot's phases share it.
+#[derive(Debug, Default)]
+pub struct PluginState {
+    pub limiter: Arc<Limiter>,
+}
+
+impl PluginState {
+    pub fn new() -> Arc<Self> {
+        Arc::new(PluginState::default())
+    }
+}
+
+/// The phases of a snapshot, in the order they run (in each stage).
+pub fn registry(server: &ServerSettings, keys: &Arc<KeyStore>, state: &PluginState) -> Vec<Arc<dyn Phase>> {
     vec![
         Arc::new(auth::Auth::new(keys.clone())),
         Arc::new(body_limit::BodyLimit {
             max_body_bytes: server.max_body_bytes,
         }),
         Arc::new(validate::Validate),
+        Arc::new(RateLimit::new(state.limiter.clone())),
     ]
 }

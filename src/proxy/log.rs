@@ -1,12 +1,21 @@
 //! The one place that records a finished request: metrics and one structured access-log line (JSON
 //! through `tracing`). No secrets and no prompt text: the key appears by its configured name only.
 
-use switchyard_sdk::Endpoint;
+use switchyard_sdk::{Endpoint, Outcome};
 
 use super::ctx::Ctx;
 use crate::metrics::m;
 
 pub fn record(ctx: &Ctx) {
+    let outcome = Outcome {
+        status: ctx.status,
+        proxied: !ctx.attempts.is_empty(),
+        usage: ctx.usage,
+        cost: ctx.cost,
+    };
+    for p in ctx.snap.phases.iter() {
+        p.on_complete(&ctx.ex, &outcome);
+    }
     let total = ctx.started.elapsed();
     let upstream = ctx.upstream_time();
     let overhead = total.saturating_sub(upstream);

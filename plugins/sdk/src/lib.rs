@@ -9,4 +9,4 @@ pub mod phase;
 
 pub use exchange::{Endpoint, Exchange, Identity, KeyLimits, Scopes, TraceEntry};
 pub use money::{Money, Price};
-pub use phase::{Decision, Phase, Reject, RejectKind};
+pub use phase::{Decision, Outcome, Phase, Reject, RejectKind};

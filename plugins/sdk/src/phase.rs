@@ -2,6 +2,8 @@
 //! the proxy runs in registration order as request filters. Each returns a [`Decision`].
 
 use crate::exchange::Exchange;
+use crate::ir::Usage;
+use crate::money::Money;
 
 /// A request filter. Phases are synchronous on purpose: they run on the proxy's worker threads and
 /// must not do I/O or block; state they need (counters, caches) lives in memory behind cheap locks,
@@ -21,6 +23,22 @@ pub trait Phase: Send + Sync {
     fn on_request(&self, _head: &http::request::Parts, _ex: &mut Exchange) -> Decision {
         Decision::Continue
     }
+
+    /// Runs once the request is over (answered, refused or failed), for accounting. Must be cheap.
+    fn on_complete(&self, _ex: &Exchange, _outcome: &Outcome) {}
+}
+
+/// How a request ended, as far as accounting cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Outcome {
+    /// The status the client got.
+    pub status: u16,
+    /// Whether the request got past every phase and reached an upstream.
+    pub proxied: bool,
+    /// Usage reported by the provider that answered.
+    pub usage: Option<Usage>,
+    /// What the answer cost, billed to the model that answered.
+    pub cost: Option<Money>,
 }
 
 /// What a phase decided.
