@@ -167,21 +167,29 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
     }
 }
 
-/// The address to give Pingora for `addr`: a port-0 address is bound now and replaced by the real one.
+/// Bind `addr` now, so "listening" is logged only once connections are accepted and port 0 resolves
+/// to a real port, and return the address to give Pingora. In a graceful upgrade a fixed address is
+/// left to Pingora, which inherits the old process's socket; a port-0 address is still bound afresh
+/// (the old process's port-0 sockets have other ports, so there is nothing to inherit).
 fn bind(addr: &str, upgrading: bool, sockets: &mut Vec<(String, TcpListener)>) -> Result<String, String> {
     let sa: SocketAddr = addr
         .parse()
         .map_err(|_| format!("{addr:?} is not an IP:port address"))?;
-    if sa.port() != 0 || upgrading {
+    if upgrading && sa.port() != 0 {
         return Ok(addr.to_string());
     }
     let l = TcpListener::bind(sa).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     // Pingora adopts inherited sockets as they are; a blocking one would stall its accept loop.
     l.set_nonblocking(true)
         .map_err(|e| format!("cannot configure {addr}: {e}"))?;
-    let real = l.local_addr().map_err(|e| e.to_string())?.to_string();
-    sockets.push((real.clone(), l));
-    Ok(real)
+    // The table key must be the exact string Pingora is given; keep the configured one for fixed ports.
+    let key = if sa.port() == 0 {
+        l.local_addr().map_err(|e| e.to_string())?.to_string()
+    } else {
+        addr.to_string()
+    };
+    sockets.push((key.clone(), l));
+    Ok(key)
 }
 
 pub struct RunOptions {

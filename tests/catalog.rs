@@ -56,6 +56,33 @@ async fn lists_models_in_openai_shape_with_catalog_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_model_by_id_or_alias() {
+    let gw = gateway();
+    for name in ["up/a", "alpha"] {
+        let r = client()
+            .get(format!("{}/v1/models/{name}", gw.url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["id"], "up/a");
+        assert_eq!(v["object"], "model");
+    }
+    for (key, name) in [(KEY, "up/zzz"), (TEST_KEY, "up/a")] {
+        let r = client()
+            .get(format!("{}/v1/models/{name}", gw.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{name}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "model_not_found");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn filters_and_key_scopes_apply() {
     let gw = gateway();
     assert_eq!(ids(&list(&gw, KEY, "?provider=sim").await), vec!["sim/s"]);

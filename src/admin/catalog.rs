@@ -59,6 +59,17 @@ fn visible(m: &Model, id: Option<&Identity>) -> bool {
     })
 }
 
+/// `GET /v1/models/{id or alias}`: one model the key may use.
+pub fn model_info(snap: &Snapshot, id: Option<&Identity>, name: &str) -> Result<Value, crate::error::GatewayError> {
+    match snap.catalog.get(name) {
+        Some(m) if visible(m, id) => Ok(model_json(m)),
+        _ => Err(crate::error::GatewayError::UnknownModel {
+            model: name.to_string(),
+            param: "model",
+        }),
+    }
+}
+
 pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) -> Value {
     let q = query_pairs(query);
     let get = |k: &str| q.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str());

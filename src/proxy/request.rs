@@ -26,6 +26,7 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
         "/healthz" => (Endpoint::Health, Method::GET, "GET"),
         "/v1/models" => (Endpoint::Models, Method::GET, "GET"),
         "/v1/chat/completions" => (Endpoint::ChatCompletions, Method::POST, "POST"),
+        p if p.starts_with("/v1/models/") => (Endpoint::ModelInfo, Method::GET, "GET"),
         _ => {
             return Err(GatewayError::UnknownEndpoint {
                 method: method.to_string(),
@@ -83,6 +84,18 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError
         Endpoint::Models => {
             let list = admin::catalog::models_list(&ctx.snap, ctx.ex.identity.as_ref(), s.req_header().uri.query());
             let _ = respond::json(s, ctx, 200, &list).await;
+            return Ok(Flow::Answered);
+        }
+        Endpoint::ModelInfo => {
+            let name = s
+                .req_header()
+                .uri
+                .path()
+                .trim_start_matches("/v1/models/")
+                .trim_end_matches('/')
+                .to_string();
+            let one = admin::catalog::model_info(&ctx.snap, ctx.ex.identity.as_ref(), &name)?;
+            let _ = respond::json(s, ctx, 200, &one).await;
             return Ok(Flow::Answered);
         }
         _ => {}

@@ -71,10 +71,15 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra_args: &[&str]) -> Gateway {
+        Self::launch(dir, "127.0.0.1:0", "127.0.0.1:0", extra_args)
+    }
+
+    /// Start on given addresses and wait until it listens.
+    pub fn launch(dir: tempfile::TempDir, listen: &str, admin: &str, extra_args: &[&str]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(["run", "--config"])
             .arg(dir.path().join("switchyard.yaml"))
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(["--listen", listen, "--admin-listen", admin])
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -139,6 +144,11 @@ impl Gateway {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     pub fn signal(&self, sig: &str) {

@@ -13,6 +13,8 @@ pub enum Endpoint {
     Responses,
     Messages,
     Models,
+    /// One catalog model: `GET /v1/models/{provider}/{model}`.
+    ModelInfo,
     Health,
 }
 
@@ -21,7 +23,7 @@ impl Endpoint {
     pub fn scope(self) -> &'static str {
         match self {
             Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Messages => "inference",
-            Endpoint::Models => "catalog",
+            Endpoint::Models | Endpoint::ModelInfo => "catalog",
             Endpoint::Health => "health",
         }
     }
@@ -32,6 +34,7 @@ impl Endpoint {
             Endpoint::Responses => "responses",
             Endpoint::Messages => "messages",
             Endpoint::Models => "models",
+            Endpoint::ModelInfo => "model_info",
             Endpoint::Health => "health",
         }
     }

@@ -1,0 +1,101 @@
+//! Pingora's graceful upgrade: a new process started with `--upgrade` takes over the listening
+//! sockets when the old one gets SIGQUIT; the old one finishes its in-flight streams and exits.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrade_hands_over_listeners_without_dropping_streams() {
+    let words = ["a ", "b ", "c ", "d ", "e ", "f ", "g"];
+    let up = Upstream::start(move |_, s| {
+        if s.json()["stream"] == true {
+            Reply::Sse(stream_events("a", &words), Duration::from_millis(200))
+        } else {
+            Reply::Json(200, completion("a", "ok"))
+        }
+    })
+    .await;
+    let sock_dir = tempfile::tempdir().unwrap();
+    let sock = sock_dir.path().join("upgrade.sock");
+    let write = || {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config("", &provider("up", &up.base(), ""))
+            .replace("upgrade_sock: /tmp/", "upgrade_sock_unused: /tmp/")
+            .replace(
+                "  grace_period_seconds: 0\n",
+                &format!("  grace_period_seconds: 2\n  upgrade_sock: {}\n", sock.display()),
+            );
+        let cfg = cfg
+            .lines()
+            .filter(|l| !l.contains("upgrade_sock_unused"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
+        std::fs::write(
+            dir.path().join("models.yaml"),
+            format!("models:\n{}", model("up/a", "a", &[])),
+        )
+        .unwrap();
+        dir
+    };
+    let (port, admin) = (free_port(), free_port());
+    let (listen, admin_listen) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{admin}"));
+    let mut old = Gateway::launch(write(), &listen, &admin_listen, &[]);
+    assert_eq!(
+        chat(&old, json!({"model": "up/a", "messages": user_msg("x")}))
+            .await
+            .status(),
+        200
+    );
+
+    let mut stream = chat(
+        &old,
+        json!({"model": "up/a", "stream": true, "messages": user_msg("x")}),
+    )
+    .await;
+    assert_eq!(stream.status(), 200);
+    let first = stream.chunk().await.unwrap().unwrap();
+
+    let (dir, l2, a2) = (write(), listen.clone(), admin_listen.clone());
+    let new = std::thread::spawn(move || Gateway::launch(dir, &l2, &a2, &["--upgrade"]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    old.signal("QUIT");
+    let new = new.join().unwrap();
+
+    for _ in 0..5 {
+        let r = chat(&new, json!({"model": "up/a", "messages": user_msg("x")})).await;
+        assert_eq!(r.status(), 200);
+    }
+    let served_by_new = new.access_lines().len();
+    assert!(served_by_new >= 1, "the new process serves the port");
+
+    let mut body = String::from_utf8(first.to_vec()).unwrap();
+    while let Some(c) = stream.chunk().await.unwrap() {
+        body.push_str(std::str::from_utf8(&c).unwrap());
+    }
+    assert_eq!(
+        sse_data(&body).last().unwrap(),
+        "[DONE]",
+        "the in-flight stream finished on the old process"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !old.exited() {
+        assert!(Instant::now() < deadline, "the old process did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
