@@ -54,6 +54,12 @@ pub enum GatewayError {
     UpstreamUnreachable { provider: String, detail: String },
     #[error("provider {provider} sent an invalid response: {detail}")]
     UpstreamInvalid { provider: String, detail: String },
+    /// The model cannot honour something the request needs (a feature its provider's API lacks).
+    #[error("{model} cannot serve this request: {reason}")]
+    Unsupported { model: String, reason: String },
+    /// The provider reported an error inside a stream that had started.
+    #[error("provider {provider} reported an error mid-stream: {message}")]
+    UpstreamStream { provider: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -78,6 +84,8 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => 413,
             GatewayError::BodyTimeout => 408,
             GatewayError::ProviderUnavailable { .. } => 503,
+            GatewayError::Unsupported { .. } => 422,
+            GatewayError::UpstreamStream { .. } => 502,
             GatewayError::UpstreamStatus { status, .. } => *status,
             GatewayError::UpstreamTimeout { .. } => 504,
             GatewayError::UpstreamUnreachable { .. } | GatewayError::UpstreamInvalid { .. } => 502,
@@ -97,6 +105,8 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => "request_too_large",
             GatewayError::BodyTimeout => "request_timeout",
             GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
+            GatewayError::Unsupported { .. } => "no_eligible_model",
+            GatewayError::UpstreamStream { .. } => "upstream_stream_error",
             GatewayError::UpstreamStatus { status: 429, .. } => "upstream_rate_limited",
             GatewayError::UpstreamStatus { status, .. } if *status < 500 => "upstream_rejected_request",
             GatewayError::UpstreamStatus { .. } => "upstream_error",
@@ -117,13 +127,14 @@ impl GatewayError {
             | GatewayError::BodyTimeout => "invalid_request_error",
             GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => "not_found_error",
             GatewayError::ModelNotAllowed { .. } => "permission_error",
-            GatewayError::ProviderUnavailable { .. } => "routing_error",
+            GatewayError::ProviderUnavailable { .. } | GatewayError::Unsupported { .. } => "routing_error",
             GatewayError::UpstreamStatus { status: 429, .. } => "rate_limit_error",
             GatewayError::UpstreamStatus { status, .. } if *status < 500 => "invalid_request_error",
             GatewayError::UpstreamStatus { .. }
             | GatewayError::UpstreamTimeout { .. }
             | GatewayError::UpstreamUnreachable { .. }
-            | GatewayError::UpstreamInvalid { .. } => "upstream_error",
+            | GatewayError::UpstreamInvalid { .. }
+            | GatewayError::UpstreamStream { .. } => "upstream_error",
             GatewayError::Internal(_) => "internal_error",
         }
     }
@@ -133,7 +144,7 @@ impl GatewayError {
             GatewayError::Rejected(r) => r.param.as_deref(),
             GatewayError::InvalidRequest { param, .. } => param.as_deref(),
             GatewayError::UnknownModel { param, .. } => Some(param),
-            GatewayError::ModelNotAllowed { .. } => Some("model"),
+            GatewayError::ModelNotAllowed { .. } | GatewayError::Unsupported { .. } => Some("model"),
             _ => None,
         }
     }
@@ -144,7 +155,8 @@ impl GatewayError {
             | GatewayError::UpstreamStatus { provider, .. }
             | GatewayError::UpstreamTimeout { provider }
             | GatewayError::UpstreamUnreachable { provider, .. }
-            | GatewayError::UpstreamInvalid { provider, .. } => Some(provider),
+            | GatewayError::UpstreamInvalid { provider, .. }
+            | GatewayError::UpstreamStream { provider, .. } => Some(provider),
             _ => None,
         }
     }

@@ -10,15 +10,8 @@ use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat
 use switchyard_sdk::Money;
 
 use super::json::{field, missing, parse_object};
-use super::RawObject;
+use super::ParsedRequest;
 use crate::error::GatewayError;
-
-/// A parsed chat request: the canonical view plus the raw fields for same-schema pass-through.
-#[derive(Debug)]
-pub struct ParsedChat {
-    pub request: ChatRequest,
-    pub raw: RawObject,
-}
 
 #[derive(Deserialize)]
 struct WireMessage {
@@ -243,6 +236,7 @@ fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
         tool_calls,
         tool_call_id: m.tool_call_id,
         name: m.name,
+        is_error: false,
     })
 }
 
@@ -286,7 +280,7 @@ fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
 }
 
 /// Parse an OpenAI chat request body.
-pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
+pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
     let raw = parse_object(body)?;
     let mut r = ChatRequest::default();
     let (mut have_model, mut have_messages) = (false, false);
@@ -321,6 +315,8 @@ pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
             "presence_penalty" => r.presence_penalty = Some(field(k, v)?),
             "frequency_penalty" => r.frequency_penalty = Some(field(k, v)?),
             "n" => r.n = Some(field(k, v)?),
+            "logprobs" => r.logprobs = Some(field(k, v)?),
+            "top_logprobs" => r.top_logprobs = Some(field(k, v)?),
             "response_format" => {
                 r.response_format = Some(match field::<WireResponseFormat>(k, v)? {
                     WireResponseFormat::Text => ResponseFormat::Text,
@@ -350,7 +346,8 @@ pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
             }
             "session_id" => r.routing.session_id = Some(field(k, v)?),
             "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
-            _ => {} // forwarded as is to OpenAI-schema providers; named as lossy elsewhere
+            // Forwarded as is to OpenAI-schema providers; named as lossy elsewhere.
+            _ => r.unknown_fields.push(k.clone()),
         }
     }
     let _ = store;
@@ -360,7 +357,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedChat, GatewayError> {
     if !have_messages {
         return Err(missing("messages"));
     }
-    Ok(ParsedChat { request: r, raw })
+    Ok(ParsedRequest { request: r, raw })
 }
 
 #[cfg(test)]

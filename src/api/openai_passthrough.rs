@@ -2,23 +2,20 @@
 //! Same schema on both sides, so bodies pass through losslessly: the request keeps every field the
 //! client sent except the gateway's own, and responses are edited in place (model, cost, router).
 
-use bytes::Bytes;
 use serde_json::{json, Map, Value};
-use switchyard_sdk::ir::Usage;
+use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use switchyard_sdk::Money;
 
-use super::{RawObject, GATEWAY_FIELDS};
+use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
+use crate::config::Model;
+use crate::providers::openai::{max_tokens_field, render_messages};
 use crate::sse::{write_event, SseEvent};
 
-/// What a translator needs from the proxy when the answer is complete: the `router` object and the
-/// exact cost for the usage the provider reported (`None` when it reported none).
-pub trait Finalizer {
-    fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>);
-}
-
 /// The upstream request body: the client's fields in the client's order, with the provider's model
-/// name, without Switchyard's own fields, and with usage always requested on streams.
-pub fn render_request(raw: &RawObject, upstream_model: &str, stream: bool) -> Vec<u8> {
+/// name, without Switchyard's own fields, with usage requested on streams, and adjusted to the model's
+/// catalog quirks (output-limit field name, rejected fields, no `developer` role).
+pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<u8> {
+    let q = &model.quirks;
     let size: usize = raw.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
     let mut out = Vec::with_capacity(size + 64);
     out.push(b'{');
@@ -29,18 +26,34 @@ pub fn render_request(raw: &RawObject, upstream_model: &str, stream: bool) -> Ve
         }
     };
     let store = raw.iter().any(|(k, v)| k == "store" && v.get() == "true");
+    let rerender_messages = !q.developer_role && req.messages.iter().any(|m| m.role == Role::Developer);
     let mut stream_options: Option<Map<String, Value>> = None;
     for (k, v) in raw {
         match k.as_str() {
             "model" => {
                 sep(&mut out);
                 out.extend_from_slice(b"\"model\":");
-                write_json_str(&mut out, upstream_model);
+                write_json_str(&mut out, &model.upstream_model);
+            }
+            "messages" if rerender_messages => {
+                sep(&mut out);
+                out.extend_from_slice(b"\"messages\":");
+                out.extend_from_slice(
+                    render_messages(&req.messages, model, &mut Vec::new())
+                        .to_string()
+                        .as_bytes(),
+                );
             }
             "stream_options" => stream_options = serde_json::from_str(v.get()).ok(),
             // OpenAI refuses `metadata` unless the completion is stored; for us it is a rules input.
             "metadata" if !store => {}
-            k if GATEWAY_FIELDS.contains(&k) => {}
+            k if GATEWAY_FIELDS.contains(&k) || q.drop_fields.iter().any(|d| d == k) => {}
+            "max_tokens" | "max_completion_tokens" => {
+                sep(&mut out);
+                write_json_str(&mut out, max_tokens_field(model));
+                out.push(b':');
+                out.extend_from_slice(v.get().as_bytes());
+            }
             _ => {
                 sep(&mut out);
                 write_json_str(&mut out, k);
@@ -49,7 +62,7 @@ pub fn render_request(raw: &RawObject, upstream_model: &str, stream: bool) -> Ve
             }
         }
     }
-    if stream {
+    if req.stream && q.stream_usage {
         let mut so = stream_options.unwrap_or_default();
         so.insert("include_usage".into(), Value::Bool(true));
         sep(&mut out);
@@ -72,6 +85,7 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
     Some(Usage {
         input_tokens: n(o.get("prompt_tokens")),
         cached_input_tokens: n(o.get("prompt_tokens_details").and_then(|d| d.get("cached_tokens"))),
+        cache_write_tokens: 0,
         output_tokens: n(o.get("completion_tokens")),
         reasoning_tokens: n(o
             .get("completion_tokens_details")
@@ -130,6 +144,7 @@ pub struct PassthroughStream {
     usage: Option<Usage>,
     finalized: bool,
     done: bool,
+    failure: Option<String>,
 }
 
 impl PassthroughStream {
@@ -142,15 +157,8 @@ impl PassthroughStream {
             usage: None,
             finalized: false,
             done: false,
+            failure: None,
         }
-    }
-
-    pub fn usage(&self) -> Option<Usage> {
-        self.usage
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.done
     }
 
     fn emit(out: &mut Vec<u8>, m: &Map<String, Value>) {
@@ -169,9 +177,29 @@ impl PassthroughStream {
         self.finalized = true;
     }
 
-    /// One upstream event in; zero or more client events out.
-    pub fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
-        if !ev.has_data || self.done {
+    /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
+    fn close(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
+        if self.finalized {
+            return;
+        }
+        let mut m = self.held.take().unwrap_or_else(|| {
+            let (id, created) = self.template.clone().unwrap_or((Value::Null, Value::Null));
+            let mut m = Map::new();
+            m.insert("id".into(), id);
+            m.insert("object".into(), "chat.completion.chunk".into());
+            m.insert("created".into(), created);
+            m.insert("model".into(), Value::String(self.model_id.clone()));
+            m.insert("choices".into(), Value::Array(Vec::new()));
+            m
+        });
+        self.finalize_into(&mut m, fin);
+        Self::emit(out, &m);
+    }
+}
+
+impl StreamTranslator for PassthroughStream {
+    fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
+        if !ev.has_data || self.done || self.failure.is_some() {
             return;
         }
         if ev.data.trim() == "[DONE]" {
@@ -184,8 +212,14 @@ impl PassthroughStream {
             write_event(out, ev.event.as_deref(), ev.data.as_bytes());
             return;
         };
-        if m.contains_key("error") {
-            write_event(out, None, ev.data.as_bytes());
+        if let Some(e) = m.get("error") {
+            // Reported when the stream ends, in the public error shape.
+            self.failure = Some(
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()),
+            );
             return;
         }
         if self.template.is_none() {
@@ -222,39 +256,24 @@ impl PassthroughStream {
         Self::emit(out, &m);
     }
 
-    /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
-    fn close(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
-        if self.finalized {
-            return;
+    fn end(&mut self, _out: &mut Vec<u8>, _fin: &mut dyn Finalizer) -> Result<(), Incomplete> {
+        match self.failure.take() {
+            Some(f) => Err(Incomplete::ProviderError(f)),
+            None if self.done => Ok(()),
+            None => Err(Incomplete::Truncated),
         }
-        let mut m = self.held.take().unwrap_or_else(|| {
-            let (id, created) = self.template.clone().unwrap_or((Value::Null, Value::Null));
-            let mut m = Map::new();
-            m.insert("id".into(), id);
-            m.insert("object".into(), "chat.completion.chunk".into());
-            m.insert("created".into(), created);
-            m.insert("model".into(), Value::String(self.model_id.clone()));
-            m.insert("choices".into(), Value::Array(Vec::new()));
-            m
-        });
-        self.finalize_into(&mut m, fin);
-        Self::emit(out, &m);
     }
-}
 
-/// The in-band error event that ends a stream that broke after it started (never a fake `[DONE]`).
-pub fn stream_error_event(out: &mut Vec<u8>, error_json: &Value) {
-    write_event(out, None, error_json.to_string().as_bytes());
-}
-
-pub fn bytes(v: Vec<u8>) -> Bytes {
-    Bytes::from(v)
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::json::parse_object;
+    use crate::config::raw::Quirks;
+    use crate::config::{test_model, ProviderKind};
     use crate::sse::SseParser;
 
     struct Fin(u32);
@@ -268,18 +287,48 @@ mod tests {
         }
     }
 
+    fn render(body: &[u8], model: &Model) -> Value {
+        let parsed = crate::api::openai_chat::parse(body).unwrap();
+        serde_json::from_slice(&render_request(&parsed.raw, &parsed.request, model)).unwrap()
+    }
+
     #[test]
     fn request_keeps_unknown_fields_and_drops_gateway_ones() {
-        let raw = parse_object(br#"{"model":"alias","messages":[{"role":"user","content":"hi"}],"logprobs":true,"fallback":["x"],"metadata":{"a":1},"stream":true,"stream_options":{"include_usage":false,"x":1}}"#).unwrap();
-        let v: Value = serde_json::from_slice(&render_request(&raw, "gpt-up", true)).unwrap();
-        assert_eq!(v["model"], "gpt-up");
+        let m = test_model(ProviderKind::OpenAi, Quirks::default());
+        let v = render(br#"{"model":"alias","messages":[{"role":"user","content":"hi"}],"logprobs":true,"fallback":["x"],"metadata":{"a":1},"stream":true,"stream_options":{"include_usage":false,"x":1},"max_tokens":9}"#, &m);
+        assert_eq!(v["model"], "up-m");
         assert_eq!(v["logprobs"], true);
         assert!(v.get("fallback").is_none() && v.get("metadata").is_none());
         assert_eq!(v["stream_options"], json!({"include_usage": true, "x": 1}));
-        let raw = parse_object(br#"{"model":"m","messages":[],"store":true,"metadata":{"a":1}}"#).unwrap();
-        let v: Value = serde_json::from_slice(&render_request(&raw, "m", false)).unwrap();
+        assert_eq!(
+            v["max_completion_tokens"], 9,
+            "OpenAI itself gets max_completion_tokens"
+        );
+        let v = render(
+            br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"store":true,"metadata":{"a":1}}"#,
+            &m,
+        );
         assert_eq!(v["metadata"], json!({"a": 1}));
         assert!(v.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn request_follows_catalog_quirks() {
+        let q = Quirks {
+            max_tokens_field: Some("max_tokens".into()),
+            stream_usage: false,
+            developer_role: false,
+            drop_fields: vec!["parallel_tool_calls".into()],
+            reasoning_field: None,
+        };
+        let m = test_model(ProviderKind::OpenAiCompatible, q);
+        let v = render(br#"{"model":"m","messages":[{"role":"developer","content":"be terse"},{"role":"user","content":"hi"}],"max_completion_tokens":5,"stream":true,"parallel_tool_calls":false}"#, &m);
+        assert_eq!(v["max_tokens"], 5);
+        assert!(v.get("max_completion_tokens").is_none());
+        assert!(v.get("stream_options").is_none());
+        assert!(v.get("parallel_tool_calls").is_none());
+        assert_eq!(v["messages"][0]["role"], "system");
+        assert_eq!(v["messages"][1]["content"], "hi");
     }
 
     #[test]

@@ -457,6 +457,15 @@ fn validate_catalog(
         let input = price(Some(m.pricing.input), "input", problems).unwrap_or_default();
         let output = price(Some(m.pricing.output), "output", problems).unwrap_or_default();
         let cached_input = price(m.pricing.cached_input, "cached_input", problems).unwrap_or(input);
+        let cache_write = price(m.pricing.cache_write, "cache_write", problems).unwrap_or(input);
+        if let Some(f) = m.quirks.max_tokens_field.as_deref() {
+            if f != "max_tokens" && f != "max_completion_tokens" {
+                problems.push(src.problem(
+                    at("quirks.max_tokens_field"),
+                    "must be max_tokens or max_completion_tokens",
+                ));
+            }
+        }
         if m.context_window == 0 {
             problems.push(src.problem(at("context_window"), "must be greater than 0"));
         }
@@ -501,6 +510,7 @@ fn validate_catalog(
             pricing: Pricing {
                 input,
                 cached_input,
+                cache_write,
                 output,
             },
             context_window: m.context_window,
@@ -510,6 +520,7 @@ fn validate_catalog(
             price_tier,
             tags: m.tags,
             latency_prior_ms: m.latency_ms.unwrap_or(800),
+            quirks: m.quirks,
         }));
     }
     Catalog::new(models)

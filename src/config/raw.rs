@@ -224,6 +224,38 @@ pub struct RawModel {
     pub tags: Vec<String>,
     /// Prior time to first token, used until live measurements exist.
     pub latency_ms: Option<u64>,
+    /// How this model's OpenAI-compatible server departs from OpenAI's API.
+    #[serde(default)]
+    pub quirks: Quirks,
+}
+
+/// Departures of an OpenAI-compatible server from OpenAI's chat API, declared per model in the
+/// catalog so that no provider's peculiarities are hard-coded.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quirks {
+    /// The name the server wants for the output limit: `max_tokens` or `max_completion_tokens`.
+    pub max_tokens_field: Option<String>,
+    /// The server accepts `stream_options.include_usage` (else streams carry no usage).
+    pub stream_usage: bool,
+    /// The server accepts the `developer` role (else it is sent as `system`).
+    pub developer_role: bool,
+    /// Request fields the server rejects; they are removed (and named as lossy).
+    pub drop_fields: Vec<String>,
+    /// The response field carrying reasoning text (DeepSeek: `reasoning_content`).
+    pub reasoning_field: Option<String>,
+}
+
+impl Default for Quirks {
+    fn default() -> Self {
+        Quirks {
+            max_tokens_field: None,
+            stream_usage: true,
+            developer_role: true,
+            drop_fields: Vec::new(),
+            reasoning_field: None,
+        }
+    }
 }
 
 /// US dollars per million tokens.
@@ -232,5 +264,7 @@ pub struct RawModel {
 pub struct RawPricing {
     pub input: f64,
     pub cached_input: Option<f64>,
+    /// Price of input tokens written to a prompt cache (Anthropic); defaults to `input`.
+    pub cache_write: Option<f64>,
     pub output: f64,
 }

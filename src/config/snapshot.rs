@@ -138,6 +138,7 @@ impl Provider {
 pub struct Pricing {
     pub input: Price,
     pub cached_input: Price,
+    pub cache_write: Price,
     pub output: Price,
 }
 
@@ -146,9 +147,11 @@ impl Pricing {
     /// (reasoning included) at their prices.
     pub fn cost(&self, u: &switchyard_sdk::ir::Usage) -> Money {
         let cached = u.cached_input_tokens.min(u.input_tokens);
+        let written = u.cache_write_tokens.min(u.input_tokens - cached);
         self.input
-            .cost(u.input_tokens - cached)
+            .cost(u.input_tokens - cached - written)
             .saturating_add(self.cached_input.cost(cached))
+            .saturating_add(self.cache_write.cost(written))
             .saturating_add(self.output.cost(u.output_tokens))
     }
 }
@@ -168,6 +171,7 @@ pub struct Model {
     pub price_tier: String,
     pub tags: Vec<String>,
     pub latency_prior_ms: u64,
+    pub quirks: super::raw::Quirks,
 }
 
 impl Model {
@@ -267,6 +271,55 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
-pub fn money_cap(d: Option<f64>) -> Option<Money> {
-    d.and_then(Money::from_dollars)
+/// A model for unit tests: provider `p` of `kind`, prices $1/$0.5/$2 per million tokens.
+#[cfg(test)]
+pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> {
+    let origin = match kind {
+        ProviderKind::Mock => Origin::Simulator {
+            base_path: "/sim/p/v1".into(),
+        },
+        _ => Origin::Remote {
+            tls: true,
+            host: "api.example.com".into(),
+            port: 443,
+            base_path: "/v1".into(),
+        },
+    };
+    let provider = Arc::new(Provider {
+        name: "p".into(),
+        kind,
+        origin,
+        api_key: Some("k".into()),
+        key_required: true,
+        headers: Vec::new(),
+        timeouts: Timeouts {
+            connect: Duration::from_secs(1),
+            read: Duration::from_secs(1),
+            write: Duration::from_secs(1),
+            idle: Duration::from_secs(1),
+        },
+        simulate: None,
+    });
+    let p = |d: f64| Price::per_million_dollars(d).unwrap_or_default();
+    Arc::new(Model {
+        id: "p/m".into(),
+        provider,
+        upstream_model: "up-m".into(),
+        aliases: Vec::new(),
+        description: String::new(),
+        pricing: Pricing {
+            input: p(1.0),
+            cached_input: p(0.5),
+            cache_write: p(1.25),
+            output: p(2.0),
+        },
+        context_window: 100_000,
+        max_output: 4096,
+        capabilities: vec!["chat".into(), "tools".into(), "vision".into(), "streaming".into()],
+        quality: BTreeMap::new(),
+        price_tier: "standard".into(),
+        tags: Vec::new(),
+        latency_prior_ms: 100,
+        quirks,
+    })
 }

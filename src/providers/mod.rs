@@ -1,56 +1,237 @@
-//! Provider adapters: how a candidate model is reached (path, credentials) and how the client's request
-//! is rendered for it. One module per provider kind; `prepare` dispatches on the pair
-//! (client schema, provider kind).
+//! Provider adapters. Each provider kind has a [`ProviderAdapter`]: it says whether it can honour a
+//! canonical request, renders it in the provider's wire format, and parses answers (whole, or as a
+//! stream through a [`StreamDecoder`]) back into canonical terms. `prepare` picks, per attempt, a
+//! lossless pass-through when the client and the provider speak the same schema, and translation
+//! through the IR otherwise. Adding a provider is one module and one line in `adapter`.
 
+pub mod openai;
 pub mod simulator;
 
 use bytes::Bytes;
+use switchyard_sdk::ir::{ChatRequest, ChatResponse, StreamEvent, Usage};
 
-use crate::api::openai_passthrough;
-use crate::api::RawObject;
+use crate::api::{
+    self, openai_passthrough, ClientCodec, Finalizer, Incomplete, RawObject, Schema, StreamEncoder, StreamTranslator,
+};
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
-use switchyard_sdk::ir::ChatRequest;
+use crate::sse::SseEvent;
 
-/// One attempt's upstream request.
+/// A request rendered for a provider.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Rendered {
+    /// Path and query, from the provider's base path.
     pub path: String,
+    /// Headers besides credentials (e.g. `anthropic-version`).
+    pub headers: Vec<(&'static str, String)>,
     pub body: Bytes,
+    /// What the provider's schema could not carry, named (e.g. "seed: not supported by anthropic").
+    pub lossy: Vec<String>,
 }
 
-/// Render the client's OpenAI chat request for `model`'s provider.
-pub fn prepare(model: &Model, req: &ChatRequest, raw: &RawObject) -> Result<Prepared, GatewayError> {
+/// One provider kind's wire format.
+pub trait ProviderAdapter: Sync {
+    /// Whether this provider can honour `req` at all. `Err` names what it cannot do: the model is
+    /// then not eligible for the request, rather than silently dropping the feature.
+    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), String>;
+
+    /// Render `req` for `model` (streaming if `req.stream`).
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String>;
+
+    /// The credential headers for `key`.
+    fn auth_headers(&self, key: &str) -> Vec<(&'static str, String)>;
+
+    /// Parse a complete answer.
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String>;
+
+    /// A fresh decoder for one streamed answer.
+    fn stream_decoder(&self, model: &Model) -> Box<dyn StreamDecoder>;
+
+    /// The human-readable message of an error body from this provider.
+    fn error_message(&self, body: &[u8]) -> String;
+}
+
+/// Turns a provider's SSE events into canonical events.
+pub trait StreamDecoder: Send + Sync {
+    fn event(&mut self, ev: &SseEvent, out: &mut Vec<StreamEvent>);
+    /// The provider's explicit end of stream was seen (`[DONE]`, `message_stop`).
+    fn done(&self) -> bool;
+    /// Whether the connection closing now would be a normal end (Gemini ends streams by closing
+    /// them, after a finish reason).
+    fn complete_at_eof(&self) -> bool {
+        self.done()
+    }
+}
+
+pub fn adapter(kind: ProviderKind) -> &'static dyn ProviderAdapter {
+    match kind {
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock => &openai::OpenAi,
+        ProviderKind::Anthropic | ProviderKind::Gemini => &openai::OpenAi,
+    }
+}
+
+/// How one attempt is carried out.
+#[derive(Clone, Copy)]
+pub enum Plan {
+    /// OpenAI chat client and OpenAI-schema provider: the client's body, edited in place.
+    PassOpenAi,
+    /// Through the canonical IR.
+    Translate {
+        codec: &'static dyn ClientCodec,
+        adapter: &'static dyn ProviderAdapter,
+    },
+}
+
+/// One attempt's upstream request and how its answer is handled.
+pub struct Prepared {
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+    pub plan: Plan,
+    pub lossy: Vec<String>,
+}
+
+fn is_openai_schema(kind: ProviderKind) -> bool {
+    matches!(
+        kind,
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock
+    )
+}
+
+/// Whether `model` can serve `req` at all (see [`ProviderAdapter::check`]).
+pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), String> {
+    if schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind) {
+        return Ok(());
+    }
+    adapter(model.provider.kind).check(req, model)
+}
+
+/// Render the client's request for `model`'s provider.
+pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, raw: &RawObject) -> Result<Prepared, GatewayError> {
     let p = &model.provider;
-    match p.kind {
-        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock => Ok(Prepared {
+    let unsupported = |reason: String| GatewayError::Unsupported {
+        model: model.id.clone(),
+        reason,
+    };
+    if schema == Schema::OpenAiChat && is_openai_schema(p.kind) {
+        return Ok(Prepared {
             path: format!("{}/chat/completions", p.origin.base_path()),
-            body: Bytes::from(openai_passthrough::render_request(
-                raw,
-                &model.upstream_model,
-                req.stream,
-            )),
-        }),
-        ProviderKind::Anthropic | ProviderKind::Gemini => Err(GatewayError::ProviderUnavailable {
-            provider: p.name.to_string(),
-            message: format!(
-                "provider kind {} cannot serve OpenAI chat requests in this build",
-                p.kind.as_str()
-            ),
+            headers: Vec::new(),
+            body: Bytes::from(openai_passthrough::render_request(raw, req, model)),
+            plan: Plan::PassOpenAi,
+            lossy: Vec::new(),
+        });
+    }
+    let adapter = adapter(p.kind);
+    adapter.check(req, model).map_err(unsupported)?;
+    let r = adapter.render(req, model).map_err(unsupported)?;
+    Ok(Prepared {
+        path: format!("{}{}", p.origin.base_path(), r.path),
+        headers: r.headers,
+        body: r.body,
+        plan: Plan::Translate {
+            codec: api::codec(schema),
+            adapter,
+        },
+        lossy: r.lossy,
+    })
+}
+
+/// Credentials for `p`, as (name, value) pairs.
+pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
+    match &p.api_key {
+        Some(k) => adapter(p.kind).auth_headers(k),
+        None => Vec::new(),
+    }
+}
+
+/// Translate a complete answer for the client. `Err` says why the provider's answer is unusable.
+pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
+    match plan {
+        Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
+        Plan::Translate { codec, adapter } => {
+            let resp = adapter.parse_response(body, model)?;
+            Ok(codec.render_response(&resp, &model.id, fin))
+        }
+    }
+}
+
+/// The message of a provider's error body.
+pub fn error_message(plan: Plan, body: &[u8]) -> String {
+    match plan {
+        Plan::PassOpenAi => openai_passthrough::error_message(body),
+        Plan::Translate { adapter, .. } => adapter.error_message(body),
+    }
+}
+
+/// A translator for one streamed answer to `req`.
+pub fn stream_translator(plan: Plan, req: &ChatRequest, model: &Model) -> Box<dyn StreamTranslator> {
+    match plan {
+        Plan::PassOpenAi => Box::new(openai_passthrough::PassthroughStream::new(
+            model.id.clone(),
+            req.stream_include_usage,
+        )),
+        Plan::Translate { codec, adapter } => Box::new(Pipeline {
+            decoder: adapter.stream_decoder(model),
+            encoder: codec.stream_encoder(req, &model.id),
+            events: Vec::new(),
+            usage: None,
+            finished: false,
+            failure: None,
         }),
     }
 }
 
-/// Credentials and fixed headers for `p`, as (name, value) pairs.
-pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
-    match (&p.api_key, p.kind) {
-        (Some(k), ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock) => {
-            vec![("authorization", format!("Bearer {k}"))]
+/// Provider decoder → client encoder, event by event: nothing is held back but a partial line.
+struct Pipeline {
+    decoder: Box<dyn StreamDecoder>,
+    encoder: Box<dyn StreamEncoder>,
+    events: Vec<StreamEvent>,
+    usage: Option<Usage>,
+    finished: bool,
+    failure: Option<String>,
+}
+
+impl StreamTranslator for Pipeline {
+    fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
+        if self.finished || self.failure.is_some() {
+            return;
         }
-        (Some(k), ProviderKind::Anthropic) => {
-            vec![("x-api-key", k.clone()), ("anthropic-version", "2023-06-01".into())]
+        self.decoder.event(ev, &mut self.events);
+        for e in self.events.drain(..) {
+            match e {
+                StreamEvent::Usage(u) => {
+                    self.usage = Some(u);
+                    self.encoder.event(StreamEvent::Usage(u), out);
+                }
+                StreamEvent::Error { message } => {
+                    self.failure = Some(message);
+                    return;
+                }
+                e => self.encoder.event(e, out),
+            }
         }
-        (Some(k), ProviderKind::Gemini) => vec![("x-goog-api-key", k.clone())],
-        (None, _) => Vec::new(),
+        if self.decoder.done() {
+            self.encoder.finish(out, fin);
+            self.finished = true;
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) -> Result<(), Incomplete> {
+        if let Some(f) = self.failure.take() {
+            return Err(Incomplete::ProviderError(f));
+        }
+        if !self.finished {
+            if !self.decoder.complete_at_eof() {
+                return Err(Incomplete::Truncated);
+            }
+            self.encoder.finish(out, fin);
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
     }
 }

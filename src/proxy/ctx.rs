@@ -8,10 +8,10 @@ use bytes::Bytes;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
-use crate::api::openai_passthrough::PassthroughStream;
-use crate::api::RawObject;
+use crate::api::{RawObject, Schema, StreamTranslator};
 use crate::config::{Model, Snapshot};
 use crate::error::GatewayError;
+use crate::providers::Plan;
 use crate::router::Route;
 use crate::sse::SseParser;
 
@@ -28,6 +28,8 @@ pub struct Attempt {
     pub error: Option<String>,
     /// Time from the start of the attempt to its end (last body byte or failure).
     pub duration: Option<Duration>,
+    /// What the provider's schema could not carry.
+    pub lossy: Vec<String>,
 }
 
 /// How the response body is being handled.
@@ -49,20 +51,24 @@ pub enum Answer {
 /// A stream's translation state: the line buffer and the translator.
 pub struct StreamState {
     pub parser: SseParser,
-    pub translator: PassthroughStream,
+    pub translator: Box<dyn StreamTranslator>,
 }
 
 pub struct Ctx {
     pub snap: Arc<Snapshot>,
     pub started: Instant,
     pub ex: Exchange,
+    /// The schema the client speaks.
+    pub schema: Schema,
     /// The client's top-level body fields, for same-schema pass-through.
     pub raw: RawObject,
     pub route: Option<Route>,
     pub attempts: Vec<Attempt>,
-    /// The current attempt's upstream path and body.
+    /// The current attempt's upstream path, extra headers and body, and how its answer is handled.
     pub upstream_path: String,
+    pub upstream_headers: Vec<(&'static str, String)>,
     pub upstream_body: Bytes,
+    pub plan: Option<Plan>,
     pub answer: Answer,
     /// The failure to report, when the request failed.
     pub error: Option<GatewayError>,
@@ -82,11 +88,14 @@ impl Ctx {
             snap,
             started: Instant::now(),
             ex: Exchange::new(String::new(), Endpoint::Health),
+            schema: Schema::OpenAiChat,
             raw: Vec::new(),
             route: None,
             attempts: Vec::new(),
             upstream_path: String::new(),
+            upstream_headers: Vec::new(),
             upstream_body: Bytes::new(),
+            plan: None,
             answer: Answer::None,
             error: None,
             status: 0,

@@ -7,7 +7,7 @@ use pingora::{Error, ErrorSource, ErrorType, RetryType};
 
 use super::ctx::{Answer, Ctx};
 use super::respond;
-use crate::api::openai_passthrough;
+use crate::api::codec;
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
 
@@ -112,7 +112,7 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
     // the client sees a broken response rather than a clean one.
     if matches!(ctx.answer, Answer::Stream(_)) && !ctx.truncated {
         let mut out = Vec::new();
-        openai_passthrough::stream_error_event(&mut out, &err.to_json(ctx.request_id(), &ctx.ex.trace));
+        codec(ctx.schema).stream_error(&err.to_json(ctx.request_id(), &ctx.ex.trace), &mut out);
         let _ = s.write_response_body(Some(bytes::Bytes::from(out)), true).await;
         ctx.truncated = true;
         m().stream_truncated

@@ -8,7 +8,7 @@ use switchyard_sdk::{Decision, Endpoint};
 
 use super::ctx::Ctx;
 use super::{body, respond};
-use crate::api::openai_chat;
+use crate::api::{codec, Schema};
 use crate::error::GatewayError;
 use crate::{admin, router};
 
@@ -68,6 +68,9 @@ fn run_phases(ctx: &mut Ctx, head: &http::request::Parts, stage: Stage) -> Resul
 pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError> {
     let ep = endpoint(&s.req_header().method, s.req_header().uri.path())?;
     ctx.ex.endpoint = ep;
+    if let Some(schema) = Schema::for_endpoint(ep) {
+        ctx.schema = schema;
+    }
     ctx.ex.declared_body_len = body::declared_len(s);
     run_phases(ctx, s.req_header(), Stage::Headers)?;
     match ep {
@@ -101,11 +104,11 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError
         _ => {}
     }
     let bytes = body::read(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
-    let parsed = openai_chat::parse(&bytes)?;
+    let parsed = codec(ctx.schema).parse(&bytes)?;
     ctx.ex.request = Some(parsed.request);
     ctx.raw = parsed.raw;
     run_phases(ctx, s.req_header(), Stage::Request)?;
-    ctx.route = Some(router::resolve(&ctx.snap, &ctx.ex)?);
+    ctx.route = Some(router::resolve(&ctx.snap, &ctx.ex, ctx.schema)?);
     Ok(Flow::Proxy)
 }
 

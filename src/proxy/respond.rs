@@ -44,7 +44,7 @@ pub async fn json(s: &mut Session, ctx: &mut Ctx, status: u16, body: &serde_json
 
 /// Answer with `e` in the public error shape.
 pub async fn error(s: &mut Session, ctx: &mut Ctx, e: GatewayError) -> pingora::Result<()> {
-    let body = e.body(ctx.request_id(), &ctx.ex.trace);
+    let body = Bytes::from(crate::api::codec(ctx.schema).error_body(&e.to_json(ctx.request_id(), &ctx.ex.trace)));
     let mut extra = Vec::new();
     if let Some(secs) = e.retry_after() {
         extra.push(("retry-after", secs.to_string()));

@@ -1,6 +1,6 @@
 //! The response side: the decision on the upstream's status (fall back, or answer), the headers the
-//! client gets, and the body translated back: whole JSON for non-streaming answers, SSE event by
-//! event for streams, and provider errors re-rendered in the public error shape.
+//! client gets, and the body translated back for the client's schema: whole JSON for non-streaming
+//! answers, SSE event by event for streams, and provider errors re-rendered in the public error shape.
 
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
@@ -10,9 +10,11 @@ use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
 use super::ctx::{Answer, Ctx, StreamState};
-use crate::api::openai_passthrough::{self, Finalizer, PassthroughStream};
+use crate::api::Incomplete;
+use crate::api::{codec, Finalizer};
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
+use crate::providers;
 use crate::router::estimate_cost;
 use crate::sse::SseParser;
 
@@ -59,18 +61,20 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
         e.set_retry(true);
         return Err(e);
     }
-    let model_id = a.model.id.clone();
+    let model = a.model.clone();
+    let (Some(plan), Some(req)) = (ctx.plan, ctx.ex.request.as_ref()) else {
+        return Err(Error::explain(ErrorType::InternalError, "response without plan"));
+    };
     ctx.answer = if status >= 400 {
         Answer::UpstreamError {
             upstream_status: status,
             buf: Vec::new(),
             retry_after: retry_after(resp),
         }
-    } else if ctx.ex.request.as_ref().is_some_and(|r| r.stream) {
-        let include_usage = ctx.ex.request.as_ref().is_some_and(|r| r.stream_include_usage);
+    } else if req.stream {
         Answer::Stream(Box::new(StreamState {
             parser: SseParser::new(MAX_EVENT_BYTES),
-            translator: PassthroughStream::new(model_id, include_usage),
+            translator: providers::stream_translator(plan, req, &model),
         }))
     } else {
         Answer::Json { buf: Vec::new() }
@@ -136,6 +140,16 @@ struct Report<'a> {
     cost: Option<Money>,
 }
 
+impl<'a> Report<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        Report {
+            ctx,
+            usage: None,
+            cost: None,
+        }
+    }
+}
+
 impl Finalizer for Report<'_> {
     fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
         let cost = match (usage, self.ctx.current_model()) {
@@ -148,7 +162,8 @@ impl Finalizer for Report<'_> {
     }
 }
 
-/// The `router` metadata of API.md: what answered, why, every attempt, and the money.
+/// The `router` metadata of API.md: what answered, why, every attempt, what was lost in translation,
+/// and the money.
 pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
     let attempts: Vec<Value> = ctx
         .attempts
@@ -188,7 +203,7 @@ pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
         },
         "rule_trace": trace,
         "firewall": [],
-        "lossy": [],
+        "lossy": ctx.attempts.last().map(|a| a.lossy.clone()).unwrap_or_default(),
     })
 }
 
@@ -210,6 +225,9 @@ fn provider_name(ctx: &Ctx) -> String {
 }
 
 fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
+    let (Some(plan), Some(model)) = (ctx.plan, ctx.current_model().cloned()) else {
+        return Ok(());
+    };
     match answer {
         Answer::None => Ok(()),
         Answer::Json { buf } => {
@@ -226,13 +244,8 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             if !eos {
                 return Ok(());
             }
-            let model_id = ctx.current_model().map(|m| m.id.clone()).unwrap_or_default();
-            let mut report = Report {
-                ctx,
-                usage: None,
-                cost: None,
-            };
-            let out = openai_passthrough::rewrite_response(buf, &model_id, &mut report);
+            let mut report = Report::new(ctx);
+            let out = providers::translate_json(plan, buf, &model, &mut report);
             let (usage, cost) = (report.usage, report.cost);
             match out {
                 Ok(out) => {
@@ -242,7 +255,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                     Ok(())
                 }
                 Err(detail) => {
-                    // The 200 header is gone; closing without a final chunk tells the client the
+                    // The 200 header may be gone; closing without a final chunk tells the client the
                     // answer is broken, where a JSON error in a 200 body would be taken as an answer.
                     ctx.error = Some(GatewayError::UpstreamInvalid {
                         provider: provider_name(ctx),
@@ -258,17 +271,30 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
         Answer::Stream(state) => {
             let StreamState { parser, translator } = &mut **state;
             let mut out = Vec::new();
-            let mut report = Report {
-                ctx,
-                usage: None,
-                cost: None,
-            };
-            let mut broken = false;
+            let mut report = Report::new(ctx);
+            let mut too_long = false;
             if let Some(b) = body.as_ref() {
-                broken = parser
+                too_long = parser
                     .push(b, |ev| translator.event(&ev, &mut out, &mut report))
                     .is_err();
             }
+            let broken = if eos || too_long {
+                let provider = provider_name(ctx);
+                match translator.end(&mut out, &mut report) {
+                    Ok(()) if !too_long => None,
+                    Ok(()) => Some(GatewayError::UpstreamUnreachable {
+                        provider,
+                        detail: "stream event too long".into(),
+                    }),
+                    Err(Incomplete::Truncated) => Some(GatewayError::UpstreamUnreachable {
+                        provider,
+                        detail: "the stream ended before it finished".into(),
+                    }),
+                    Err(Incomplete::ProviderError(message)) => Some(GatewayError::UpstreamStream { provider, message }),
+                }
+            } else {
+                None
+            };
             let (usage, cost) = (report.usage, report.cost);
             if usage.is_some() || cost.is_some() {
                 ctx.usage = usage;
@@ -277,16 +303,8 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             if ctx.usage.is_none() {
                 ctx.usage = translator.usage();
             }
-            if (eos || broken) && !translator.is_done() {
-                let e = GatewayError::UpstreamUnreachable {
-                    provider: provider_name(ctx),
-                    detail: if broken {
-                        "stream event too long".into()
-                    } else {
-                        "the stream ended before it finished".into()
-                    },
-                };
-                openai_passthrough::stream_error_event(&mut out, &e.to_json(ctx.request_id(), &ctx.ex.trace));
+            if let Some(e) = broken {
+                codec(ctx.schema).stream_error(&e.to_json(ctx.request_id(), &ctx.ex.trace), &mut out);
                 m().stream_truncated.with_label_values(&[&provider_name(ctx)]).inc();
                 ctx.truncated = true;
                 ctx.error = Some(e);
@@ -318,11 +336,13 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                     "provider {} answered {}: {}",
                     provider_name(ctx),
                     upstream_status,
-                    openai_passthrough::error_message(buf)
+                    providers::error_message(plan, buf)
                 ),
                 retry_after: *retry_after,
             };
-            *body = Some(e.body(ctx.request_id(), &ctx.ex.trace));
+            *body = Some(Bytes::from(
+                codec(ctx.schema).error_body(&e.to_json(ctx.request_id(), &ctx.ex.trace)),
+            ));
             ctx.error = Some(e);
             Ok(())
         }

@@ -44,8 +44,15 @@ pub async fn peer(
         headers_after: None,
         error: None,
         duration: None,
+        lossy: Vec::new(),
     });
-    let prepared = match ctx.ex.request.as_ref().map(|r| providers::prepare(&model, r, &ctx.raw)) {
+    let schema = ctx.schema;
+    let prepared = match ctx
+        .ex
+        .request
+        .as_ref()
+        .map(|r| providers::prepare(schema, &model, r, &ctx.raw))
+    {
         Some(Ok(p)) => p,
         Some(Err(e)) => {
             let retry = ctx.can_fall_back();
@@ -54,7 +61,12 @@ pub async fn peer(
         None => return Err(Error::explain(ErrorType::InternalError, "no parsed request")),
     };
     ctx.upstream_path = prepared.path;
+    ctx.upstream_headers = prepared.headers;
     ctx.upstream_body = prepared.body;
+    ctx.plan = Some(prepared.plan);
+    if let Some(a) = ctx.attempts.last_mut() {
+        a.lossy = prepared.lossy;
+    }
     let p = &model.provider;
     let (addr, tls, sni) = match &p.origin {
         Origin::Remote { tls, host, port, .. } => match resolver.resolve(host, *port).await {
@@ -122,7 +134,10 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     req.insert_header("accept-encoding", "identity")?;
     req.insert_header("user-agent", USER_AGENT)?;
     req.insert_header("x-request-id", ctx.request_id())?;
-    for (k, v) in providers::auth_headers(p) {
+    for (k, v) in providers::auth_headers(p)
+        .into_iter()
+        .chain(ctx.upstream_headers.iter().cloned())
+    {
         req.insert_header(k, v)?;
     }
     for (k, v) in &p.headers {

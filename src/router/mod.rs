@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use switchyard_sdk::ir::ChatRequest;
+use switchyard_sdk::ir::{ChatRequest, ResponseFormat};
 use switchyard_sdk::{Exchange, Identity, Money};
 
+use crate::api::Schema;
 use crate::config::{Model, ProviderKind, Snapshot};
 use crate::error::GatewayError;
+use crate::providers;
 
 /// Output tokens assumed for a cost estimate when the request sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
@@ -67,7 +69,28 @@ fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static st
     Ok(m.clone())
 }
 
-pub fn resolve(snap: &Snapshot, ex: &Exchange) -> Result<Route, GatewayError> {
+/// Why `m` cannot serve `req` for a client speaking `schema`, if it cannot: a capability the catalog
+/// does not list, or something its provider's API cannot carry.
+pub fn ineligibility(m: &Model, req: &ChatRequest, schema: Schema) -> Option<String> {
+    let needs: [(bool, &str); 4] = [
+        (!req.tools.is_empty(), "tools"),
+        (req.has_images(), "vision"),
+        (
+            matches!(req.response_format, Some(ResponseFormat::JsonSchema { .. })),
+            "json_schema",
+        ),
+        (
+            matches!(req.response_format, Some(ResponseFormat::JsonObject)) && !m.has("json_schema"),
+            "json_mode",
+        ),
+    ];
+    if let Some((_, cap)) = needs.iter().find(|(needed, cap)| *needed && !m.has(cap)) {
+        return Some(format!("the catalog does not list the {cap} capability for {}", m.id));
+    }
+    providers::check(schema, req, m).err()
+}
+
+pub fn resolve(snap: &Snapshot, ex: &Exchange, schema: Schema) -> Result<Route, GatewayError> {
     let req = ex
         .request
         .as_ref()
@@ -81,16 +104,27 @@ pub fn resolve(snap: &Snapshot, ex: &Exchange) -> Result<Route, GatewayError> {
         });
     }
     let first = usable(snap, ex.identity.as_ref(), name, "model")?;
+    if let Some(reason) = ineligibility(&first, req, schema) {
+        return Err(GatewayError::Unsupported {
+            model: first.id.clone(),
+            reason,
+        });
+    }
+    let mut reason = format!("model {} pinned by the request", first.id);
     let mut candidates = vec![first];
     for f in &req.routing.fallback {
         let m = usable(snap, ex.identity.as_ref(), f, "fallback")?;
-        if !candidates.iter().any(|c| c.id == m.id) {
-            candidates.push(m);
+        if candidates.iter().any(|c| c.id == m.id) {
+            continue;
+        }
+        match ineligibility(&m, req, schema) {
+            Some(why) => reason.push_str(&format!("; fallback {} skipped: {why}", m.id)),
+            None => candidates.push(m),
         }
     }
     let estimated_cost = estimate_cost(&candidates[0], req);
     Ok(Route {
-        reason: format!("model {} pinned by the request", candidates[0].id),
+        reason,
         candidates,
         mode: "pinned",
         estimated_cost,

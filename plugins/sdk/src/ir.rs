@@ -36,6 +36,12 @@ pub enum ImageSource {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Text(String),
+    /// A model's reasoning from an earlier turn (Anthropic thinking blocks carry a signature that must
+    /// go back verbatim).
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+    },
     Image {
         source: ImageSource,
         detail: Option<String>,
@@ -63,6 +69,8 @@ pub struct Message {
     /// For `Role::Tool`: the call this message answers.
     pub tool_call_id: Option<String>,
     pub name: Option<String>,
+    /// For `Role::Tool`: the tool reported an error (Anthropic's `is_error`).
+    pub is_error: bool,
 }
 
 impl Message {
@@ -73,6 +81,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            is_error: false,
         }
     }
 }
@@ -132,12 +141,21 @@ pub struct ChatRequest {
     pub n: Option<u32>,
     pub response_format: Option<ResponseFormat>,
     pub reasoning_effort: Option<String>,
+    /// An explicit reasoning budget in tokens (Anthropic `thinking.budget_tokens`, Gemini
+    /// `thinkingBudget`).
+    pub reasoning_budget: Option<u32>,
+    pub top_k: Option<u32>,
+    pub logprobs: Option<bool>,
+    pub top_logprobs: Option<u32>,
     pub stream: bool,
     /// The client asked for a usage event at the end of a stream.
     pub stream_include_usage: bool,
     pub user: Option<String>,
     pub metadata: serde_json::Map<String, Value>,
     pub routing: RoutingHints,
+    /// Fields of the client's body the gateway does not model: passed through to a provider of the
+    /// same schema, named as lossy for any other.
+    pub unknown_fields: Vec<String>,
 }
 
 impl ChatRequest {
@@ -148,7 +166,7 @@ impl ChatRequest {
                 .iter()
                 .filter_map(|p| match p {
                     Part::Text(t) => Some(t.as_str()),
-                    Part::Image { .. } | Part::Other { .. } => None,
+                    Part::Image { .. } | Part::Other { .. } | Part::Reasoning { .. } => None,
                 })
                 .chain(m.tool_calls.iter().map(|c| c.arguments.as_str()))
         })
@@ -185,7 +203,93 @@ impl ChatRequest {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub input_tokens: u64,
+    /// Input tokens read from a prompt cache (billed at the cached-input price).
     pub cached_input_tokens: u64,
+    /// Input tokens written to a prompt cache (Anthropic; billed at the cache-write price).
+    pub cache_write_tokens: u64,
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
+}
+
+/// Why a model stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    Stop,
+    /// The output limit was reached.
+    Length,
+    ToolCalls,
+    ContentFilter,
+    /// Anything else a provider reports, kept verbatim.
+    Other(String),
+}
+
+/// One piece of a model's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutPart {
+    Text(String),
+    Reasoning { text: String, signature: Option<String> },
+    ToolCall(ToolCall),
+}
+
+/// A complete (non-streaming) answer in canonical terms.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatResponse {
+    pub id: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// The model name the provider reported.
+    pub model: String,
+    pub parts: Vec<OutPart>,
+    pub finish: Option<FinishReason>,
+    pub usage: Option<Usage>,
+}
+
+impl ChatResponse {
+    pub fn text(&self) -> String {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                OutPart::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn tool_calls(&self) -> impl Iterator<Item = &ToolCall> {
+        self.parts.iter().filter_map(|p| match p {
+            OutPart::ToolCall(c) => Some(c),
+            _ => None,
+        })
+    }
+}
+
+/// One event of a streamed answer in canonical terms. Provider stream decoders produce these;
+/// client stream encoders consume them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The answer began (id and model as the provider reported them).
+    Start {
+        id: String,
+        model: String,
+    },
+    TextDelta(String),
+    ReasoningDelta(String),
+    /// A reasoning block's signature (Anthropic), sent once the block is complete.
+    ReasoningSignature(String),
+    /// A tool call began; `index` orders the calls of this answer (0, 1, ...).
+    ToolCallStart {
+        index: usize,
+        id: String,
+        name: String,
+    },
+    ToolCallDelta {
+        index: usize,
+        arguments: String,
+    },
+    Finish(FinishReason),
+    Usage(Usage),
+    /// The provider reported an error inside the stream.
+    Error {
+        message: String,
+    },
 }

@@ -1,0 +1,377 @@
+//! OpenAI Chat Completions, provider side (OpenAI, OpenAI-compatible servers and the simulator):
+//! canonical request → `POST {base}/chat/completions`, and answers (whole or streamed) → canonical.
+//! Wire format: platform.openai.com/docs/api-reference/chat. Servers' departures from it are the
+//! model's catalog `quirks`.
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use switchyard_sdk::ir::{
+    ChatRequest, ChatResponse, FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent,
+    ToolCall, ToolChoice,
+};
+
+use super::{ProviderAdapter, Rendered, StreamDecoder};
+use crate::api::openai_passthrough::{error_message, parse_usage};
+use crate::config::{Model, ProviderKind};
+use crate::sse::SseEvent;
+
+pub struct OpenAi;
+
+/// The field the model's server wants for the output limit.
+pub fn max_tokens_field(model: &Model) -> &str {
+    match (&model.quirks.max_tokens_field, model.provider.kind) {
+        (Some(f), _) => f,
+        // OpenAI deprecated `max_tokens` (its reasoning models refuse it); most compatible servers
+        // only know `max_tokens`.
+        (None, ProviderKind::OpenAi) => "max_completion_tokens",
+        (None, _) => "max_tokens",
+    }
+}
+
+pub fn image_url(source: &ImageSource) -> String {
+    match source {
+        ImageSource::Url(u) => u.clone(),
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+    }
+}
+
+fn part_json(p: &Part) -> Option<Value> {
+    match p {
+        Part::Text(t) => Some(json!({"type": "text", "text": t})),
+        Part::Image { source, detail } => {
+            let mut img = json!({"url": image_url(source)});
+            if let Some(d) = detail {
+                img["detail"] = json!(d);
+            }
+            Some(json!({"type": "image_url", "image_url": img}))
+        }
+        Part::Other { kind, raw } => Some(json!({"type": kind, kind.clone(): raw})),
+        Part::Reasoning { .. } => None,
+    }
+}
+
+fn text_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None })
+        .collect()
+}
+
+/// Canonical messages in OpenAI's shape. `lossy` collects what cannot be carried.
+pub fn render_messages(msgs: &[Message], model: &Model, lossy: &mut Vec<String>) -> Value {
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let role = match m.role {
+            Role::Developer if !model.quirks.developer_role => "system",
+            r => r.as_str(),
+        };
+        let mut o = Map::new();
+        o.insert("role".into(), json!(role));
+        if m.content.iter().any(|p| matches!(p, Part::Reasoning { .. }))
+            && !lossy.iter().any(|l| l.starts_with("reasoning"))
+        {
+            lossy.push("reasoning blocks of earlier turns are not sent to OpenAI-schema providers".into());
+        }
+        match m.role {
+            Role::Assistant | Role::Tool | Role::System | Role::Developer => {
+                let text = text_of(&m.content);
+                if m.content.iter().any(|p| matches!(p, Part::Image { .. })) && m.role != Role::Tool {
+                    o.insert(
+                        "content".into(),
+                        Value::Array(m.content.iter().filter_map(part_json).collect()),
+                    );
+                } else if m.role == Role::Tool && m.content.iter().any(|p| matches!(p, Part::Image { .. })) {
+                    lossy.push("images in tool results are sent as text-only tool messages".into());
+                    o.insert("content".into(), json!(text));
+                } else if text.is_empty() && !m.tool_calls.is_empty() {
+                    o.insert("content".into(), Value::Null);
+                } else {
+                    o.insert("content".into(), json!(text));
+                }
+            }
+            Role::User => {
+                let simple = m.content.len() == 1 && matches!(m.content[0], Part::Text(_));
+                if simple {
+                    o.insert("content".into(), json!(text_of(&m.content)));
+                } else {
+                    o.insert(
+                        "content".into(),
+                        Value::Array(m.content.iter().filter_map(part_json).collect()),
+                    );
+                }
+            }
+        }
+        if !m.tool_calls.is_empty() {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(
+                    |c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}),
+                )
+                .collect();
+            o.insert("tool_calls".into(), Value::Array(calls));
+        }
+        if let Some(id) = &m.tool_call_id {
+            o.insert("tool_call_id".into(), json!(id));
+        }
+        if let Some(n) = &m.name {
+            o.insert("name".into(), json!(n));
+        }
+        if m.is_error && !lossy.iter().any(|l| l.starts_with("tool error")) {
+            lossy.push("tool error flags have no OpenAI equivalent; the result is sent as is".into());
+        }
+        out.push(Value::Object(o));
+    }
+    Value::Array(out)
+}
+
+fn effort_for_budget(budget: u32) -> &'static str {
+    match budget {
+        0..=2048 => "low",
+        2049..=16384 => "medium",
+        _ => "high",
+    }
+}
+
+impl ProviderAdapter for OpenAi {
+    fn check(&self, _req: &ChatRequest, _model: &Model) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+        let mut lossy = Vec::new();
+        let mut b = Map::new();
+        b.insert("model".into(), json!(model.upstream_model));
+        b.insert("messages".into(), render_messages(&req.messages, model, &mut lossy));
+        if !req.tools.is_empty() {
+            let tools: Vec<Value> = req
+                .tools
+                .iter()
+                .map(|t| {
+                    let mut f = json!({"name": t.name, "parameters": t.parameters});
+                    if let Some(d) = &t.description {
+                        f["description"] = json!(d);
+                    }
+                    if let Some(s) = t.strict {
+                        f["strict"] = json!(s);
+                    }
+                    json!({"type": "function", "function": f})
+                })
+                .collect();
+            b.insert("tools".into(), Value::Array(tools));
+        }
+        if let Some(tc) = &req.tool_choice {
+            b.insert(
+                "tool_choice".into(),
+                match tc {
+                    ToolChoice::Auto => json!("auto"),
+                    ToolChoice::None => json!("none"),
+                    ToolChoice::Required => json!("required"),
+                    ToolChoice::Named(n) => json!({"type": "function", "function": {"name": n}}),
+                },
+            );
+        }
+        let mut opt = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                b.insert(k.to_string(), v);
+            }
+        };
+        opt("parallel_tool_calls", req.parallel_tool_calls.map(Value::from));
+        opt("temperature", req.temperature.map(Value::from));
+        opt("top_p", req.top_p.map(Value::from));
+        opt(max_tokens_field(model), req.max_tokens.map(Value::from));
+        opt("seed", req.seed.map(Value::from));
+        opt("presence_penalty", req.presence_penalty.map(Value::from));
+        opt("frequency_penalty", req.frequency_penalty.map(Value::from));
+        opt("n", req.n.map(Value::from));
+        opt("logprobs", req.logprobs.map(Value::from));
+        opt("top_logprobs", req.top_logprobs.map(Value::from));
+        opt("user", req.user.clone().map(Value::from));
+        opt("stop", (!req.stop.is_empty()).then(|| json!(req.stop)));
+        let effort = req
+            .reasoning_effort
+            .clone()
+            .or_else(|| req.reasoning_budget.map(|n| effort_for_budget(n).to_string()));
+        if req.reasoning_effort.is_none() && req.reasoning_budget.is_some() {
+            lossy.push("a reasoning token budget is sent as the nearest reasoning_effort".into());
+        }
+        opt("reasoning_effort", effort.map(Value::from));
+        opt(
+            "response_format",
+            req.response_format.as_ref().map(|f| match f {
+                ResponseFormat::Text => json!({"type": "text"}),
+                ResponseFormat::JsonObject => json!({"type": "json_object"}),
+                ResponseFormat::JsonSchema { name, schema, strict } => {
+                    let mut s = json!({"name": name, "schema": schema});
+                    if let Some(st) = strict {
+                        s["strict"] = json!(st);
+                    }
+                    json!({"type": "json_schema", "json_schema": s})
+                }
+            }),
+        );
+        if req.stream {
+            b.insert("stream".into(), json!(true));
+            if model.quirks.stream_usage {
+                b.insert("stream_options".into(), json!({"include_usage": true}));
+            }
+        }
+        if req.top_k.is_some() {
+            lossy.push("top_k is not part of OpenAI's API and was not sent".into());
+        }
+        for f in &req.unknown_fields {
+            lossy.push(format!("{f}: not understood by the gateway, not sent"));
+        }
+        for f in &model.quirks.drop_fields {
+            if b.remove(f).is_some() {
+                lossy.push(format!("{f}: not accepted by {}, not sent", model.provider.name));
+            }
+        }
+        let body = serde_json::to_vec(&Value::Object(b)).map_err(|e| e.to_string())?;
+        Ok(Rendered {
+            path: "/chat/completions".into(),
+            headers: Vec::new(),
+            body: Bytes::from(body),
+            lossy,
+        })
+    }
+
+    fn auth_headers(&self, key: &str) -> Vec<(&'static str, String)> {
+        vec![("authorization", format!("Bearer {key}"))]
+    }
+
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+        let choice = v
+            .get("choices")
+            .and_then(|c| c.get(0))
+            .ok_or("response has no choices")?;
+        let msg = choice.get("message").ok_or("choice has no message")?;
+        let mut parts = Vec::new();
+        if let Some(field) = &model.quirks.reasoning_field {
+            if let Some(r) = msg.get(field).and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                parts.push(OutPart::Reasoning {
+                    text: r.to_string(),
+                    signature: None,
+                });
+            }
+        }
+        if let Some(t) = msg.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            parts.push(OutPart::Text(t.to_string()));
+        } else if let Some(r) = msg.get("refusal").and_then(Value::as_str) {
+            parts.push(OutPart::Text(r.to_string()));
+        }
+        for c in msg.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            parts.push(OutPart::ToolCall(ToolCall {
+                id: c["id"].as_str().unwrap_or_default().to_string(),
+                name: c["function"]["name"].as_str().unwrap_or_default().to_string(),
+                arguments: c["function"]["arguments"].as_str().unwrap_or_default().to_string(),
+            }));
+        }
+        Ok(ChatResponse {
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            created: v["created"].as_u64().unwrap_or(0),
+            model: v["model"].as_str().unwrap_or_default().to_string(),
+            parts,
+            finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
+            usage: v.get("usage").and_then(parse_usage),
+        })
+    }
+
+    fn stream_decoder(&self, model: &Model) -> Box<dyn StreamDecoder> {
+        Box::new(Decoder {
+            started: false,
+            done: false,
+            reasoning_field: model.quirks.reasoning_field.clone(),
+        })
+    }
+
+    fn error_message(&self, body: &[u8]) -> String {
+        error_message(body)
+    }
+}
+
+pub fn finish_reason(s: &str) -> FinishReason {
+    match s {
+        "stop" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_string()),
+    }
+}
+
+/// OpenAI stream chunks → canonical events.
+struct Decoder {
+    started: bool,
+    done: bool,
+    reasoning_field: Option<String>,
+}
+
+impl StreamDecoder for Decoder {
+    fn event(&mut self, ev: &SseEvent, out: &mut Vec<StreamEvent>) {
+        if !ev.has_data || self.done {
+            return;
+        }
+        if ev.data.trim() == "[DONE]" {
+            self.done = true;
+            return;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
+            return;
+        };
+        if let Some(e) = v.get("error") {
+            let message = e
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string());
+            out.push(StreamEvent::Error { message });
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            out.push(StreamEvent::Start {
+                id: v["id"].as_str().unwrap_or_default().to_string(),
+                model: v["model"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        if let Some(choice) = v.get("choices").and_then(|c| c.get(0)) {
+            let d = &choice["delta"];
+            if let Some(f) = &self.reasoning_field {
+                if let Some(r) = d.get(f).and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                    out.push(StreamEvent::ReasoningDelta(r.to_string()));
+                }
+            }
+            if let Some(t) = d.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                out.push(StreamEvent::TextDelta(t.to_string()));
+            }
+            for c in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                let index = c["index"].as_u64().unwrap_or(0) as usize;
+                if let Some(name) = c["function"]["name"].as_str() {
+                    out.push(StreamEvent::ToolCallStart {
+                        index,
+                        id: c["id"].as_str().unwrap_or_default().to_string(),
+                        name: name.to_string(),
+                    });
+                }
+                if let Some(a) = c["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
+                    out.push(StreamEvent::ToolCallDelta {
+                        index,
+                        arguments: a.to_string(),
+                    });
+                }
+            }
+            if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+                out.push(StreamEvent::Finish(finish_reason(f)));
+            }
+        }
+        if let Some(u) = v.get("usage").filter(|u| !u.is_null()).and_then(parse_usage) {
+            out.push(StreamEvent::Usage(u));
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
