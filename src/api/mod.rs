@@ -2,10 +2,13 @@
 //! IR (plus the raw top-level fields, for lossless pass-through to a provider of the same schema) and
 //! renders canonical answers, whole or as a stream, back in the client's schema.
 
+pub mod anthropic_messages;
+pub mod anthropic_passthrough;
 pub mod json;
 pub mod openai_chat;
 pub mod openai_chat_render;
 pub mod openai_passthrough;
+pub mod openai_responses;
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -114,6 +117,7 @@ pub enum Incomplete {
 pub fn codec(schema: Schema) -> &'static dyn ClientCodec {
     match schema {
         Schema::OpenAiChat => &openai_chat_render::OpenAiChatCodec,
-        Schema::OpenAiResponses | Schema::AnthropicMessages => &openai_chat_render::OpenAiChatCodec,
+        Schema::OpenAiResponses => &openai_responses::ResponsesCodec,
+        Schema::AnthropicMessages => &anthropic_messages::MessagesCodec,
     }
 }

@@ -4,6 +4,8 @@
 //! lossless pass-through when the client and the provider speak the same schema, and translation
 //! through the IR otherwise. Adding a provider is one module and one line in `adapter`.
 
+pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 pub mod simulator;
 
@@ -11,7 +13,8 @@ use bytes::Bytes;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse, StreamEvent, Usage};
 
 use crate::api::{
-    self, openai_passthrough, ClientCodec, Finalizer, Incomplete, RawObject, Schema, StreamEncoder, StreamTranslator,
+    self, anthropic_passthrough, openai_passthrough, ClientCodec, Finalizer, Incomplete, RawObject, Schema,
+    StreamEncoder, StreamTranslator,
 };
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
@@ -66,15 +69,21 @@ pub trait StreamDecoder: Send + Sync {
 pub fn adapter(kind: ProviderKind) -> &'static dyn ProviderAdapter {
     match kind {
         ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock => &openai::OpenAi,
-        ProviderKind::Anthropic | ProviderKind::Gemini => &openai::OpenAi,
+        ProviderKind::Anthropic => &anthropic::Anthropic,
+        ProviderKind::Gemini => &gemini::Gemini,
     }
 }
+
+/// The Anthropic API version Switchyard speaks (the `anthropic-version` header).
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// How one attempt is carried out.
 #[derive(Clone, Copy)]
 pub enum Plan {
     /// OpenAI chat client and OpenAI-schema provider: the client's body, edited in place.
     PassOpenAi,
+    /// Anthropic Messages client and Anthropic provider: likewise.
+    PassAnthropic,
     /// Through the canonical IR.
     Translate {
         codec: &'static dyn ClientCodec,
@@ -100,7 +109,9 @@ fn is_openai_schema(kind: ProviderKind) -> bool {
 
 /// Whether `model` can serve `req` at all (see [`ProviderAdapter::check`]).
 pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), String> {
-    if schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind) {
+    if (schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind))
+        || (schema == Schema::AnthropicMessages && model.provider.kind == ProviderKind::Anthropic)
+    {
         return Ok(());
     }
     adapter(model.provider.kind).check(req, model)
@@ -119,6 +130,15 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, raw: &RawObject
             headers: Vec::new(),
             body: Bytes::from(openai_passthrough::render_request(raw, req, model)),
             plan: Plan::PassOpenAi,
+            lossy: Vec::new(),
+        });
+    }
+    if schema == Schema::AnthropicMessages && p.kind == ProviderKind::Anthropic {
+        return Ok(Prepared {
+            path: format!("{}/messages", p.origin.base_path()),
+            headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
+            body: Bytes::from(anthropic_passthrough::render_request(raw, req, model)),
+            plan: Plan::PassAnthropic,
             lossy: Vec::new(),
         });
     }
@@ -149,6 +169,7 @@ pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
 pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
     match plan {
         Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
+        Plan::PassAnthropic => anthropic_passthrough::rewrite_response(body, &model.id, fin),
         Plan::Translate { codec, adapter } => {
             let resp = adapter.parse_response(body, model)?;
             Ok(codec.render_response(&resp, &model.id, fin))
@@ -160,6 +181,7 @@ pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Fina
 pub fn error_message(plan: Plan, body: &[u8]) -> String {
     match plan {
         Plan::PassOpenAi => openai_passthrough::error_message(body),
+        Plan::PassAnthropic => anthropic::Anthropic.error_message(body),
         Plan::Translate { adapter, .. } => adapter.error_message(body),
     }
 }
@@ -171,6 +193,7 @@ pub fn stream_translator(plan: Plan, req: &ChatRequest, model: &Model) -> Box<dy
             model.id.clone(),
             req.stream_include_usage,
         )),
+        Plan::PassAnthropic => Box::new(anthropic_passthrough::PassthroughStream::new(model.id.clone())),
         Plan::Translate { codec, adapter } => Box::new(Pipeline {
             decoder: adapter.stream_decoder(model),
             encoder: codec.stream_encoder(req, &model.id),

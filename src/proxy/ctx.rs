@@ -67,6 +67,8 @@ pub struct Ctx {
     /// The current attempt's upstream path, extra headers and body, and how its answer is handled.
     pub upstream_path: String,
     pub upstream_headers: Vec<(&'static str, String)>,
+    /// Client headers a same-schema provider should see (Anthropic's `anthropic-beta`).
+    pub forwarded_headers: Vec<(&'static str, String)>,
     pub upstream_body: Bytes,
     pub plan: Option<Plan>,
     pub answer: Answer,
@@ -94,6 +96,7 @@ impl Ctx {
             attempts: Vec::new(),
             upstream_path: String::new(),
             upstream_headers: Vec::new(),
+            forwarded_headers: Vec::new(),
             upstream_body: Bytes::new(),
             plan: None,
             answer: Answer::None,

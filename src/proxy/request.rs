@@ -26,6 +26,8 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
         "/healthz" => (Endpoint::Health, Method::GET, "GET"),
         "/v1/models" => (Endpoint::Models, Method::GET, "GET"),
         "/v1/chat/completions" => (Endpoint::ChatCompletions, Method::POST, "POST"),
+        "/v1/responses" => (Endpoint::Responses, Method::POST, "POST"),
+        "/v1/messages" => (Endpoint::Messages, Method::POST, "POST"),
         p if p.starts_with("/v1/models/") => (Endpoint::ModelInfo, Method::GET, "GET"),
         _ => {
             return Err(GatewayError::UnknownEndpoint {
@@ -43,6 +45,11 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
             allowed: allowed_name,
         })
     }
+}
+
+/// Anthropic clients opt into beta features by header; an Anthropic provider must see them.
+fn schema_forwards_betas(schema: Schema) -> bool {
+    schema == Schema::AnthropicMessages
 }
 
 #[derive(Clone, Copy)]
@@ -70,6 +77,16 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError
     ctx.ex.endpoint = ep;
     if let Some(schema) = Schema::for_endpoint(ep) {
         ctx.schema = schema;
+    }
+    if schema_forwards_betas(ctx.schema) {
+        if let Some(v) = s
+            .req_header()
+            .headers
+            .get("anthropic-beta")
+            .and_then(|v| v.to_str().ok())
+        {
+            ctx.forwarded_headers.push(("anthropic-beta", v.to_string()));
+        }
     }
     ctx.ex.declared_body_len = body::declared_len(s);
     run_phases(ctx, s.req_header(), Stage::Headers)?;
