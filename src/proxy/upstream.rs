@@ -140,6 +140,11 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     {
         req.insert_header(k, v)?;
     }
+    if matches!(ctx.plan, Some(providers::Plan::PassAnthropic)) {
+        for (k, v) in &ctx.forwarded_headers {
+            req.insert_header(*k, v.as_str())?;
+        }
+    }
     for (k, v) in &p.headers {
         req.insert_header(k.clone(), v.as_str())?;
     }
