@@ -37,6 +37,19 @@ enum Command {
         #[arg(long, default_value = "conf/switchyard.yaml")]
         config: PathBuf,
     },
+    /// Classify prompts: JSON lines `{"prompt": …}` or `{"messages": […]}` on standard input, one
+    /// JSON line out per line in (task, confidence, complexity, language, tokens, strong score).
+    Classify {
+        /// Strong/weak weights file (default: conf/classifier.json when present, else built in).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Also print the strong-model feature values (for fitting the weights).
+        #[arg(long)]
+        features: bool,
+        /// Benchmark instead: classify each input N times and print its latency percentiles.
+        #[arg(long, value_name = "N")]
+        bench: Option<usize>,
+    },
     /// Workspace keys.
     Keys {
         #[command(subcommand)]
@@ -126,6 +139,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Classify {
+            weights,
+            features,
+            bench,
+        } => classify(weights, features, bench),
         Command::Keys { command } => match command {
             KeysCommand::Generate { test, name, workspace } => match keys::generate(test) {
                 Ok(key) => {
@@ -152,4 +170,81 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> ExitCode {
+    use std::io::{BufRead, Write};
+    use switchyard::router::classify::{request_from_line, Classifier, RequestTexts, FEATURE_NAMES};
+
+    let default = PathBuf::from("conf/classifier.json");
+    let c = match weights.or_else(|| default.exists().then_some(default)) {
+        Some(p) => match Classifier::load(&p) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("switchyard: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Classifier::builtin(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match stdin.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("switchyard: reading standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let parsed = std::str::from_utf8(&buf).map_err(|_| "line is not valid UTF-8".to_string());
+        if parsed.as_ref().is_ok_and(|l| l.trim().is_empty()) {
+            continue;
+        }
+        let v = match parsed.and_then(request_from_line) {
+            Ok(req) if bench.is_some() => bench_one(&c, &req, bench.unwrap_or(1)),
+            Ok(req) => {
+                let texts = RequestTexts::new(&req);
+                let (r, f) = c.classify_with_features(&texts.last, &texts.context(req.max_tokens));
+                let mut v = r.to_json();
+                if features {
+                    let m: serde_json::Map<String, serde_json::Value> =
+                        FEATURE_NAMES.iter().zip(f).map(|(k, x)| ((*k).to_string(), x.into())).collect();
+                    v["features"] = m.into();
+                }
+                v
+            }
+            Err(e) => serde_json::json!({ "error": e }),
+        };
+        if writeln!(out, "{v}").is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Latency of classifying `req` (user text extraction included), `n` timed calls after a warm-up.
+fn bench_one(c: &switchyard::router::classify::Classifier, req: &switchyard_sdk::ir::ChatRequest, n: usize) -> serde_json::Value {
+    let n = n.max(1);
+    let mut tokens = 0;
+    for _ in 0..n.min(100) {
+        tokens = std::hint::black_box(c.classify_request(std::hint::black_box(req))).tokens;
+    }
+    let mut ns: Vec<u64> = (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(c.classify_request(std::hint::black_box(req)));
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    let q = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    serde_json::json!({ "tokens": tokens, "iterations": n, "median_us": q(0.5), "p99_us": q(0.99), "max_us": q(1.0) })
 }

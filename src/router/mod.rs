@@ -1,6 +1,8 @@
 //! Route resolution: from the request's `model` (and the caller's `fallback` chain) to the ordered
 //! list of candidate models that `upstream_peer` tries in turn.
 
+pub mod classify;
+
 use std::sync::Arc;
 
 use switchyard_sdk::ir::{ChatRequest, ResponseFormat};

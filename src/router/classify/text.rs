@@ -1,0 +1,642 @@
+//! One pass over a prompt: word tokens (hashed, lower-cased) and the cheap structural counts the
+//! rules and the complexity estimate read (code syntax, math notation, lists, scripts).
+//!
+//! Everything is computed from bytes and chars without allocation beyond the token vector, so a
+//! 2,000-token prompt scans in a few microseconds. Words are runs of letters/digits; Han, kana,
+//! Hangul and Thai characters are one token each, because those scripts do not separate words with
+//! spaces and their keywords (翻译, 要約, 번역) are short character sequences matched as n-grams.
+
+/// FNV-1a offset basis and prime: a tiny, stable hash that Python can reproduce if ever needed.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+pub fn fnv_byte(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
+}
+
+pub fn fnv_char(mut h: u64, c: char) -> u64 {
+    let mut buf = [0u8; 4];
+    for &b in c.encode_utf8(&mut buf).as_bytes() {
+        h = fnv_byte(h, b);
+    }
+    h
+}
+
+pub const fn fnv_start() -> u64 {
+    FNV_OFFSET
+}
+
+/// Combines the hashes of consecutive tokens into an n-gram key (order-sensitive).
+pub fn mix(prev: u64, next: u64) -> u64 {
+    (prev.rotate_left(23) ^ next).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
+}
+
+/// Marks a key as a prefix key (`translat*`), so it never equals a whole-word key.
+pub const PREFIX_SALT: u64 = 0x5bd1_e995_7a3c_1f0d;
+
+/// Script classes that matter for language identification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Arabic,
+    Hebrew,
+    Devanagari,
+    Bengali,
+    Thai,
+    Hangul,
+    Kana,
+    Han,
+    Georgian,
+    Armenian,
+    Tamil,
+    Telugu,
+    Gujarati,
+    Kannada,
+    Malayalam,
+    Gurmukhi,
+    Ethiopic,
+    Other,
+}
+
+pub const N_SCRIPTS: usize = 21;
+
+pub fn script_of(c: char) -> Option<Script> {
+    let u = c as u32;
+    Some(match u {
+        0x41..=0x5a | 0x61..=0x7a | 0xc0..=0x24f | 0x1e00..=0x1eff => Script::Latin,
+        0x370..=0x3ff | 0x1f00..=0x1fff => Script::Greek,
+        0x400..=0x52f => Script::Cyrillic,
+        0x530..=0x58f => Script::Armenian,
+        0x590..=0x5ff => Script::Hebrew,
+        0x600..=0x6ff | 0x750..=0x77f | 0xfb50..=0xfdff | 0xfe70..=0xfeff => Script::Arabic,
+        0x900..=0x97f => Script::Devanagari,
+        0x980..=0x9ff => Script::Bengali,
+        0xa00..=0xa7f => Script::Gurmukhi,
+        0xa80..=0xaff => Script::Gujarati,
+        0xb80..=0xbff => Script::Tamil,
+        0xc00..=0xc7f => Script::Telugu,
+        0xc80..=0xcff => Script::Kannada,
+        0xd00..=0xd7f => Script::Malayalam,
+        0xe00..=0xe7f => Script::Thai,
+        0x10a0..=0x10ff => Script::Georgian,
+        0x1200..=0x137f => Script::Ethiopic,
+        0x1100..=0x11ff | 0x3130..=0x318f | 0xac00..=0xd7af => Script::Hangul,
+        0x3040..=0x30ff | 0x31f0..=0x31ff | 0xff66..=0xff9f => Script::Kana,
+        0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff => Script::Han,
+        _ if c.is_alphabetic() => Script::Other,
+        _ => return None,
+    })
+}
+
+/// Scripts written without spaces between words: each character is its own token.
+fn char_token(s: Script) -> bool {
+    matches!(s, Script::Han | Script::Kana | Script::Hangul | Script::Thai)
+}
+
+/// Token flags.
+pub const T_SENT_START: u8 = 1;
+pub const T_LINE_START: u8 = 2;
+pub const T_NUMBER: u8 = 4;
+pub const T_CHAR: u8 = 8;
+pub const T_SNAKE: u8 = 16;
+pub const T_CAMEL: u8 = 32;
+pub const T_CALL: u8 = 64;
+pub const T_ASCII: u8 = 128;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Tok {
+    pub start: u32,
+    pub end: u32,
+    /// FNV-1a of the lower-cased token.
+    pub hash: u64,
+    pub flags: u8,
+}
+
+/// Structural counts over the whole text.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub bytes: usize,
+    pub lines: u32,
+    pub nonblank_lines: u32,
+    pub fences: u32,
+    pub backticks: u32,
+    pub code_punct: u32,
+    pub code_line_ends: u32,
+    pub indented_lines: u32,
+    pub list_lines: u32,
+    pub option_lines: u32,
+    pub questions: u32,
+    pub ends_with_question: bool,
+    pub equals: u32,
+    pub double_eq: u32,
+    pub arrows: u32,
+    pub arith_ops: u32,
+    pub math_symbols: u32,
+    pub logic_symbols: u32,
+    pub latex: u32,
+    pub dollars: u32,
+    pub percents: u32,
+    pub numbers: u32,
+    /// Numbers that look like years (1000–2099): dates, not quantities.
+    pub years: u32,
+    /// Numbers on multiple-choice option lines, and option lines holding a number.
+    pub option_numbers: u32,
+    pub numeric_options: u32,
+    pub algebra: u32,
+    pub func_notation: u32,
+    pub calls: u32,
+    pub snake: u32,
+    pub camel: u32,
+    pub dotted: u32,
+    pub emoji: u32,
+    pub urls: u32,
+    pub quotes: u32,
+    pub colons: u32,
+    pub exclaims: u32,
+    pub answer_suffix: bool,
+    pub words: u32,
+    pub script_chars: [u32; N_SCRIPTS],
+    pub cjk_chars: u32,
+    pub other_non_ascii: u32,
+    /// `MARK_*` bits: letters that belong to one language only (ß, ñ, ư, і…).
+    pub marks: u32,
+}
+
+pub const MARK_DE: u32 = 1;
+pub const MARK_ES: u32 = 2;
+pub const MARK_PT: u32 = 4;
+pub const MARK_VI: u32 = 8;
+pub const MARK_PL: u32 = 16;
+pub const MARK_TR: u32 = 32;
+pub const MARK_CS: u32 = 64;
+pub const MARK_RO: u32 = 128;
+pub const MARK_UK: u32 = 256;
+pub const MARK_FA: u32 = 512;
+pub const MARK_UR: u32 = 1024;
+
+fn mark_of(c: char) -> u32 {
+    match c {
+        'ß' | 'ä' | 'ö' | 'ü' => MARK_DE,
+        'ñ' | '¿' | '¡' => MARK_ES,
+        'ã' | 'õ' => MARK_PT,
+        'ư' | 'ơ' | 'đ' | 'ạ' | 'ả' | 'ế' | 'ộ' => MARK_VI,
+        'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' => MARK_PL,
+        'ğ' | 'ş' | 'ı' => MARK_TR,
+        'ř' | 'ě' | 'ů' => MARK_CS,
+        'ș' | 'ț' | 'ă' => MARK_RO,
+        'і' | 'ї' | 'є' | 'ґ' => MARK_UK,
+        'پ' | 'چ' | 'ژ' | 'گ' => MARK_FA,
+        'ٹ' | 'ڈ' | 'ڑ' | 'ے' | 'ں' => MARK_UR,
+        _ => 0,
+    }
+}
+
+pub struct Scan {
+    pub toks: Vec<Tok>,
+    pub stats: Stats,
+}
+
+fn is_logic_symbol(c: char) -> bool {
+    matches!(c, '≡' | '⊃' | '∨' | '∧' | '¬' | '→' | '↔' | '∀' | '∃' | '⊢' | '⊨' | '•')
+}
+
+fn is_math_symbol(c: char) -> bool {
+    matches!(
+        c,
+        '×' | '÷' | '√' | '∫' | '∑' | '∏' | 'π' | '≤' | '≥' | '≠' | '≈' | '∞' | '∈' | '∉' | '∪' | '∩' | '⊂' | '⊆'
+            | '²' | '³' | '½' | '¼' | '¾' | '°' | 'θ' | 'Δ' | '∂' | '∇' | '−' | '±' | '⁄' | 'ℝ' | 'ℤ' | 'ℕ' | 'ℚ'
+    )
+}
+
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x1f300..=0x1faff | 0x2600..=0x27bf | 0x1f000..=0x1f2ff)
+}
+
+/// Per-line state while scanning.
+struct Line {
+    numbers: u32,
+    first: Option<u8>,
+    first_two: [u8; 3],
+    nfirst: usize,
+    leading_ws: usize,
+    last: u8,
+    nonblank: bool,
+}
+
+impl Line {
+    fn new() -> Self {
+        Line {
+            numbers: 0,
+            first: None,
+            first_two: [0; 3],
+            nfirst: 0,
+            leading_ws: 0,
+            last: 0,
+            nonblank: false,
+        }
+    }
+}
+
+fn close_line(st: &mut Stats, l: &Line) {
+    if !l.nonblank {
+        return;
+    }
+    st.nonblank_lines += 1;
+    if matches!(l.last, b';' | b'{' | b'}' | b')' | b':') && l.first != Some(b'#') {
+        // `:` ends Python blocks, but also prose lead-ins ("as follows:"); indentation disambiguates.
+        if l.last != b':' || l.leading_ws >= 2 {
+            st.code_line_ends += 1;
+        }
+    }
+    if l.leading_ws >= 4 {
+        st.indented_lines += 1;
+    }
+    let f = l.first_two;
+    let bullet = matches!(f[0], b'-' | b'*' | b'+') && f[1] == b' ';
+    let numbered = f[0].is_ascii_digit() && matches!(f[1], b'.' | b')');
+    if bullet || numbered {
+        st.list_lines += 1;
+    }
+    // Multiple-choice options: "A. ...", "B) ...", "(c) ...".
+    let opt = (f[0].is_ascii_alphabetic() && matches!(f[1], b'.' | b')') && f[0].to_ascii_uppercase() <= b'H')
+        || (f[0] == b'(' && f[1].is_ascii_alphabetic() && f[2] == b')');
+    if opt {
+        st.option_lines += 1;
+        st.option_numbers += l.numbers;
+        if l.numbers > 0 {
+            st.numeric_options += 1;
+        }
+    }
+}
+
+/// Keeps the first `head` tokens and the last `tail` ones (where instructions sit); the structural
+/// counts cover everything. Memory stays bounded and cost linear on very long inputs.
+struct TokBuf {
+    toks: Vec<Tok>,
+    head: usize,
+    ring: Vec<Tok>,
+    tail: usize,
+    next: usize,
+}
+
+impl TokBuf {
+    fn push(&mut self, t: Tok) {
+        if self.toks.len() < self.head {
+            self.toks.push(t);
+        } else if self.tail > 0 {
+            if self.ring.len() < self.tail {
+                self.ring.push(t);
+            } else {
+                self.ring[self.next] = t;
+                self.next = if self.next + 1 == self.tail { 0 } else { self.next + 1 };
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<Tok> {
+        self.ring.rotate_left(self.next);
+        self.toks.extend_from_slice(&self.ring);
+        self.toks
+    }
+}
+
+/// Scans `text`, keeping the first `head` and the last `tail` tokens.
+pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
+    let bytes = text.as_bytes();
+    let mut st = Stats {
+        bytes: bytes.len(),
+        ..Stats::default()
+    };
+    let mut toks = TokBuf {
+        toks: Vec::with_capacity(head.min(bytes.len() / 3 + 4)),
+        head,
+        ring: Vec::new(),
+        tail,
+        next: 0,
+    };
+    let mut line = Line::new();
+    let mut sent_start = true;
+    let mut line_start = true;
+    // Current word.
+    let mut in_word = false;
+    let mut prev_char = ' ';
+    let mut prev_nonspace = ' ';
+    let mut last_tok_number = false;
+    let mut last_single = false;
+
+    let finish = |toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut WordState| {
+        let mut flags = 0u8;
+        if w.sent {
+            flags |= T_SENT_START;
+        }
+        if w.line {
+            flags |= T_LINE_START;
+        }
+        let len = end - w.start;
+        if w.digits_only {
+            flags |= T_NUMBER;
+            st.numbers += 1;
+            if len == 4 && w.year_like {
+                st.years += 1;
+            }
+        } else if w.lead_digits > 0 && w.lead_digits + 1 == len && matches!(w.last_lower, b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't') {
+            // A coefficient glued to a variable: "3x", "2p".
+            st.algebra += 1;
+        } else if len == 1 && w.ascii && w.has_alpha && w.after_op {
+            // A single-letter variable right after an operator: "x + y", "p = 4".
+            st.algebra += 1;
+        }
+        if w.ascii {
+            flags |= T_ASCII;
+        }
+        if w.underscore && w.has_alpha {
+            flags |= T_SNAKE;
+            st.snake += 1;
+        }
+        if w.humps >= 1 && end - w.start >= 5 && w.ascii && w.first_lower {
+            flags |= T_CAMEL;
+            st.camel += 1;
+        }
+        if next == '(' && w.has_alpha {
+            flags |= T_CALL;
+            if end - w.start == 1 {
+                st.func_notation += 1;
+            } else {
+                st.calls += 1;
+            }
+        }
+        st.words += 1;
+        toks.push(Tok {
+            start: w.start as u32,
+            end: end as u32,
+            hash: w.hash,
+            flags,
+        });
+    };
+
+    let mut ws = WordState::default();
+    let mut iter = text.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let next = iter.peek().map_or(' ', |&(_, n)| n);
+        let script = if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                Some(Script::Latin)
+            } else {
+                None
+            }
+        } else {
+            script_of(c)
+        };
+        if let Some(s) = script {
+            st.script_chars[s as usize] += 1;
+            if !c.is_ascii() {
+                st.marks |= mark_of(c);
+                if char_token(s) {
+                    st.cjk_chars += 1;
+                } else {
+                    st.other_non_ascii += 1;
+                }
+            }
+        } else if !c.is_ascii() {
+            st.other_non_ascii += 1;
+        }
+        let wordish = c.is_alphanumeric() || c == '_';
+        let apostrophe_inside = (c == '\'' || c == '’') && in_word && next.is_alphabetic();
+        let cjk = script.is_some_and(char_token);
+        if in_word && (cjk || !(wordish || apostrophe_inside)) {
+            // "c++", "c#", "f#": keep the language name whole.
+            let mut end = i;
+            if i - ws.start == 1 && (c == '+' || c == '#') {
+                let b0 = bytes[ws.start].to_ascii_lowercase();
+                if b0 == b'c' || b0 == b'f' {
+                    ws.hash = fnv_char(ws.hash, c);
+                    if c == '+' && next == '+' {
+                        ws.hash = fnv_char(ws.hash, '+');
+                        end = i + 2;
+                    } else {
+                        end = i + 1;
+                    }
+                }
+            }
+            finish(&mut toks, &mut st, end, c, &mut ws);
+            last_tok_number = ws.digits_only;
+            if ws.digits_only {
+                line.numbers += 1;
+            }
+            last_single = end - ws.start == 1 && ws.has_alpha && ws.ascii;
+            in_word = false;
+        }
+        if cjk {
+            let h = fnv_char(fnv_start(), c);
+            let flags = T_CHAR | if sent_start { T_SENT_START } else { 0 } | if line_start { T_LINE_START } else { 0 };
+            st.words += 1;
+            toks.push(Tok {
+                start: i as u32,
+                end: (i + c.len_utf8()) as u32,
+                hash: h,
+                flags,
+            });
+            sent_start = false;
+            line_start = false;
+        } else if wordish || apostrophe_inside {
+            if !in_word {
+                in_word = true;
+                ws = WordState {
+                    year_like: c == '1' || (c == '2' && next == '0'),
+                    lead_digits: 0,
+                    last_lower: 0,
+                    after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
+                    start: i,
+                    hash: fnv_start(),
+                    digits_only: true,
+                    has_alpha: false,
+                    humps: 0,
+                    underscore: false,
+                    ascii: true,
+                    sent: sent_start,
+                    line: line_start,
+                    first_lower: c.is_lowercase(),
+                    prev_lower: false,
+                };
+                sent_start = false;
+                line_start = false;
+            }
+            let lc = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            let lc = if lc == '’' { '\'' } else { lc };
+            ws.hash = fnv_char(ws.hash, lc);
+            if !c.is_numeric() && c != '.' {
+                ws.digits_only = false;
+            } else if ws.digits_only && c.is_ascii_digit() {
+                ws.lead_digits += 1;
+            }
+            if c.is_ascii() {
+                ws.last_lower = lc as u8;
+            }
+            if c.is_alphabetic() {
+                ws.has_alpha = true;
+                if c.is_uppercase() && ws.prev_lower {
+                    ws.humps = ws.humps.saturating_add(1);
+                }
+                ws.prev_lower = c.is_lowercase();
+            }
+            if c == '_' {
+                ws.underscore = true;
+            }
+            if !c.is_ascii() {
+                ws.ascii = false;
+            }
+        } else {
+            // Punctuation and whitespace.
+            match c {
+                '\n' => {}
+                '?' | '？' => st.questions += 1,
+                '!' | '！' => st.exclaims += 1,
+                '`' => st.backticks += 1,
+                '{' | '}' | ';' | '[' | ']' | '<' | '>' | '|' | '&' => st.code_punct += 1,
+                '=' => {
+                    st.equals += 1;
+                    if next == '=' || prev_char == '=' || prev_char == '!' {
+                        st.double_eq += 1;
+                    }
+                    if next == '>' {
+                        st.arrows += 1;
+                    }
+                }
+                '$' => st.dollars += 1,
+                ':' | '：' => st.colons += 1,
+                '%' => st.percents += 1,
+                '\\' if next.is_ascii_alphabetic() => st.latex += 1,
+                '"' | '“' | '”' | '«' | '»' | '「' | '」' => st.quotes += 1,
+                _ => {}
+            }
+            if last_single && matches!(c, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×') {
+                // A single-letter variable before an operator: "x + 1", "y=2".
+                st.algebra += 1;
+                last_single = false;
+            }
+            let between_digits = prev_nonspace.is_ascii_digit() && (next.is_ascii_digit() || next == ' ');
+            if matches!(c, '–' | '•' | '·') && between_digits {
+                st.arith_ops += 1;
+            } else if matches!(c, '+' | '*' | '/' | '^' | '-' | '×' | '÷' | '−')
+                && (prev_nonspace.is_ascii_digit() || prev_nonspace == ')' || last_tok_number)
+                && (next.is_ascii_digit() || next == ' ' || next == '(')
+            {
+                // Arithmetic between operands ("16 - 3", "2^3", "4*5"), not hyphenated words.
+                let glued_hyphen = c == '-' && prev_char.is_ascii_digit() && next.is_ascii_digit();
+                if !glued_hyphen && (prev_nonspace.is_ascii_digit() || prev_nonspace == ')' || next.is_ascii_digit()) {
+                    st.arith_ops += 1;
+                }
+            }
+            if c == '-' && next == '>' {
+                st.arrows += 1;
+            }
+            if c == '.' && prev_char.is_ascii_alphabetic() && next.is_ascii_lowercase() && in_word_before(bytes, i) {
+                st.dotted += 1;
+            }
+            if is_math_symbol(c) {
+                st.math_symbols += 1;
+            }
+            if is_logic_symbol(c) && !between_digits {
+                st.logic_symbols += 1;
+            }
+            if is_emoji(c) {
+                st.emoji += 1;
+            }
+            if matches!(c, '.' | '!' | '?' | '。' | '？' | '！' | ':' | '\n') && !(c == '.' && next.is_alphanumeric()) {
+                sent_start = true;
+            }
+        }
+        // Line bookkeeping.
+        if c == '\n' {
+            last_single = false;
+            st.lines += 1;
+            close_line(&mut st, &line);
+            line = Line::new();
+            line_start = true;
+            sent_start = true;
+        } else if c == ' ' || c == '\t' {
+            if !line.nonblank {
+                line.leading_ws += if c == '\t' { 4 } else { 1 };
+            }
+        } else {
+            line.nonblank = true;
+            if line.nfirst < 3 && c.is_ascii() {
+                line.first_two[line.nfirst] = c as u8;
+                line.nfirst += 1;
+            } else if line.nfirst < 3 {
+                line.nfirst = 3;
+            }
+            if line.first.is_none() {
+                line.first = Some(if c.is_ascii() { c as u8 } else { 0 });
+            }
+            line.last = if c.is_ascii() { c as u8 } else { 0 };
+        }
+        if c == '`' && next == '`' && prev_char != '`' {
+            // Count a ``` fence once at its first backtick.
+            if text.get(i..i + 3) == Some("```") {
+                st.fences += 1;
+            }
+        }
+        if !c.is_whitespace() {
+            prev_nonspace = c;
+        }
+        prev_char = c;
+    }
+    if in_word {
+        finish(&mut toks, &mut st, bytes.len(), ' ', &mut ws);
+    }
+    st.lines += 1;
+    close_line(&mut st, &line);
+    let trimmed = text.trim_end();
+    st.ends_with_question = trimmed.ends_with('?') || trimmed.ends_with('？');
+    st.answer_suffix = trimmed.ends_with("Answer:");
+    st.urls = memchr::memmem::find_iter(bytes, b"://").count() as u32;
+    Scan {
+        toks: toks.finish(),
+        stats: st,
+    }
+}
+
+/// True if the byte before `i` ends an identifier-like run (for `obj.method` detection).
+fn in_word_before(bytes: &[u8], i: usize) -> bool {
+    i > 0 && bytes[i - 1].is_ascii_alphanumeric()
+}
+
+#[derive(Default)]
+struct WordState {
+    year_like: bool,
+    lead_digits: usize,
+    last_lower: u8,
+    after_op: bool,
+    start: usize,
+    hash: u64,
+    digits_only: bool,
+    has_alpha: bool,
+    humps: u8,
+    underscore: bool,
+    ascii: bool,
+    sent: bool,
+    line: bool,
+    first_lower: bool,
+    prev_lower: bool,
+}
+
+/// Hash of `key` tokenised as the scanner would (used to build the lexicon): the n-gram key of
+/// its tokens, or `None` for an empty key.
+pub fn key_hash(key: &str) -> Option<u64> {
+    let s = scan(key, 16, 0);
+    let mut it = s.toks.iter();
+    let first = it.next()?.hash;
+    Some(it.fold(first, |h, t| mix(h, t.hash)))
+}
+
+/// Hash of a lower-cased prefix key (`translat` for `translat*`).
+pub fn prefix_hash(prefix: &str) -> u64 {
+    prefix.chars().fold(fnv_start(), fnv_char) ^ PREFIX_SALT
+}
