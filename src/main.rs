@@ -212,8 +212,11 @@ fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> E
                 let (r, f) = c.classify_with_features(&texts.last, &texts.context(req.max_tokens));
                 let mut v = r.to_json();
                 if features {
-                    let m: serde_json::Map<String, serde_json::Value> =
-                        FEATURE_NAMES.iter().zip(f).map(|(k, x)| ((*k).to_string(), x.into())).collect();
+                    let m: serde_json::Map<String, serde_json::Value> = FEATURE_NAMES
+                        .iter()
+                        .zip(f)
+                        .map(|(k, x)| ((*k).to_string(), x.into()))
+                        .collect();
                     v["features"] = m.into();
                 }
                 v
@@ -231,7 +234,11 @@ fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> E
 }
 
 /// Latency of classifying `req` (user text extraction included), `n` timed calls after a warm-up.
-fn bench_one(c: &switchyard::router::classify::Classifier, req: &switchyard_sdk::ir::ChatRequest, n: usize) -> serde_json::Value {
+fn bench_one(
+    c: &switchyard::router::classify::Classifier,
+    req: &switchyard_sdk::ir::ChatRequest,
+    n: usize,
+) -> serde_json::Value {
     let n = n.max(1);
     let mut tokens = 0;
     for _ in 0..n.min(100) {

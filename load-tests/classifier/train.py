@@ -1,8 +1,12 @@
 """Fit the strong/weak logistic model and write conf/classifier.json (stdlib only, offline).
 
     cargo build --release
-    python3 load-tests/classifier/train.py            # fit on all router/ files, write the weights
-    python3 load-tests/classifier/train.py --cv       # held-out figures, no file written
+    python3 load-tests/classifier/train.py --cv                # held-out figures of the fitted model
+    python3 load-tests/classifier/train.py --out FILE          # fit on all router/ files, write FILE
+
+The shipped conf/classifier.json holds HAND-SET strong weights, not fitted ones: --cv shows that a
+model fitted on some of these files does not beat prompt length on the others (CLASSIFIER.md).
+`--out conf/classifier.json` would replace them with the fitted model.
 
 Features are the named values the Rust classifier prints with `switchyard classify --features`, so
 training and serving cannot drift apart. Target: soft label (strong - weak + 1) / 2, i.e. the model
@@ -23,7 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import ROOT, classify  # noqa: E402
+from common import classify  # noqa: E402
 from router_data import load, metrics  # noqa: E402
 
 FILES = ["mmlu.jsonl", "gsm8k.jsonl", "routerbench_mbpp.csv", "routerbench_arc_challenge.csv",
@@ -131,7 +135,7 @@ def fold_of(group, k=5):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cv", action="store_true")
-    ap.add_argument("--out", default=os.path.join(ROOT, "conf", "classifier.json"))
+    ap.add_argument("--out", default=None, help="write the fitted weights here (e.g. conf/classifier.json)")
     a = ap.parse_args()
     data, names = dataset()
     for name, rows in data.items():
@@ -139,9 +143,10 @@ def main():
             r["file"] = name
     if not a.cv:
         strong = train([r for rows in data.values() for r in rows], names)
-        weights_file(strong, a.out)
         print(json.dumps(strong, indent=1))
-        print(f"wrote {a.out}")
+        if a.out:
+            weights_file(strong, a.out)
+            print(f"wrote {a.out}")
         return
     print(f"{'held-out file':32} {'scheme':26} {'APGR':>6} {'CPT50':>6}   {'baseline APGR':>13} {'CPT50':>6}")
     for name in FILES:

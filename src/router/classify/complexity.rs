@@ -13,8 +13,22 @@ use super::{Task, Tier};
 
 /// Names of the strong-model features, in `Features::values()` order (the weights file uses them).
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
-    "len", "constraints", "structure", "hard", "easy", "depth", "output", "numbers", "options", "math",
-    "code", "reasoning", "knowledge", "creative", "confidence", "wordlen",
+    "len",
+    "constraints",
+    "structure",
+    "hard",
+    "easy",
+    "depth",
+    "output",
+    "numbers",
+    "options",
+    "math",
+    "code",
+    "reasoning",
+    "knowledge",
+    "creative",
+    "confidence",
+    "wordlen",
 ];
 
 pub const N_FEATURES: usize = 16;
@@ -48,7 +62,8 @@ impl Features {
         let extra_q = st.questions.saturating_sub(1) as f32;
         let constraints = sat(st.list_lines as f32 + extra_q + h.n(STEP), 6.0);
         let code = (st.code_line_ends + st.indented_lines + st.snake + st.camel + st.calls + st.fences) as f32;
-        let math = (st.arith_ops + st.algebra + st.func_notation + st.math_symbols + st.latex + st.logic_symbols) as f32
+        let math = (st.arith_ops + st.algebra + st.func_notation + st.math_symbols + st.latex + st.logic_symbols)
+            as f32
             + if st.equals > 0 { 1.0 } else { 0.0 };
         let structure = sat(code + math, 8.0);
         let hard = sat(h.n(HARD), 2.0);
@@ -147,7 +162,9 @@ impl StrongModel {
     pub fn builtin() -> StrongModel {
         StrongModel {
             bias: -2.0,
-            weights: [2.5, 1.0, 1.0, 0.8, -0.5, 0.5, 0.4, 0.5, 0.0, 0.5, 0.4, 0.5, 0.0, 0.0, 0.0, 0.0],
+            weights: [
+                2.5, 1.0, 1.0, 0.8, -0.5, 0.5, 0.4, 0.5, 0.0, 0.5, 0.4, 0.5, 0.0, 0.0, 0.0, 0.0,
+            ],
         }
     }
 

@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use super::lexicon::Lexicon;
-use super::text::*;
+use super::script::*;
+use super::text::Scan;
 
 /// Latin- and Cyrillic-script languages told apart by function words.
 const LANGS: [&str; 16] = [
@@ -178,7 +179,13 @@ fn by_words(scan: &Scan, script: Script) -> &'static str {
         }
     }
     if best.0 == usize::MAX || best.1 == 0 {
-        return if cyr { "cyrillic" } else if scan.stats.words <= 3 { "latin" } else { "en" };
+        return if cyr {
+            "cyrillic"
+        } else if scan.stats.words <= 3 {
+            "latin"
+        } else {
+            "en"
+        };
     }
     LANGS[best.0]
 }

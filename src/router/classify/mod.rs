@@ -11,6 +11,7 @@ mod complexity;
 mod lang;
 mod lexicon;
 mod rules;
+mod script;
 mod text;
 
 #[cfg(test)]
@@ -363,7 +364,11 @@ impl RequestTexts {
 /// Rule scores of a side text (system prompt, earlier turn), keeping only clear evidence so that
 /// their defaults do not add up.
 fn side_scores(text: &str) -> rules::Scores {
-    let text = if text.len() > 16 * 1024 { floor_slice(text, 16 * 1024) } else { text };
+    let text = if text.len() > 16 * 1024 {
+        floor_slice(text, 16 * 1024)
+    } else {
+        text
+    };
     let scan = text::scan(text, rules::HEAD, rules::TAIL);
     let hits = rules::hits(text, &scan);
     let mut s = rules::score(&scan, &hits);
@@ -406,7 +411,11 @@ fn estimate_tokens(prompt: &str, scan: &text::Scan, scanned: usize) -> u32 {
     let non_ascii_bytes = 3 * st.cjk_chars as usize + 2 * st.other_non_ascii as usize;
     let ascii = st.bytes.saturating_sub(non_ascii_bytes);
     let est = ascii as f64 / 4.0 + f64::from(st.cjk_chars) + f64::from(st.other_non_ascii) / 2.0;
-    let scale = if scanned > 0 { prompt.len() as f64 / scanned as f64 } else { 1.0 };
+    let scale = if scanned > 0 {
+        prompt.len() as f64 / scanned as f64
+    } else {
+        1.0
+    };
     let t = (est * scale).ceil();
     if prompt.trim().is_empty() {
         0

@@ -113,7 +113,11 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
                 leads = [lead; 5];
                 continue;
             }
-            let weight = if i < ZONE_HEAD || i + ZONE_TAIL >= n { 1.0 } else { MID_WEIGHT };
+            let weight = if i < ZONE_HEAD || i + ZONE_TAIL >= n {
+                1.0
+            } else {
+                MID_WEIGHT
+            };
             // Shift: leads[k] is the lead of the first token of the (k+1)-gram ending here.
             leads.copy_within(0..4, 1);
             leads[0] = lead;
@@ -160,7 +164,9 @@ fn line_has_code_punct(bytes: &[u8], t: &Tok) -> bool {
     }
     let rest = &bytes[t.end as usize..];
     let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len()).min(160);
-    rest[..end].iter().any(|&b| matches!(b, b'(' | b'=' | b'{' | b';' | b'<' | b'[' | b'*'))
+    rest[..end]
+        .iter()
+        .any(|&b| matches!(b, b'(' | b'=' | b'{' | b';' | b'<' | b'[' | b'*'))
 }
 
 pub const N_TASKS: usize = 15;
@@ -234,17 +240,34 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
     } else if st.fences == 1 {
         sc.add(Task::Code, 1.5, "code fence");
     }
-    sc.add(Task::Code, 2.5 * cap(h.n(CODE_STRONG), 2.0), "error trace or code identifiers");
-    let syntax = (st.code_line_ends + st.indented_lines + 2 * h.code_line_starts + st.snake + st.camel + st.calls
+    sc.add(
+        Task::Code,
+        2.5 * cap(h.n(CODE_STRONG), 2.0),
+        "error trace or code identifiers",
+    );
+    let syntax = (st.code_line_ends
+        + st.indented_lines
+        + 2 * h.code_line_starts
+        + st.snake
+        + st.camel
+        + st.calls
         + st.dotted
         + st.double_eq
         + st.arrows) as f32;
-    let syntax = if st.fences == 0 && st.nonblank_lines <= 1 { syntax * 0.5 } else { syntax };
+    let syntax = if st.fences == 0 && st.nonblank_lines <= 1 {
+        syntax * 0.5
+    } else {
+        syntax
+    };
     sc.add(Task::Code, 0.35 * cap(syntax, 12.0), "code syntax");
     if h.code_line_starts >= 1 && st.indented_lines >= 1 && st.fences == 0 {
         sc.add(Task::Code, 1.0, "unfenced code block");
     }
-    sc.add(Task::Code, 1.4 * cap(h.n(CODE_LANG), 2.0), "programming language or tool named");
+    sc.add(
+        Task::Code,
+        1.4 * cap(h.n(CODE_LANG), 2.0),
+        "programming language or tool named",
+    );
     sc.add(Task::Code, 0.6 * cap(h.n(CODE_NOUN), 4.0), "programming terms");
     if h.has(CODE_VERB) {
         let v = if h.at_start(CODE_VERB) { 3.5 } else { 0.8 };
@@ -297,26 +320,54 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
         sc.add(Task::Math, 0.5, "dense numbers");
     }
     if st.numbers >= 1 {
-        sc.add(Task::Math, 0.3 * cap((st.dollars + st.percents) as f32, 3.0), "money or percentages");
+        sc.add(
+            Task::Math,
+            0.3 * cap((st.dollars + st.percents) as f32, 3.0),
+            "money or percentages",
+        );
     }
 
     // --- reasoning ---
     sc.add(Task::Reasoning, 1.0 * cap(h.n(REASON), 4.0), "logic vocabulary");
-    sc.add(Task::Reasoning, 1.8 * cap(h.n(REASON_STRONG), 2.0), "asks for step-by-step reasoning");
+    sc.add(
+        Task::Reasoning,
+        1.8 * cap(h.n(REASON_STRONG), 2.0),
+        "asks for step-by-step reasoning",
+    );
     sc.add(Task::Reasoning, 1.8 * cap(h.n(LOGIC), 2.0), "formal logic");
     sc.add(Task::Reasoning, 2.0 * cap(h.n(FALLACY), 2.0), "fallacies");
-    sc.add(Task::Reasoning, 0.8 * cap(st.logic_symbols as f32, 5.0), "logic symbols");
-    sc.add(Task::Reasoning, 1.4 * cap(h.n(JUDGE), 2.0), "judgement or inference question");
+    sc.add(
+        Task::Reasoning,
+        0.8 * cap(st.logic_symbols as f32, 5.0),
+        "logic symbols",
+    );
+    sc.add(
+        Task::Reasoning,
+        1.4 * cap(h.n(JUDGE), 2.0),
+        "judgement or inference question",
+    );
 
     // --- knowledge ---
     sc.add(Task::KnowledgeQa, 0.5, "default for requests");
     if st.questions > 0 || h.tok0 & WH != 0 {
         sc.add(Task::KnowledgeQa, 0.5, "question");
     }
-    sc.add(Task::KnowledgeQa, 1.0 * cap(h.n(EXPLAIN), 2.0), "asks for an explanation");
+    sc.add(
+        Task::KnowledgeQa,
+        1.0 * cap(h.n(EXPLAIN), 2.0),
+        "asks for an explanation",
+    );
     sc.add(Task::KnowledgeQa, 0.3 * cap(h.n(WHAT_IS), 2.0), "asks what/who/how");
-    sc.add(Task::KnowledgeQa, 0.4 * cap(h.n(DISCUSS), 3.0), "discussion of effects/factors");
-    sc.add(Task::KnowledgeQa, 0.4 * cap(h.n(DOMAIN), 3.0), "subject-matter vocabulary");
+    sc.add(
+        Task::KnowledgeQa,
+        0.4 * cap(h.n(DISCUSS), 3.0),
+        "discussion of effects/factors",
+    );
+    sc.add(
+        Task::KnowledgeQa,
+        0.4 * cap(h.n(DOMAIN), 3.0),
+        "subject-matter vocabulary",
+    );
     if options || h.has(MCQ) {
         sc.add(Task::KnowledgeQa, 0.5, "multiple choice");
     }
@@ -327,7 +378,11 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
     if make_start && h.has(CREATIVE_FORM) {
         sc.add(Task::CreativeWriting, 3.0, "write + literary/prose form");
     } else {
-        sc.add(Task::CreativeWriting, 0.8 * cap(h.n(CREATIVE_FORM), 2.0), "literary/prose form named");
+        sc.add(
+            Task::CreativeWriting,
+            0.8 * cap(h.n(CREATIVE_FORM), 2.0),
+            "literary/prose form named",
+        );
         if write_start {
             sc.add(Task::CreativeWriting, 0.8, "writing request");
         }
@@ -338,7 +393,11 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
 
     // --- roleplay ---
     let role_w = if h.at_start(ROLE) { 3.0 } else { 1.5 };
-    sc.add(Task::Roleplay, role_w * cap(h.n(ROLE), 2.0).min(1.5), "act as / pretend / in character");
+    sc.add(
+        Task::Roleplay,
+        role_w * cap(h.n(ROLE), 2.0).min(1.5),
+        "act as / pretend / in character",
+    );
     let generic = h.n(GENERIC_ROLE);
     if h.at_start(YOU_ARE) && h.n(YOU_ARE) > generic {
         sc.add(Task::Roleplay, 2.0, "addresses the model as a persona");
@@ -409,7 +468,11 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
     } else if img_noun {
         sc.add(Task::ImageGeneration, 0.7, "image noun");
     }
-    sc.add(Task::ImageGeneration, 0.9 * cap(h.n(IMAGE_STYLE), 4.0), "image style terms");
+    sc.add(
+        Task::ImageGeneration,
+        0.9 * cap(h.n(IMAGE_STYLE), 4.0),
+        "image style terms",
+    );
     let clean = st.questions == 0
         && !options
         && st.numbers <= 2
@@ -423,7 +486,11 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
         let visual = h.n(VISUAL);
         // Without a leading article, a colon or few visual words mean an instruction, not a scene.
         if det || (visual >= 2.0 && st.colons == 0) {
-            sc.add(Task::ImageGeneration, if det { 1.8 } else { 1.0 }, "bare visual description");
+            sc.add(
+                Task::ImageGeneration,
+                if det { 1.8 } else { 1.0 },
+                "bare visual description",
+            );
         } else if st.words <= 10 {
             sc.add(Task::ImageGeneration, 0.6, "short noun phrase");
         }
@@ -436,9 +503,14 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
         sc.add(Task::Chat, if st.words <= 12 { 2.5 } else { 1.0 }, "greeting");
     }
     let small = cap(h.n(SMALLTALK), 2.0);
-    sc.add(Task::Chat, if st.words <= 25 { 2.0 * small } else { 0.6 * small }, "small talk");
+    sc.add(
+        Task::Chat,
+        if st.words <= 25 { 2.0 * small } else { 0.6 * small },
+        "small talk",
+    );
     let asks = st.questions > 0 || h.tok0 & WH != 0;
-    let instruction = GEN | WRITE | EXPLAIN | IMAGE_VERB | MATH_VERB | CODE_VERB | SUMMARY | TRANSLATE | CLASSIFY | EXTRACT;
+    let instruction =
+        GEN | WRITE | EXPLAIN | IMAGE_VERB | MATH_VERB | CODE_VERB | SUMMARY | TRANSLATE | CLASSIFY | EXTRACT;
     if short && !clean && !asks && h.tok0 & instruction == 0 {
         sc.add(Task::Chat, 0.8, "short utterance");
     }

@@ -20,7 +20,14 @@ fn check(task: &str, prompts: &[&str]) {
 fn chat() {
     check(
         "chat",
-        &["Hi there!", "hello, how are you today?", "thanks, that was helpful :)", "ok cool", "Bonjour ! Comment ça va ?", "Привет! Как дела?"],
+        &[
+            "Hi there!",
+            "hello, how are you today?",
+            "thanks, that was helpful :)",
+            "ok cool",
+            "Bonjour ! Comment ça va ?",
+            "Привет! Как дела?",
+        ],
     );
 }
 
@@ -188,9 +195,27 @@ fn image_generation() {
 
 #[test]
 fn other_modalities() {
-    check("speech", &["Convert this text to speech: Your appointment is confirmed.", "Read this paragraph aloud in a calm voice."]);
-    check("video", &["Generate a video of a dog surfing a wave at sunset.", "Create a 10-second animation of a bouncing ball."]);
-    check("music", &["Compose a lo-fi hip hop beat at 85 bpm.", "Generate a calm piano melody for meditation."]);
+    check(
+        "speech",
+        &[
+            "Convert this text to speech: Your appointment is confirmed.",
+            "Read this paragraph aloud in a calm voice.",
+        ],
+    );
+    check(
+        "video",
+        &[
+            "Generate a video of a dog surfing a wave at sunset.",
+            "Create a 10-second animation of a bouncing ball.",
+        ],
+    );
+    check(
+        "music",
+        &[
+            "Compose a lo-fi hip hop beat at 85 bpm.",
+            "Generate a calm piano melody for meditation.",
+        ],
+    );
     assert_eq!(Task::Video.modality(), "video");
     assert_eq!(Task::ImageGeneration.modality(), "image");
 }
@@ -295,7 +320,10 @@ fn request_context() {
     let cl = Classifier::builtin();
     // A persona in the system prompt makes a plain question roleplay.
     let r = req(vec![
-        Message::text(Role::System, "You are Captain Blackbeard, a pirate. Stay in character at all times."),
+        Message::text(
+            Role::System,
+            "You are Captain Blackbeard, a pirate. Stay in character at all times.",
+        ),
         Message::text(Role::User, "What did you have for breakfast?"),
     ]);
     assert_eq!(cl.classify_request(&r).task, Task::Roleplay);
@@ -337,7 +365,16 @@ fn request_lines() {
 #[test]
 fn to_json_has_the_fields() {
     let v = c("Translate 'good morning' into Italian.").to_json();
-    for k in ["task", "confidence", "complexity_tier", "complexity_score", "language", "tokens", "strong", "reasons"] {
+    for k in [
+        "task",
+        "confidence",
+        "complexity_tier",
+        "complexity_score",
+        "language",
+        "tokens",
+        "strong",
+        "reasons",
+    ] {
         assert!(v.get(k).is_some(), "{k}");
     }
     assert_eq!(v["task"], "translation");

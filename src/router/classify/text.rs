@@ -34,61 +34,7 @@ pub fn mix(prev: u64, next: u64) -> u64 {
 /// Marks a key as a prefix key (`translat*`), so it never equals a whole-word key.
 pub const PREFIX_SALT: u64 = 0x5bd1_e995_7a3c_1f0d;
 
-/// Script classes that matter for language identification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Script {
-    Latin,
-    Cyrillic,
-    Greek,
-    Arabic,
-    Hebrew,
-    Devanagari,
-    Bengali,
-    Thai,
-    Hangul,
-    Kana,
-    Han,
-    Georgian,
-    Armenian,
-    Tamil,
-    Telugu,
-    Gujarati,
-    Kannada,
-    Malayalam,
-    Gurmukhi,
-    Ethiopic,
-    Other,
-}
-
-pub const N_SCRIPTS: usize = 21;
-
-pub fn script_of(c: char) -> Option<Script> {
-    let u = c as u32;
-    Some(match u {
-        0x41..=0x5a | 0x61..=0x7a | 0xc0..=0x24f | 0x1e00..=0x1eff => Script::Latin,
-        0x370..=0x3ff | 0x1f00..=0x1fff => Script::Greek,
-        0x400..=0x52f => Script::Cyrillic,
-        0x530..=0x58f => Script::Armenian,
-        0x590..=0x5ff => Script::Hebrew,
-        0x600..=0x6ff | 0x750..=0x77f | 0xfb50..=0xfdff | 0xfe70..=0xfeff => Script::Arabic,
-        0x900..=0x97f => Script::Devanagari,
-        0x980..=0x9ff => Script::Bengali,
-        0xa00..=0xa7f => Script::Gurmukhi,
-        0xa80..=0xaff => Script::Gujarati,
-        0xb80..=0xbff => Script::Tamil,
-        0xc00..=0xc7f => Script::Telugu,
-        0xc80..=0xcff => Script::Kannada,
-        0xd00..=0xd7f => Script::Malayalam,
-        0xe00..=0xe7f => Script::Thai,
-        0x10a0..=0x10ff => Script::Georgian,
-        0x1200..=0x137f => Script::Ethiopic,
-        0x1100..=0x11ff | 0x3130..=0x318f | 0xac00..=0xd7af => Script::Hangul,
-        0x3040..=0x30ff | 0x31f0..=0x31ff | 0xff66..=0xff9f => Script::Kana,
-        0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff => Script::Han,
-        _ if c.is_alphabetic() => Script::Other,
-        _ => return None,
-    })
-}
+use super::script::{mark_of, script_of, Script, N_SCRIPTS};
 
 /// Scripts written without spaces between words: each character is its own token.
 fn char_token(s: Script) -> bool {
@@ -164,35 +110,6 @@ pub struct Stats {
     pub marks: u32,
 }
 
-pub const MARK_DE: u32 = 1;
-pub const MARK_ES: u32 = 2;
-pub const MARK_PT: u32 = 4;
-pub const MARK_VI: u32 = 8;
-pub const MARK_PL: u32 = 16;
-pub const MARK_TR: u32 = 32;
-pub const MARK_CS: u32 = 64;
-pub const MARK_RO: u32 = 128;
-pub const MARK_UK: u32 = 256;
-pub const MARK_FA: u32 = 512;
-pub const MARK_UR: u32 = 1024;
-
-fn mark_of(c: char) -> u32 {
-    match c {
-        'ß' | 'ä' | 'ö' | 'ü' => MARK_DE,
-        'ñ' | '¿' | '¡' => MARK_ES,
-        'ã' | 'õ' => MARK_PT,
-        'ư' | 'ơ' | 'đ' | 'ạ' | 'ả' | 'ế' | 'ộ' => MARK_VI,
-        'ą' | 'ę' | 'ł' | 'ś' | 'ź' | 'ż' | 'ń' => MARK_PL,
-        'ğ' | 'ş' | 'ı' => MARK_TR,
-        'ř' | 'ě' | 'ů' => MARK_CS,
-        'ș' | 'ț' | 'ă' => MARK_RO,
-        'і' | 'ї' | 'є' | 'ґ' => MARK_UK,
-        'پ' | 'چ' | 'ژ' | 'گ' => MARK_FA,
-        'ٹ' | 'ڈ' | 'ڑ' | 'ے' | 'ں' => MARK_UR,
-        _ => 0,
-    }
-}
-
 pub struct Scan {
     pub toks: Vec<Tok>,
     pub stats: Stats,
@@ -205,8 +122,40 @@ fn is_logic_symbol(c: char) -> bool {
 fn is_math_symbol(c: char) -> bool {
     matches!(
         c,
-        '×' | '÷' | '√' | '∫' | '∑' | '∏' | 'π' | '≤' | '≥' | '≠' | '≈' | '∞' | '∈' | '∉' | '∪' | '∩' | '⊂' | '⊆'
-            | '²' | '³' | '½' | '¼' | '¾' | '°' | 'θ' | 'Δ' | '∂' | '∇' | '−' | '±' | '⁄' | 'ℝ' | 'ℤ' | 'ℕ' | 'ℚ'
+        '×' | '÷'
+            | '√'
+            | '∫'
+            | '∑'
+            | '∏'
+            | 'π'
+            | '≤'
+            | '≥'
+            | '≠'
+            | '≈'
+            | '∞'
+            | '∈'
+            | '∉'
+            | '∪'
+            | '∩'
+            | '⊂'
+            | '⊆'
+            | '²'
+            | '³'
+            | '½'
+            | '¼'
+            | '¾'
+            | '°'
+            | 'θ'
+            | 'Δ'
+            | '∂'
+            | '∇'
+            | '−'
+            | '±'
+            | '⁄'
+            | 'ℝ'
+            | 'ℤ'
+            | 'ℕ'
+            | 'ℚ'
     )
 }
 
@@ -341,7 +290,13 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if len == 4 && w.year_like {
                 st.years += 1;
             }
-        } else if w.lead_digits > 0 && w.lead_digits + 1 == len && matches!(w.last_lower, b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't') {
+        } else if w.lead_digits > 0
+            && w.lead_digits + 1 == len
+            && matches!(
+                w.last_lower,
+                b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't'
+            )
+        {
             // A coefficient glued to a variable: "3x", "2p".
             st.algebra += 1;
         } else if len == 1 && w.ascii && w.has_alpha && w.after_op {
@@ -377,9 +332,49 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     };
 
     let mut ws = WordState::default();
-    let mut iter = text.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
-        let next = iter.peek().map_or(' ', |&(_, n)| n);
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_word && (b.is_ascii_alphanumeric() || b == b'_') {
+            // Fast path, most bytes of a prompt: an ASCII letter or digit continuing a word. Same
+            // effect as the general path below, without its punctuation and line cases.
+            let lc = b.to_ascii_lowercase();
+            ws.hash = fnv_byte(ws.hash, lc);
+            if b.is_ascii_digit() {
+                if ws.digits_only {
+                    ws.lead_digits += 1;
+                }
+            } else {
+                ws.digits_only = false;
+            }
+            if b.is_ascii_alphabetic() {
+                st.script_chars[Script::Latin as usize] += 1;
+                ws.has_alpha = true;
+                let upper = b.is_ascii_uppercase();
+                if upper && ws.prev_lower {
+                    ws.humps = ws.humps.saturating_add(1);
+                }
+                ws.prev_lower = !upper;
+            } else if b == b'_' {
+                ws.underscore = true;
+            }
+            ws.last_lower = lc;
+            if line.nfirst < 3 {
+                line.first_two[line.nfirst] = b;
+                line.nfirst += 1;
+            }
+            line.last = b;
+            prev_char = b as char;
+            prev_nonspace = prev_char;
+            i += 1;
+            continue;
+        }
+        let (c, clen) = char_at(text, i);
+        let next = if i + clen < bytes.len() {
+            char_at(text, i + clen).0
+        } else {
+            ' '
+        };
         let script = if c.is_ascii() {
             if c.is_ascii_alphabetic() {
                 Some(Script::Latin)
@@ -402,7 +397,13 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         } else if !c.is_ascii() {
             st.other_non_ascii += 1;
         }
-        let wordish = c.is_alphanumeric() || c == '_';
+        // Unicode property lookups are costly: a char with a known script is a letter, and only
+        // the rest (punctuation, digits of other scripts) needs `is_numeric`.
+        let wordish = if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            script.is_some() || c.is_numeric()
+        };
         let apostrophe_inside = (c == '\'' || c == '’') && in_word && next.is_alphabetic();
         let cjk = script.is_some_and(char_token);
         if in_word && (cjk || !(wordish || apostrophe_inside)) {
@@ -457,7 +458,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     ascii: true,
                     sent: sent_start,
                     line: line_start,
-                    first_lower: c.is_lowercase(),
+                    first_lower: c.is_ascii_lowercase() || (!c.is_ascii() && c.is_lowercase()),
                     prev_lower: false,
                 };
                 sent_start = false;
@@ -470,7 +471,8 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             };
             let lc = if lc == '’' { '\'' } else { lc };
             ws.hash = fnv_char(ws.hash, lc);
-            if !c.is_numeric() && c != '.' {
+            let letter = script.is_some();
+            if letter || !(c.is_ascii_digit() || c == '.' || (!c.is_ascii() && c.is_numeric())) {
                 ws.digits_only = false;
             } else if ws.digits_only && c.is_ascii_digit() {
                 ws.lead_digits += 1;
@@ -478,12 +480,14 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if c.is_ascii() {
                 ws.last_lower = lc as u8;
             }
-            if c.is_alphabetic() {
+            if letter {
                 ws.has_alpha = true;
-                if c.is_uppercase() && ws.prev_lower {
+                // Lower-casing changed it: it was upper case (no second table lookup).
+                let upper = lc != c;
+                if upper && ws.prev_lower {
                     ws.humps = ws.humps.saturating_add(1);
                 }
-                ws.prev_lower = c.is_lowercase();
+                ws.prev_lower = !upper;
             }
             if c == '_' {
                 ws.underscore = true;
@@ -548,7 +552,8 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if is_emoji(c) {
                 st.emoji += 1;
             }
-            if matches!(c, '.' | '!' | '?' | '。' | '？' | '！' | ':' | '\n') && !(c == '.' && next.is_alphanumeric()) {
+            if matches!(c, '.' | '!' | '?' | '。' | '？' | '！' | ':' | '\n') && !(c == '.' && next.is_alphanumeric())
+            {
                 sent_start = true;
             }
         }
@@ -583,10 +588,11 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 st.fences += 1;
             }
         }
-        if !c.is_whitespace() {
+        if wordish || !(c.is_ascii_whitespace() || (!c.is_ascii() && c.is_whitespace())) {
             prev_nonspace = c;
         }
         prev_char = c;
+        i += clen;
     }
     if in_word {
         finish(&mut toks, &mut st, bytes.len(), ' ', &mut ws);
@@ -601,6 +607,30 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         toks: toks.finish(),
         stats: st,
     }
+}
+
+/// The char starting at byte `i` (a char boundary) and its length.
+#[inline]
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let bytes = text.as_bytes();
+    let b = bytes[i];
+    if b < 0x80 {
+        return (b as char, 1);
+    }
+    // `text` is valid UTF-8 and `i` a char boundary, so a plain decode is enough; anything else
+    // degrades to a space rather than panicking.
+    let cont = |k: usize| u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3f);
+    let (u, n) = if b < 0xe0 {
+        ((u32::from(b & 0x1f) << 6) | cont(1), 2)
+    } else if b < 0xf0 {
+        ((u32::from(b & 0x0f) << 12) | (cont(1) << 6) | cont(2), 3)
+    } else {
+        (
+            (u32::from(b & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        )
+    };
+    (char::from_u32(u).unwrap_or(' '), n)
 }
 
 /// True if the byte before `i` ends an identifier-like run (for `obj.method` detection).
