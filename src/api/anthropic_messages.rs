@@ -658,6 +658,10 @@ impl Encoder {
 }
 
 impl StreamEncoder for Encoder {
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        MessagesCodec.stream_error(error, out);
+    }
+
     fn event(&mut self, ev: StreamEvent, out: &mut Vec<u8>) {
         match ev {
             StreamEvent::Start { id, .. } => {

@@ -159,6 +159,11 @@ struct TypeOnly {
 }
 
 impl StreamTranslator for PassthroughStream {
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        use super::ClientCodec;
+        super::anthropic_messages::MessagesCodec.stream_error(error, out);
+    }
+
     fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         if !ev.has_data || self.done || self.failure.is_some() {
             return;

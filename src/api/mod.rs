@@ -92,6 +92,9 @@ pub trait StreamEncoder: Send + Sync {
     fn event(&mut self, ev: StreamEvent, out: &mut Vec<u8>);
     /// The answer is complete: write the closing events, with usage, cost and the `router` object.
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer);
+    /// The stream broke: end it with the client schema's in-band error (`error` is the public error
+    /// object), consistent with what this encoder already sent.
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>);
 }
 
 /// Translates one upstream stream for one client, SSE event by SSE event: either a same-schema
@@ -103,6 +106,8 @@ pub trait StreamTranslator: Send + Sync {
     /// says why the stream is incomplete.
     fn end(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) -> Result<(), Incomplete>;
     fn usage(&self) -> Option<Usage>;
+    /// The stream broke: end it with the client's in-band error (`error` is the public error object).
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>);
 }
 
 /// Why a stream did not finish.

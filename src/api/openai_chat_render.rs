@@ -170,6 +170,10 @@ impl ChunkEncoder {
 }
 
 impl StreamEncoder for ChunkEncoder {
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        OpenAiChatCodec.stream_error(error, out);
+    }
+
     fn event(&mut self, ev: StreamEvent, out: &mut Vec<u8>) {
         match ev {
             StreamEvent::Start { id, .. } => {

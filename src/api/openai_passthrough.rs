@@ -267,6 +267,10 @@ impl StreamTranslator for PassthroughStream {
     fn usage(&self) -> Option<Usage> {
         self.usage
     }
+
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        write_event(out, None, error.to_string().as_bytes());
+    }
 }
 
 #[cfg(test)]

@@ -1439,6 +1439,22 @@ mod stream {
         /// Close the open item, then `response.completed` (or `response.incomplete` when the output
         /// limit or a content filter cut the answer) with the whole response, usage with cost, and
         /// the `router` object.
+        fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+            if self.finished {
+                return;
+            }
+            self.ensure_started(out);
+            self.finished = true;
+            self.close_open(out, "incomplete");
+            let head = Head {
+                id: &self.id,
+                created_at: self.created_at,
+                model: &self.model,
+                echo: &self.echo,
+            };
+            write_failure_at(error, out, &mut self.seq, &head, &self.items);
+        }
+
         fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
             if self.finished {
                 return;
@@ -1492,6 +1508,26 @@ mod stream {
     ///   `server_error`; the stable code is in the `error` event). Its response id cannot be the
     ///   stream's (no state here): it is made from the request id.
     pub(super) fn write_failure(error: &Value, out: &mut Vec<u8>) {
+        let request_id = error
+            .get("error")
+            .unwrap_or(error)
+            .get("request_id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let id = response_id(request_id);
+        let head = Head {
+            id: &id,
+            created_at: now_secs(),
+            model: "",
+            echo: render::default_echo(),
+        };
+        let mut seq = FAILURE_SEQ;
+        write_failure_at(error, out, &mut seq, &head, &[]);
+    }
+
+    /// The failure events of a stream in progress: its own response id, sequence numbers and the
+    /// output it had produced.
+    pub(super) fn write_failure_at(error: &Value, out: &mut Vec<u8>, seq: &mut u64, head: &Head, items: &[Item]) {
         let e = error.get("error").unwrap_or(error);
         let code = e.get("code").and_then(Value::as_str).unwrap_or("upstream_error");
         let openai_code = if e.get("http_status").and_then(Value::as_u64) == Some(429) || code.contains("rate_limit") {
@@ -1500,33 +1536,24 @@ mod stream {
             "server_error"
         };
         let message = e.get("message").and_then(Value::as_str).unwrap_or("the stream failed");
-        let request_id = e.get("request_id").and_then(Value::as_str).unwrap_or("");
-        let mut seq = FAILURE_SEQ;
-        begin(out, &mut seq, "error");
+        begin(out, seq, "error");
         str_field(out, "code", code);
         str_field(out, "message", message);
         value_field(out, "param", e.get("param").unwrap_or(&Value::Null));
         value_field(out, "error", e);
         end(out);
-        begin(out, &mut seq, "response.failed");
+        begin(out, seq, "response.failed");
         key(out, "response");
-        let id = response_id(request_id);
-        let head = Head {
-            id: &id,
-            created_at: now_secs(),
-            model: "",
-            echo: render::default_echo(),
-        };
         let err = json!({"code": openai_code, "message": message, "param": e.get("param"), "type": e.get("type")});
         let state = State {
             status: "failed",
             incomplete: None,
             error: Some(&err),
-            items: &[],
+            items,
             usage: None,
             router: None,
         };
-        write_response(out, &head, &state);
+        write_response(out, head, &state);
         end(out);
     }
 }

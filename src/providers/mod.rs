@@ -257,4 +257,8 @@ impl StreamTranslator for Pipeline {
     fn usage(&self) -> Option<Usage> {
         self.usage
     }
+
+    fn fail(&mut self, error: &serde_json::Value, out: &mut Vec<u8>) {
+        self.encoder.fail(error, out);
+    }
 }

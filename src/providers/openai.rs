@@ -17,6 +17,11 @@ use crate::sse::SseEvent;
 
 pub struct OpenAi;
 
+/// Content part types OpenAI's chat API accepts besides text and images.
+const OPENAI_PARTS: &[&str] = &["input_audio", "file"];
+/// Anthropic's encrypted reasoning: only Anthropic can read it, so other providers do without it.
+const REDACTED_THINKING: &str = "redacted_thinking";
+
 /// The field the model's server wants for the output limit.
 pub fn max_tokens_field(model: &Model) -> &str {
     match (&model.quirks.max_tokens_field, model.provider.kind) {
@@ -45,6 +50,7 @@ fn part_json(p: &Part) -> Option<Value> {
             }
             Some(json!({"type": "image_url", "image_url": img}))
         }
+        Part::Other { kind, .. } if kind == REDACTED_THINKING => None,
         Part::Other { kind, raw } => Some(json!({"type": kind, kind.clone(): raw})),
         Part::Reasoning { .. } => None,
     }
@@ -134,7 +140,18 @@ fn effort_for_budget(budget: u32) -> &'static str {
 }
 
 impl ProviderAdapter for OpenAi {
-    fn check(&self, _req: &ChatRequest, _model: &Model) -> Result<(), String> {
+    /// Content parts OpenAI has no form for (Anthropic documents, search results, ...) make the model
+    /// ineligible; OpenAI's own audio and file parts pass.
+    fn check(&self, req: &ChatRequest, _model: &Model) -> Result<(), String> {
+        for m in &req.messages {
+            for p in &m.content {
+                if let Part::Other { kind, .. } = p {
+                    if !OPENAI_PARTS.contains(&kind.as_str()) && kind != REDACTED_THINKING {
+                        return Err(format!("{kind} content blocks have no OpenAI chat equivalent"));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

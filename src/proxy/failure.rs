@@ -7,7 +7,6 @@ use pingora::{Error, ErrorSource, ErrorType, RetryType};
 
 use super::ctx::{Answer, Ctx};
 use super::respond;
-use crate::api::codec;
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
 
@@ -110,9 +109,10 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
     }
     // Headers are out. A stream ends with an in-band error event; a JSON answer is cut off so
     // the client sees a broken response rather than a clean one.
-    if matches!(ctx.answer, Answer::Stream(_)) && !ctx.truncated {
+    let error_json = err.to_json(ctx.request_id(), &ctx.ex.trace);
+    if let (Answer::Stream(state), false) = (&mut ctx.answer, ctx.truncated) {
         let mut out = Vec::new();
-        codec(ctx.schema).stream_error(&err.to_json(ctx.request_id(), &ctx.ex.trace), &mut out);
+        state.translator.fail(&error_json, &mut out);
         let _ = s.write_response_body(Some(bytes::Bytes::from(out)), true).await;
         ctx.truncated = true;
         m().stream_truncated

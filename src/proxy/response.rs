@@ -304,7 +304,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 ctx.usage = translator.usage();
             }
             if let Some(e) = broken {
-                codec(ctx.schema).stream_error(&e.to_json(ctx.request_id(), &ctx.ex.trace), &mut out);
+                translator.fail(&e.to_json(ctx.request_id(), &ctx.ex.trace), &mut out);
                 m().stream_truncated.with_label_values(&[&provider_name(ctx)]).inc();
                 ctx.truncated = true;
                 ctx.error = Some(e);
