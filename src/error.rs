@@ -54,6 +54,26 @@ pub enum GatewayError {
     UpstreamUnreachable { provider: String, detail: String },
     #[error("provider {provider} sent an invalid response: {detail}")]
     UpstreamInvalid { provider: String, detail: String },
+    /// `auto` found no model that satisfies the request (each model's reason listed).
+    #[error("no model can serve this request: {}", summarize(reasons))]
+    NoEligibleModel {
+        reasons: Vec<(String, String)>,
+        param: &'static str,
+    },
+    /// Every candidate is unavailable now (circuits open, cooling down after rate limits). When all of
+    /// them are only cooling down after a provider's 429, the answer is a 429 too.
+    #[error("every candidate model is unavailable: {message}")]
+    ModelsUnavailable {
+        message: String,
+        retry_after: u64,
+        rate_limited: bool,
+    },
+    /// Every candidate was tried and failed.
+    #[error("every candidate failed: {summary}")]
+    AllCandidatesFailed {
+        summary: String,
+        attempts: serde_json::Value,
+    },
     /// The model cannot honour something the request needs (a feature its provider's API lacks).
     #[error("{model} cannot serve this request: {reason}")]
     Unsupported { model: String, reason: String },
@@ -62,6 +82,15 @@ pub enum GatewayError {
     UpstreamStream { provider: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn summarize(reasons: &[(String, String)]) -> String {
+    const SHOWN: usize = 6;
+    let mut s: Vec<String> = reasons.iter().take(SHOWN).map(|(m, w)| format!("{m}: {w}")).collect();
+    if reasons.len() > SHOWN {
+        s.push(format!("and {} more", reasons.len() - SHOWN));
+    }
+    s.join("; ")
 }
 
 impl GatewayError {
@@ -84,7 +113,9 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => 413,
             GatewayError::BodyTimeout => 408,
             GatewayError::ProviderUnavailable { .. } => 503,
-            GatewayError::Unsupported { .. } => 422,
+            GatewayError::Unsupported { .. } | GatewayError::NoEligibleModel { .. } => 422,
+            GatewayError::ModelsUnavailable { rate_limited: true, .. } => 429,
+            GatewayError::ModelsUnavailable { .. } | GatewayError::AllCandidatesFailed { .. } => 503,
             GatewayError::UpstreamStream { .. } => 502,
             GatewayError::UpstreamStatus { status, .. } => *status,
             GatewayError::UpstreamTimeout { .. } => 504,
@@ -105,7 +136,10 @@ impl GatewayError {
             GatewayError::PayloadTooLarge { .. } => "request_too_large",
             GatewayError::BodyTimeout => "request_timeout",
             GatewayError::ProviderUnavailable { .. } => "provider_unavailable",
-            GatewayError::Unsupported { .. } => "no_eligible_model",
+            GatewayError::Unsupported { .. } | GatewayError::NoEligibleModel { .. } => "no_eligible_model",
+            GatewayError::ModelsUnavailable { rate_limited: true, .. } => "upstream_rate_limited",
+            GatewayError::ModelsUnavailable { .. } => "models_unavailable",
+            GatewayError::AllCandidatesFailed { .. } => "all_candidates_failed",
             GatewayError::UpstreamStream { .. } => "upstream_stream_error",
             GatewayError::UpstreamStatus { status: 429, .. } => "upstream_rate_limited",
             GatewayError::UpstreamStatus { status, .. } if *status < 500 => "upstream_rejected_request",
@@ -127,7 +161,12 @@ impl GatewayError {
             | GatewayError::BodyTimeout => "invalid_request_error",
             GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => "not_found_error",
             GatewayError::ModelNotAllowed { .. } => "permission_error",
-            GatewayError::ProviderUnavailable { .. } | GatewayError::Unsupported { .. } => "routing_error",
+            GatewayError::ModelsUnavailable { rate_limited: true, .. } => "rate_limit_error",
+            GatewayError::ProviderUnavailable { .. }
+            | GatewayError::Unsupported { .. }
+            | GatewayError::NoEligibleModel { .. }
+            | GatewayError::ModelsUnavailable { .. }
+            | GatewayError::AllCandidatesFailed { .. } => "routing_error",
             GatewayError::UpstreamStatus { status: 429, .. } => "rate_limit_error",
             GatewayError::UpstreamStatus { status, .. } if *status < 500 => "invalid_request_error",
             GatewayError::UpstreamStatus { .. }
@@ -145,6 +184,7 @@ impl GatewayError {
             GatewayError::InvalidRequest { param, .. } => param.as_deref(),
             GatewayError::UnknownModel { param, .. } => Some(param),
             GatewayError::ModelNotAllowed { .. } | GatewayError::Unsupported { .. } => Some("model"),
+            GatewayError::NoEligibleModel { param, .. } => Some(param),
             _ => None,
         }
     }
@@ -187,7 +227,7 @@ impl GatewayError {
             .iter()
             .map(|t| json!({"phase": t.phase, "rule": t.rule, "action": t.action, "detail": t.detail}))
             .collect();
-        json!({"error": {
+        let mut v = json!({"error": {
             "type": self.error_type(),
             "code": self.code(),
             "message": self.to_string(),
@@ -196,7 +236,16 @@ impl GatewayError {
             "provider": self.provider(),
             "request_id": request_id,
             "rule_trace": trace,
-        }})
+        }});
+        // Extensions of the shape for the routing errors: what was tried, what was left out and why.
+        match self {
+            GatewayError::AllCandidatesFailed { attempts, .. } => v["error"]["attempts"] = attempts.clone(),
+            GatewayError::NoEligibleModel { reasons, .. } => {
+                v["error"]["filtered"] = reasons.iter().map(|(m, w)| json!({"model": m, "reason": w})).collect()
+            }
+            _ => {}
+        }
+        v
     }
 
     pub fn body(&self, request_id: &str, trace: &[TraceEntry]) -> Bytes {

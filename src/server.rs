@@ -26,6 +26,7 @@ use crate::metrics::m;
 use crate::phases::PluginState;
 use crate::providers::simulator::Simulator;
 use crate::proxy::Gateway;
+use crate::router::RouterState;
 use crate::tls::{load_certified_key, ReloadableCert};
 
 /// Command-line settings that win over the config file.
@@ -249,6 +250,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         state: state.clone(),
         resolver,
         simulator,
+        router: Arc::new(RouterState::default()),
     };
     let mut server_options = HttpServerOptions::default();
     server_options.h2c = settings.h2c;

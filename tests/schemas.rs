@@ -584,10 +584,10 @@ async fn images_reach_each_provider_in_its_own_form() {
 #[tokio::test(flavor = "multi_thread")]
 async fn provider_errors_keep_their_status_in_each_client_schema() {
     let up = Upstream::start(|_, s| match Prov::of(&s.path) {
-        Prov::OpenAi => Reply::JsonWith(
+        // No Retry-After: a cooled-down model would answer the next client without asking the provider.
+        Prov::OpenAi => Reply::Json(
             429,
             json!({"error": {"message": "slow down", "type": "rate_limit_error"}}),
-            vec![("retry-after", "3".into())],
         ),
         Prov::Anthropic => Reply::Json(
             529,

@@ -190,14 +190,7 @@ async fn the_callers_fallback_chain_is_tried_in_order_and_billing_follows_the_an
     );
     assert_eq!(v["router"]["fallback"], true);
     assert_eq!(up.count(), 2);
-    let m = client()
-        .get(format!("{}/metrics", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_with(&gw, "switchyard_spend_nanodollars_total{model=\"up/b\"}").await;
     assert!(
         m.contains("switchyard_fallbacks_total{provider=\"up\",reason=\"500\"} 1"),
         "{m}"

@@ -159,6 +159,10 @@ struct TypeOnly {
 }
 
 impl StreamTranslator for PassthroughStream {
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
     fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
         use super::ClientCodec;
         super::anthropic_messages::MessagesCodec.stream_error(error, out);

@@ -106,6 +106,9 @@ pub trait StreamTranslator: Send + Sync {
     /// says why the stream is incomplete.
     fn end(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) -> Result<(), Incomplete>;
     fn usage(&self) -> Option<Usage>;
+    /// The error the provider reported inside the stream, once it has (the proxy falls back to the
+    /// next candidate when this happens before the client got a byte).
+    fn failure(&self) -> Option<&str>;
     /// The stream broke: end it with the client's in-band error (`error` is the public error object).
     fn fail(&mut self, error: &Value, out: &mut Vec<u8>);
 }

@@ -271,6 +271,10 @@ impl StreamTranslator for PassthroughStream {
     fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
         write_event(out, None, error.to_string().as_bytes());
     }
+
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
 }
 
 #[cfg(test)]

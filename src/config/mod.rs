@@ -4,6 +4,7 @@
 pub mod env;
 pub mod locate;
 pub mod raw;
+pub mod routing;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -194,6 +195,10 @@ pub fn load(path: &Path, plugins: &crate::phases::PluginState) -> Result<Snapsho
     let providers = validate_providers(&raw.providers, &src, &mut problems);
     let catalog = validate_catalog(raw_catalog.models, &providers, &cat_src, &mut problems);
     let keys = validate_keys(&raw.keys, &src, &mut problems);
+    let mut routing_problems = Vec::new();
+    let routing = routing::validate(&raw.routing, &raw.workspaces, &dir, &mut routing_problems);
+    problems.extend(routing_problems.into_iter().map(|(path, msg)| src.problem(path, msg)));
+    check_policy_models(&routing, &catalog, &src, &mut problems);
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
@@ -208,7 +213,32 @@ pub fn load(path: &Path, plugins: &crate::phases::PluginState) -> Result<Snapsho
         catalog,
         keys,
         phases,
+        routing,
     })
+}
+
+/// Every model a policy names must be in the catalog (patterns ending in `*` must match one).
+fn check_policy_models(routing: &routing::Routing, catalog: &Catalog, src: &Source, problems: &mut Vec<Problem>) {
+    for (i, p) in routing.policies.iter().enumerate() {
+        let named = p
+            .chain
+            .iter()
+            .map(|m| ("chain", m))
+            .chain(p.split.iter().map(|a| ("split", &a.model)))
+            .chain(p.models.iter().map(|m| ("models", m)));
+        for (field, m) in named {
+            let known = match m.strip_suffix('*') {
+                Some(prefix) => catalog.models.iter().any(|x| x.id.starts_with(prefix)),
+                None => catalog.get(m).is_some(),
+            };
+            if !known {
+                problems.push(src.problem(
+                    format!("routing.policies[{i}].{field}"),
+                    format!("{m:?} is not in the catalog"),
+                ));
+            }
+        }
+    }
 }
 
 fn check_addr(src: &Source, problems: &mut Vec<Problem>, path: &str, addr: &str) {

@@ -21,6 +21,10 @@ pub struct RawConfig {
     pub providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
     pub keys: Vec<RawKey>,
+    #[serde(default)]
+    pub routing: super::routing::RawRouting,
+    #[serde(default)]
+    pub workspaces: BTreeMap<String, super::routing::RawWorkspace>,
 }
 
 fn default_catalog() -> String {
@@ -62,7 +66,7 @@ impl Default for RawServer {
             max_response_bytes: 32 * 1024 * 1024,
             grace_period_seconds: 30,
             graceful_shutdown_timeout_seconds: 10,
-            max_attempts: 3,
+            max_attempts: 4,
             dns_ttl_seconds: 60,
             upstream_keepalive_pool_size: 256,
             upgrade_sock: "/tmp/switchyard_upgrade.sock".into(),

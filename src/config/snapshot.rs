@@ -156,7 +156,7 @@ impl Pricing {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub id: String,
     pub provider: Arc<Provider>,
@@ -258,6 +258,7 @@ pub struct Snapshot {
     pub keys: Arc<KeyStore>,
     /// The request filters, in the order they run.
     pub phases: Vec<Arc<dyn Phase>>,
+    pub routing: super::routing::Routing,
 }
 
 impl std::fmt::Debug for Snapshot {

@@ -261,4 +261,8 @@ impl StreamTranslator for Pipeline {
     fn fail(&mut self, error: &serde_json::Value, out: &mut Vec<u8>) {
         self.encoder.fail(error, out);
     }
+
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
 }

@@ -30,6 +30,8 @@ pub struct Attempt {
     pub duration: Option<Duration>,
     /// What the provider's schema could not carry.
     pub lossy: Vec<String>,
+    /// The provider's `Retry-After` on a 429/503, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 /// How the response body is being handled.
@@ -45,6 +47,9 @@ pub enum Answer {
         upstream_status: u16,
         buf: Vec<u8>,
         retry_after: Option<u64>,
+        /// The client already got a stream's headers (after a first-event fallback): the error goes
+        /// in-band.
+        in_stream: bool,
     },
 }
 
@@ -81,6 +86,12 @@ pub struct Ctx {
     pub first_byte: Option<Instant>,
     /// The answering stream broke after it started.
     pub truncated: bool,
+    /// Response headers went to the client (a later attempt's headers are then ignored by Pingora).
+    pub headers_sent: bool,
+    /// Body bytes went to the client: from here on nothing may be retried.
+    pub body_sent: bool,
+    /// `x-jt-no-fallback: true`.
+    pub no_fallback: bool,
     pub counted_in_flight: bool,
 }
 
@@ -106,6 +117,9 @@ impl Ctx {
             cost: None,
             first_byte: None,
             truncated: false,
+            headers_sent: false,
+            body_sent: false,
+            no_fallback: false,
             counted_in_flight: false,
         }
     }
@@ -127,6 +141,19 @@ impl Ctx {
 
     pub fn current_model(&self) -> Option<&Arc<Model>> {
         self.attempts.last().map(|a| &a.model)
+    }
+
+    /// The attempts, for the `router` object and the error of an exhausted chain.
+    pub fn attempts_json(&self) -> serde_json::Value {
+        self.attempts
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "model": a.model.id, "provider": &*a.model.provider.name, "status": a.status,
+                    "latency_ms": a.headers_after.or(a.duration).map(|d| d.as_millis() as u64), "error": a.error,
+                })
+            })
+            .collect()
     }
 
     /// Time spent waiting on upstreams, summed over attempts.

@@ -40,7 +40,10 @@ pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: boo
     let stale_connection = matches!(e.retry, RetryType::ReusedOnly) && reused;
     e.retry.decide_reuse(reused);
     let ours = matches!(e.etype(), ErrorType::HTTPStatus(_)) && e.retry();
-    if s.response_written().is_some() || e.esource() == &ErrorSource::Downstream {
+    // Once body bytes went out nothing may be retried. Headers alone may have: a fallback's
+    // headers are then ignored by Pingora and its body continues the response (first-event
+    // fallback of streams).
+    if (s.response_written().is_some() && ctx.body_sent) || e.esource() == &ErrorSource::Downstream {
         e.set_retry(false);
     } else if ours {
         // upstream_response_filter already recorded the attempt and chose to fall back.
@@ -85,6 +88,31 @@ pub fn classify(e: &Error, ctx: &Ctx) -> GatewayError {
     }
 }
 
+/// An upstream failure after a fallback chain was tried is the chain's failure: 503 with every
+/// attempt listed (a lone candidate keeps its own error, e.g. 502 when fallback was off).
+pub fn exhausted(err: GatewayError, ctx: &Ctx) -> GatewayError {
+    let upstream = matches!(err.status(), 429 | 500..=599) && err.provider().is_some();
+    if ctx.attempts.len() > 1 && upstream {
+        GatewayError::AllCandidatesFailed {
+            summary: err.to_string(),
+            attempts: ctx.attempts_json(),
+        }
+    } else {
+        err
+    }
+}
+
+/// The in-band error that ends a started stream, in the client's schema and consistent with what was
+/// already sent.
+pub fn stream_error(ctx: &mut Ctx, error: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    match &mut ctx.answer {
+        Answer::Stream(state) => state.translator.fail(error, &mut out),
+        _ => crate::api::codec(ctx.schema).stream_error(error, &mut out),
+    }
+    out
+}
+
 /// `fail_to_proxy`: tell the client, in the best way still open.
 pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
     end_attempt(ctx, e.etype().as_str().to_string());
@@ -98,7 +126,7 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
             can_reuse_downstream: false,
         };
     }
-    let err = ctx.error.take().unwrap_or_else(|| classify(e, ctx));
+    let err = exhausted(ctx.error.take().unwrap_or_else(|| classify(e, ctx)), ctx);
     if s.response_written().is_none() {
         let status = err.status();
         let _ = respond::error(s, ctx, err).await;
@@ -110,9 +138,9 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
     // Headers are out. A stream ends with an in-band error event; a JSON answer is cut off so
     // the client sees a broken response rather than a clean one.
     let error_json = err.to_json(ctx.request_id(), &ctx.ex.trace);
-    if let (Answer::Stream(state), false) = (&mut ctx.answer, ctx.truncated) {
-        let mut out = Vec::new();
-        state.translator.fail(&error_json, &mut out);
+    let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
+    if stream && !ctx.truncated {
+        let out = stream_error(ctx, &error_json);
         let _ = s.write_response_body(Some(bytes::Bytes::from(out)), true).await;
         ctx.truncated = true;
         m().stream_truncated

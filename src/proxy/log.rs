@@ -1,13 +1,72 @@
 //! The one place that records a finished request: metrics and one structured access-log line (JSON
 //! through `tracing`). No secrets and no prompt text: the key appears by its configured name only.
 
-use switchyard_sdk::{Endpoint, Outcome};
+use switchyard_sdk::{Endpoint, Outcome as PhaseOutcome};
 
 use super::ctx::Ctx;
 use crate::metrics::m;
+use crate::router::health::Outcome;
+use crate::router::RouterState;
 
-pub fn record(ctx: &Ctx) {
-    let outcome = Outcome {
+/// How attempt `i` ended, for the health tracker.
+fn health_outcome(ctx: &Ctx, i: usize) -> Outcome {
+    let a = &ctx.attempts[i];
+    let last = i + 1 == ctx.attempts.len();
+    let retry_after = a.retry_after.map(std::time::Duration::from_secs);
+    match (a.status, &a.error) {
+        (Some(429 | 500..=599), _) => Outcome::Failure { retry_after },
+        (Some(s), _) if (400..500).contains(&s) => Outcome::Neutral,
+        (Some(_), _) if last && ctx.truncated => Outcome::Failure { retry_after: None },
+        (Some(_), None) if last && ctx.status == 499 => Outcome::Neutral,
+        (Some(_), None) => {
+            let ttft = match (ctx.first_byte, ctx.ex.request.as_ref().is_some_and(|r| r.stream)) {
+                (Some(t), true) => t.saturating_duration_since(a.started),
+                _ => a.headers_after.unwrap_or_default(),
+            };
+            let tps = match (ctx.usage, a.duration) {
+                (Some(u), Some(d)) if d > ttft && u.output_tokens > 0 => {
+                    Some(u.output_tokens as f64 / (d - ttft).as_secs_f64())
+                }
+                _ => None,
+            };
+            Outcome::Success {
+                ttft,
+                tokens_per_sec: tps,
+            }
+        }
+        (Some(_), Some(_)) | (None, _) if last && ctx.status == 499 => Outcome::Neutral,
+        (Some(_), Some(_)) | (None, _) => Outcome::Failure { retry_after: None },
+    }
+}
+
+/// Teach the health tracker, and keep a session on the model that served it.
+fn learn(ctx: &Ctx, router: &RouterState) {
+    let r = &ctx.snap.routing;
+    for (i, a) in ctx.attempts.iter().enumerate() {
+        router.health.record(
+            &a.model.id,
+            &a.model.provider.name,
+            health_outcome(ctx, i),
+            r.breaker_failures,
+            r.breaker_open,
+        );
+    }
+    let auto = ctx.route.as_ref().is_some_and(|route| route.mode != "pinned");
+    let session = ctx.ex.request.as_ref().and_then(|q| q.routing.session_id.as_deref());
+    if let (true, Some(sid), Some(id), Some(m), true) = (
+        auto,
+        session,
+        ctx.ex.identity.as_ref(),
+        ctx.current_model(),
+        (200..300).contains(&ctx.status),
+    ) {
+        router.sessions.put(&id.workspace, sid, &m.id, r.session_ttl);
+    }
+}
+
+pub fn record(ctx: &Ctx, router: &RouterState) {
+    learn(ctx, router);
+    let outcome = PhaseOutcome {
         status: ctx.status,
         proxied: !ctx.attempts.is_empty(),
         usage: ctx.usage,

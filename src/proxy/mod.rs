@@ -25,6 +25,7 @@ use pingora::Error;
 use crate::config::Snapshot;
 use crate::dns::Resolver;
 use crate::metrics::m;
+use crate::router::RouterState;
 use ctx::Ctx;
 use request::Flow;
 
@@ -33,6 +34,8 @@ pub struct Gateway {
     pub resolver: Arc<Resolver>,
     /// Where the built-in simulator listens (serves `mock` providers).
     pub simulator: SocketAddr,
+    /// Health and sessions, learned from traffic.
+    pub router: Arc<RouterState>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique without a syscall per request.
@@ -78,7 +81,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, s: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
-        match request::handle(s, ctx).await {
+        match request::handle(s, ctx, &self.router).await {
             Ok(Flow::Proxy) => Ok(false),
             Ok(Flow::Answered) => Ok(true),
             Err(e) => {
@@ -89,7 +92,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _s: &mut Session, ctx: &mut Ctx) -> pingora::Result<Box<HttpPeer>> {
-        upstream::peer(ctx, &self.resolver, self.simulator).await
+        upstream::peer(ctx, &self.resolver, self.simulator, &self.router.health).await
     }
 
     fn fail_to_connect(&self, _s: &mut Session, _peer: &HttpPeer, ctx: &mut Ctx, e: Box<Error>) -> Box<Error> {
@@ -181,6 +184,6 @@ impl ProxyHttp for Gateway {
         if ctx.counted_in_flight {
             m().in_flight.dec();
         }
-        log::record(ctx);
+        log::record(ctx, &self.router);
     }
 }

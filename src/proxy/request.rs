@@ -10,6 +10,7 @@ use super::ctx::Ctx;
 use super::{body, respond};
 use crate::api::{codec, Schema};
 use crate::error::GatewayError;
+use crate::router::{RouteInput, RouterState};
 use crate::{admin, router};
 
 /// What `request_filter` should tell Pingora.
@@ -72,7 +73,11 @@ fn run_phases(ctx: &mut Ctx, head: &http::request::Parts, stage: Stage) -> Resul
     Ok(())
 }
 
-pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError> {
+fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
+    s.req_header().headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub async fn handle(s: &mut Session, ctx: &mut Ctx, router: &RouterState) -> Result<Flow, GatewayError> {
     let ep = endpoint(&s.req_header().method, s.req_header().uri.path())?;
     ctx.ex.endpoint = ep;
     if let Some(schema) = Schema::for_endpoint(ep) {
@@ -125,7 +130,16 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx) -> Result<Flow, GatewayError
     ctx.ex.request = Some(parsed.request);
     ctx.raw = parsed.raw;
     run_phases(ctx, s.req_header(), Stage::Request)?;
-    ctx.route = Some(router::resolve(&ctx.snap, &ctx.ex, ctx.schema)?);
+    ctx.no_fallback = header(s, "x-jt-no-fallback").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let input = RouteInput {
+        snap: &ctx.snap,
+        ex: &ctx.ex,
+        schema: ctx.schema,
+        header_mode: header(s, "x-jt-route"),
+        no_fallback: ctx.no_fallback,
+        state: router,
+    };
+    ctx.route = Some(router::resolve(&input)?);
     Ok(Flow::Proxy)
 }
 

@@ -44,6 +44,9 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
     let after = a.started.elapsed();
     a.status = Some(status);
     a.headers_after = Some(after);
+    if status == 429 || status == 503 {
+        a.retry_after = retry_after(resp);
+    }
     let provider = a.model.provider.name.clone();
     m().upstream_latency
         .with_label_values(&[&*provider])
@@ -70,6 +73,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
             upstream_status: status,
             buf: Vec::new(),
             retry_after: retry_after(resp),
+            in_stream: ctx.headers_sent,
         }
     } else if req.stream {
         Answer::Stream(Box::new(StreamState {
@@ -85,6 +89,10 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
 /// `response_filter`: nothing of the upstream's headers is passed on but what the client needs; ours
 /// are added. The body changes length, so it goes chunked (HTTP/2 drops the header itself).
 pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+    if ctx.headers_sent {
+        // A fallback after the first attempt's headers went out: Pingora ignores these.
+        return Ok(());
+    }
     let names: Vec<http::HeaderName> = resp.headers.keys().cloned().collect();
     for n in names {
         resp.remove_header(&n);
@@ -95,7 +103,12 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
             retry_after,
             ..
         } => {
-            let status = client_status_for_upstream(*upstream_status);
+            let retryable = matches!(upstream_status, 429 | 500..=599);
+            let status = if ctx.attempts.len() > 1 && retryable {
+                503
+            } else {
+                client_status_for_upstream(*upstream_status)
+            };
             // Retry-After means something only with 429 and 503.
             if let (Some(s), 429 | 503) = (retry_after, status) {
                 resp.insert_header("retry-after", s.to_string())?;
@@ -130,6 +143,7 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
         resp.insert_header("x-jt-cost-basis", "estimate")?;
     }
     ctx.status = status;
+    ctx.headers_sent = true;
     Ok(())
 }
 
@@ -165,16 +179,6 @@ impl Finalizer for Report<'_> {
 /// The `router` metadata of API.md: what answered, why, every attempt, what was lost in translation,
 /// and the money.
 pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
-    let attempts: Vec<Value> = ctx
-        .attempts
-        .iter()
-        .map(|a| {
-            json!({
-                "model": a.model.id, "provider": &*a.model.provider.name, "status": a.status,
-                "latency_ms": a.headers_after.or(a.duration).map(|d| d.as_millis() as u64), "error": a.error,
-            })
-        })
-        .collect();
     let trace: Vec<Value> = ctx
         .ex
         .trace
@@ -186,17 +190,23 @@ pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
         (Some(m), Some(r)) => Some(estimate_cost(m, r)),
         _ => None,
     };
+    let route = ctx.route.as_ref();
     json!({
         "request_id": ctx.request_id(),
         "model": m.map(|m| m.id.as_str()),
         "provider": m.map(|m| &*m.provider.name),
         "upstream_model": m.map(|m| m.upstream_model.as_str()),
         "requested_model": ctx.ex.request.as_ref().map(|r| r.model.as_str()),
-        "mode": ctx.route.as_ref().map(|r| r.mode),
-        "reason": ctx.route.as_ref().map(|r| r.reason.as_str()),
-        "classification": null,
+        "mode": route.map(|r| r.mode),
+        "reason": route.map(|r| r.reason.as_str()),
+        "classification": route.and_then(|r| r.classification.clone()),
+        "candidates": route.map(|r| r.scored.clone()).unwrap_or_default(),
+        "filtered": route.map(|r| r.filtered.iter().map(|(m, w)| json!({"model": m, "reason": w})).collect::<Vec<_>>()).unwrap_or_default(),
+        "policy": route.and_then(|r| r.policy.clone()),
+        "split_arm": route.and_then(|r| r.split_arm.clone()),
+        "session_sticky": route.is_some_and(|r| r.sticky),
         "fallback": ctx.attempts.len() > 1,
-        "attempts": attempts,
+        "attempts": ctx.attempts_json(),
         "cost": {
             "estimated_dollars": estimated.map(Money::as_dollars_f64),
             "actual_dollars": cost.map(Money::as_dollars_f64),
@@ -251,6 +261,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 Ok(out) => {
                     ctx.usage = usage;
                     ctx.cost = cost;
+                    ctx.body_sent = true;
                     *body = Some(Bytes::from(out));
                     Ok(())
                 }
@@ -277,6 +288,26 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 too_long = parser
                     .push(b, |ev| translator.event(&ev, &mut out, &mut report))
                     .is_err();
+            }
+            // The provider's first event was an error and the client has no byte yet: try the next
+            // candidate (its headers will be ignored; its body continues this response).
+            if let (Some(failure), true, true) = (
+                translator.failure(),
+                out.is_empty() && !ctx.body_sent,
+                ctx.can_fall_back(),
+            ) {
+                let provider = provider_name(ctx);
+                m().fallbacks.with_label_values(&[&provider, "stream_error"]).inc();
+                if let Some(a) = ctx.attempts.last_mut() {
+                    a.error = Some(format!("error event before the first byte: {failure}"));
+                    a.duration = Some(a.started.elapsed());
+                }
+                let mut e = Error::explain(
+                    ErrorType::HTTPStatus(502),
+                    "the stream's first event was an error; trying the next candidate",
+                );
+                e.set_retry(true);
+                return Err(e);
             }
             let broken = if eos || too_long {
                 let provider = provider_name(ctx);
@@ -309,6 +340,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 ctx.truncated = true;
                 ctx.error = Some(e);
             }
+            ctx.body_sent |= !out.is_empty();
             *body = if out.is_empty() && !eos {
                 None
             } else {
@@ -320,6 +352,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             upstream_status,
             buf,
             retry_after,
+            in_stream,
         } => {
             if let Some(b) = body.take() {
                 let room = MAX_ERROR_BODY.saturating_sub(buf.len());
@@ -340,9 +373,14 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                 ),
                 retry_after: *retry_after,
             };
-            *body = Some(Bytes::from(
-                codec(ctx.schema).error_body(&e.to_json(ctx.request_id(), &ctx.ex.trace)),
-            ));
+            let e = super::failure::exhausted(e, ctx);
+            let json = e.to_json(ctx.request_id(), &ctx.ex.trace);
+            *body = Some(Bytes::from(if *in_stream {
+                ctx.truncated = true;
+                super::failure::stream_error(ctx, &json)
+            } else {
+                codec(ctx.schema).error_body(&json)
+            }));
             ctx.error = Some(e);
             Ok(())
         }

@@ -14,6 +14,7 @@ use crate::config::Origin;
 use crate::dns::Resolver;
 use crate::error::GatewayError;
 use crate::providers;
+use crate::router::health::Health;
 
 const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
 
@@ -33,10 +34,12 @@ pub async fn peer(
     ctx: &mut Ctx,
     resolver: &std::sync::Arc<Resolver>,
     simulator: SocketAddr,
+    health: &Health,
 ) -> pingora::Result<Box<HttpPeer>> {
     let Some(model) = ctx.next_candidate().cloned() else {
         return Err(Error::explain(ErrorType::InternalError, "no candidate left"));
     };
+    health.begin_attempt(&model.id);
     ctx.attempts.push(Attempt {
         model: model.clone(),
         started: Instant::now(),
@@ -45,6 +48,7 @@ pub async fn peer(
         error: None,
         duration: None,
         lossy: Vec::new(),
+        retry_after: None,
     });
     let schema = ctx.schema;
     let prepared = match ctx

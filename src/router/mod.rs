@@ -1,10 +1,16 @@
-//! Route resolution: from the request's `model` (and the caller's `fallback` chain) to the ordered
-//! list of candidate models that `upstream_peer` tries in turn.
+//! Route resolution: from the request's `model` to the ordered list of candidates that `upstream_peer`
+//! tries in turn. A named model is pinned (then the caller's `fallback` chain and a policy's chain);
+//! `auto`, `router` and `auto:<mode>` are routed by `auto` (classify, filter, score, choose).
 
+pub mod auto;
 pub mod classify;
+pub mod health;
+pub mod score;
+pub mod sessions;
 
 use std::sync::Arc;
 
+use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ResponseFormat};
 use switchyard_sdk::{Exchange, Identity, Money};
 
@@ -12,32 +18,64 @@ use crate::api::Schema;
 use crate::config::{Model, ProviderKind, Snapshot};
 use crate::error::GatewayError;
 use crate::providers;
+use health::Health;
+use sessions::Sessions;
 
 /// Output tokens assumed for a cost estimate when the request sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-#[derive(Debug, Clone)]
+/// Routing state learned from traffic; it outlives config reloads.
+#[derive(Default)]
+pub struct RouterState {
+    pub health: Arc<Health>,
+    pub sessions: Sessions,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct Route {
     /// Tried in order; the first is the choice, the rest the fallback chain.
     pub candidates: Vec<Arc<Model>>,
-    /// `pinned` for a model named by the request.
+    /// `pinned`, or the mode `auto` used.
     pub mode: &'static str,
     pub reason: String,
     /// Pre-flight cost estimate for the first candidate.
     pub estimated_cost: Money,
+    /// The classifier's view of the prompt (`auto` only).
+    pub classification: Option<Value>,
+    /// The best-scored models with their terms (`auto` only).
+    pub scored: Vec<Value>,
+    /// Models left out, and why.
+    pub filtered: Vec<(String, String)>,
+    pub policy: Option<String>,
+    /// The A/B arm drawn, when a split applied.
+    pub split_arm: Option<String>,
+    /// The session kept this model.
+    pub sticky: bool,
+}
+
+/// What a routing decision needs besides the snapshot.
+pub struct RouteInput<'a> {
+    pub snap: &'a Snapshot,
+    pub ex: &'a Exchange,
+    pub schema: Schema,
+    /// The `x-jt-route` header, which wins over body fields.
+    pub header_mode: Option<&'a str>,
+    /// `x-jt-no-fallback: true`: try the first candidate only.
+    pub no_fallback: bool,
+    pub state: &'a RouterState,
 }
 
 /// Estimated cost of `req` on `m`: estimated input tokens at the input price plus the output budget
 /// (`max_tokens`, else a default, capped by the model's maximum) at the output price.
 pub fn estimate_cost(m: &Model, req: &ChatRequest) -> Money {
-    let input = req.estimated_input_tokens();
-    let output = req
-        .max_tokens
-        .map_or(DEFAULT_OUTPUT_ESTIMATE, u64::from)
-        .min(m.max_output);
+    estimate_cost_for(m, req.estimated_input_tokens(), req.max_tokens)
+}
+
+pub fn estimate_cost_for(m: &Model, input_tokens: u64, max_tokens: Option<u32>) -> Money {
+    let output = max_tokens.map_or(DEFAULT_OUTPUT_ESTIMATE, u64::from).min(m.max_output);
     m.pricing
         .input
-        .cost(input)
+        .cost(input_tokens)
         .saturating_add(m.pricing.output.cost(output))
 }
 
@@ -47,6 +85,12 @@ fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static st
         model: name.to_string(),
         param,
     })?;
+    permitted(m, id, name)?;
+    Ok(m.clone())
+}
+
+/// Whether the caller may use `m` (named `name`) and its provider can serve at all.
+fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
     if let Some(id) = id {
         if !(id.scopes.allows_model(&m.id) || id.scopes.allows_model(name)) {
             return Err(GatewayError::ModelNotAllowed {
@@ -68,7 +112,7 @@ fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static st
             ),
         });
     }
-    Ok(m.clone())
+    Ok(())
 }
 
 /// Why `m` cannot serve `req` for a client speaking `schema`, if it cannot: a capability the catalog
@@ -92,43 +136,111 @@ pub fn ineligibility(m: &Model, req: &ChatRequest, schema: Schema) -> Option<Str
     providers::check(schema, req, m).err()
 }
 
-pub fn resolve(snap: &Snapshot, ex: &Exchange, schema: Schema) -> Result<Route, GatewayError> {
-    let req = ex
+/// Whether the request's `model` asks for automatic routing, and in which mode if it names one.
+pub fn auto_mode(model: &str) -> Option<Option<&str>> {
+    match model {
+        "auto" | "router" => Some(None),
+        m => m.strip_prefix("auto:").map(Some),
+    }
+}
+
+pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
+    let req = input
+        .ex
         .request
         .as_ref()
         .ok_or_else(|| GatewayError::Internal("route before parse".into()))?;
-    let name = req.model.as_str();
-    if name == "auto" || name == "router" || name.starts_with("auto:") {
-        return Err(GatewayError::InvalidRequest {
-            code: "routing_unavailable",
-            message: "automatic routing is not enabled on this gateway; name a catalog model (GET /v1/models)".into(),
-            param: Some("model".into()),
-        });
+    if let Some(mode) = auto_mode(&req.model) {
+        return auto::resolve(input, req, mode);
     }
-    let first = usable(snap, ex.identity.as_ref(), name, "model")?;
-    if let Some(reason) = ineligibility(&first, req, schema) {
+    pinned(input, req)
+}
+
+/// A model named by the request, then the caller's `fallback` chain, then a matching policy's chain.
+fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> {
+    let (snap, ex) = (input.snap, input.ex);
+    let first = usable(snap, ex.identity.as_ref(), &req.model, "model")?;
+    if let Some(reason) = ineligibility(&first, req, input.schema) {
         return Err(GatewayError::Unsupported {
             model: first.id.clone(),
             reason,
         });
     }
+    let id = ex.identity.as_ref();
+    let policy = snap.routing.policy_for(
+        id.map(|i| &*i.key_name),
+        id.map(|i| &*i.workspace),
+        &req.model,
+        &req.metadata,
+    );
     let mut reason = format!("model {} pinned by the request", first.id);
+    let mut filtered = Vec::new();
     let mut candidates = vec![first];
-    for f in &req.routing.fallback {
-        let m = usable(snap, ex.identity.as_ref(), f, "fallback")?;
+    let chain = req.routing.fallback.iter().map(|f| (f.as_str(), "fallback")).chain(
+        policy
+            .into_iter()
+            .flat_map(|p| p.chain.iter().map(|c| (c.as_str(), "policy chain"))),
+    );
+    for (name, origin) in chain {
+        let m = match origin {
+            "fallback" => usable(snap, id, name, "fallback")?,
+            _ => match snap.catalog.get(name) {
+                Some(m) if permitted(m, id, name).is_ok() => m.clone(),
+                _ => continue,
+            },
+        };
         if candidates.iter().any(|c| c.id == m.id) {
             continue;
         }
-        match ineligibility(&m, req, schema) {
-            Some(why) => reason.push_str(&format!("; fallback {} skipped: {why}", m.id)),
+        match ineligibility(&m, req, input.schema) {
+            Some(why) => {
+                reason.push_str(&format!("; {origin} {} skipped: {why}", m.id));
+                filtered.push((m.id.clone(), why));
+            }
             None => candidates.push(m),
         }
     }
+    // Models whose circuit is open are skipped while another candidate remains.
+    let health = &input.state.health;
+    let mut unavailable = Vec::new();
+    candidates.retain(|m| match health.available(&m.id, &m.provider.name) {
+        Ok(()) => true,
+        Err(u) => {
+            unavailable.push((m.id.clone(), u));
+            false
+        }
+    });
+    if candidates.is_empty() {
+        let retry_in = unavailable.iter().map(|(_, u)| u.retry_in()).min().unwrap_or_default();
+        let why: Vec<String> = unavailable
+            .iter()
+            .map(|(m, u)| format!("{m}: {}", u.describe()))
+            .collect();
+        let rate_limited = unavailable
+            .iter()
+            .all(|(_, u)| matches!(u, health::Unavailable::CoolingDown { .. }));
+        return Err(GatewayError::ModelsUnavailable {
+            message: why.join("; "),
+            retry_after: retry_in.as_secs().max(1),
+            rate_limited,
+        });
+    }
+    for (m, u) in unavailable {
+        reason.push_str(&format!("; {m} skipped: {}", u.describe()));
+        filtered.push((m, u.describe()));
+    }
+    if input.no_fallback {
+        candidates.truncate(1);
+    }
+    candidates.truncate(snap.server.max_attempts);
     let estimated_cost = estimate_cost(&candidates[0], req);
     Ok(Route {
         reason,
         candidates,
         mode: "pinned",
         estimated_cost,
+        filtered,
+        policy: policy.map(|p| p.name.clone()),
+        ..Default::default()
     })
 }

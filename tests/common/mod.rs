@@ -197,6 +197,26 @@ impl Drop for Gateway {
     }
 }
 
+/// The admin listener's metrics once `needle` appears in them (they are recorded just after a response
+/// is written, so a scrape right after reading it can be early).
+pub async fn metrics_with(gw: &Gateway, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = client()
+            .get(format!("{}/metrics", gw.admin))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if m.contains(needle) || std::time::Instant::now() > deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))

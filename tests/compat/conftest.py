@@ -1,5 +1,9 @@
 """Fixtures for the SDK compatibility suite: one Switchyard gateway per test session, started from the
-built binary with a configuration written here (simulated providers only), and SDK clients for it.
+built binary with a configuration written here, and SDK clients for it. The gateway reaches two kinds
+of providers, neither on the network: the built-in simulator (`sim*` providers, `kind: mock`) and the
+suite's own fake upstreams (`fake_upstreams.py`: one local server that speaks the OpenAI, Anthropic and
+Gemini wire formats), configured as the providers `oa` (openai_compatible), `an` (anthropic) and `ge`
+(gemini) with the catalog models `oa/gpt`, `an/claude` and `ge/gemini`.
 
 The binary is `$SWITCHYARD_BIN`, else `target/debug/switchyard` under the repository root
 (`cargo build -p switchyard` first). Nothing here depends on conf/ in the repository.
@@ -18,8 +22,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
+
+from fake_upstreams import FakeUpstreams
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 20.0
@@ -29,12 +36,55 @@ KEY = "sy_test_CompatSuiteKey00000000000000000001"
 REVOKED_KEY = "sy_test_CompatSuiteRevoked000000000000002"
 CATALOG_ONLY_KEY = "sy_test_CompatSuiteCatalogOnly0000000003"
 UNKNOWN_KEY = "sy_test_CompatSuiteNotConfigured00000004"
+# A live key: test keys reach simulated models only, and the fake upstreams are real providers to the
+# gateway. It may use the three fake-upstream models and nothing else.
+LIVE_KEY = "sy_live_CompatSuiteLiveKey0000000000000005"
+UNKNOWN_LIVE_KEY = "sy_live_CompatSuiteNotConfigured0000000006"
+
+# The providers' own API keys, as configured in the gateway; the fake upstreams accept only these.
+UPSTREAM_KEYS = {
+    "openai": "sk-proj-FakeUpstreamOpenAIKey000000000001",
+    "anthropic": "sk-ant-api03-FakeUpstreamAnthropicKey0002",
+    "gemini": "AIzaSyFakeUpstreamGeminiKey00000000003",
+}
+
+# The fake-upstream models: catalog id -> gateway provider, provider kind, upstream model name, wire
+# format of the fake, and the catalog's max_output (Anthropic's max_tokens when a client sets none).
+FAKE_MODELS = {
+    "oa/gpt": {"provider": "oa", "kind": "openai_compatible", "upstream_model": "gpt-4o-mini", "wire": "openai",
+               "max_output": 16384, "pricing": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
+               "capabilities": ["chat", "tools", "parallel_tool_calls", "vision", "json_schema", "streaming"]},
+    "an/claude": {"provider": "an", "kind": "anthropic", "upstream_model": "claude-sonnet-4-5", "wire": "anthropic",
+                  "max_output": 8192, "pricing": {"input": 3.00, "cached_input": 0.30, "output": 15.00},
+                  "capabilities": ["chat", "tools", "parallel_tool_calls", "vision", "json_schema", "streaming",
+                                   "reasoning"]},
+    "ge/gemini": {"provider": "ge", "kind": "gemini", "upstream_model": "gemini-2.5-flash", "wire": "gemini",
+                  "max_output": 65536, "pricing": {"input": 0.30, "cached_input": 0.03, "output": 2.50},
+                  "capabilities": ["chat", "tools", "parallel_tool_calls", "vision", "json_schema", "streaming"]},
+}
+# Tests that make a provider fail (429, 500, broken streams) each use a model and provider of their own:
+# the gateway learns from failures (Retry-After cool-downs, circuit breakers per model and per
+# provider), which must not reach the other tests. `oa-e3/gpt` is the third failing twin of `oa/gpt`:
+# same kind, same fake upstream, same prices.
+FAILING_SLOTS = 24
+FAKE_BASE_MODELS = list(FAKE_MODELS)
+for _i in range(1, FAILING_SLOTS + 1):
+    for _base in FAKE_BASE_MODELS:
+        _info = FAKE_MODELS[_base]
+        _p = f"{_info['provider']}-e{_i}"
+        FAKE_MODELS[f"{_p}/{_base.split('/', 1)[1]}"] = {**_info, "provider": _p, "twin_of": _base}
+# A model whose catalog entry lists no tools, vision or json_schema: requests that need them are
+# refused (422) before any provider is asked.
+TEXT_ONLY_MODEL = "oa/text-only"
+FAKE_MODELS[TEXT_ONLY_MODEL] = {**FAKE_MODELS["oa/gpt"], "capabilities": ["chat", "streaming"]}
+FAKE_PROVIDERS = {m["provider"]: m for m in FAKE_MODELS.values()}
 
 # Catalog prices (dollars per million tokens), repeated here to check `usage.cost`.
 PRICES = {
     "sim/fast": {"input": 0.10, "cached_input": 0.025, "output": 0.40},
     "sim/smart": {"input": 2.50, "cached_input": 1.25, "output": 10.00},
     "sim-cache/cached": {"input": 1.00, "cached_input": 0.50, "output": 2.00},
+    **{m: info["pricing"] for m, info in FAKE_MODELS.items()},
 }
 # Completion length of the `sim` provider when the request sets no max_tokens.
 SIM_OUTPUT_TOKENS = 24
@@ -55,7 +105,42 @@ def expected_cost(model: str, prompt_tokens: int, completion_tokens: int, cached
     return micro / 1_000_000
 
 
-def _config(tmp: Path) -> str:
+_WIRE_PATH = {"openai": "openai/v1", "anthropic": "anthropic/v1", "gemini": "gemini/v1beta"}
+
+
+def _fake_providers(upstream_url: str) -> str:
+    """The fake upstreams as gateway providers (YAML, under `providers:`)."""
+    out = []
+    for name, m in FAKE_PROVIDERS.items():
+        out.append(
+            f"  {name}:\n"
+            f"    kind: {m['kind']}\n"
+            f"    base_url: {upstream_url}/{_WIRE_PATH[m['wire']]}\n"
+            f"    api_key: {UPSTREAM_KEYS[m['wire']]}\n"
+            f"    read_timeout_ms: 10000\n"
+        )
+    return "".join(out).rstrip("\n")
+
+
+def _fake_catalog() -> str:
+    """The fake-upstream models (YAML, under `models:`)."""
+    out = []
+    for mid, m in FAKE_MODELS.items():
+        p = m["pricing"]
+        out.append(
+            f"  - id: {mid}\n"
+            f"    upstream_model: {m['upstream_model']}\n"
+            f"    description: Fake {m['wire']} upstream (tests/compat/fake_upstreams.py).\n"
+            f"    pricing: {{input: {p['input']}, cached_input: {p['cached_input']}, output: {p['output']}}}\n"
+            f"    context_window: 128000\n"
+            f"    max_output: {m['max_output']}\n"
+            f"    capabilities: [{', '.join(m['capabilities'])}]\n"
+            f"    latency_ms: 5\n"
+        )
+    return "".join(out)
+
+
+def _config(tmp: Path, upstream_url: str) -> str:
     return f"""\
 server:
   listen: 127.0.0.1:0
@@ -129,7 +214,7 @@ providers:
       latency_ms: 1
       fail_rate: 1.0
       fail_status: 400
-
+{_fake_providers(upstream_url)}
 keys:
   - name: compat
     hash: {key_hash(KEY)}
@@ -151,6 +236,16 @@ keys:
     scopes:
       endpoints: ["catalog"]
       models: ["*"]
+  - name: compat-live
+    hash: {key_hash(LIVE_KEY)}
+    workspace: compat
+    scopes:
+      endpoints: ["*"]
+      models: {json.dumps([p + "/*" for p in FAKE_PROVIDERS])}
+    limits:
+      requests_per_minute: 100000
+      tokens_per_minute: 100000000
+      cost_cap_dollars: 1000.0
 """
 
 
@@ -234,7 +329,7 @@ models:
     capabilities: [chat, streaming]
     quality: {{chat: 0.50}}
     latency_ms: 1
-"""
+{_fake_catalog()}"""
 
 
 @dataclass
@@ -296,10 +391,20 @@ def _binary() -> Path:
 
 
 @pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory):
+def upstream():
+    """The fake providers (one local server), shared by the session; see fake_upstreams.py."""
+    fakes = FakeUpstreams(UPSTREAM_KEYS).start()
+    try:
+        yield fakes
+    finally:
+        fakes.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstreams):
     tmp = tmp_path_factory.mktemp("switchyard")
     config = tmp / "switchyard.yaml"
-    config.write_text(_config(tmp))
+    config.write_text(_config(tmp, upstream.url))
     (tmp / "models.yaml").write_text(_catalog())
 
     env = dict(os.environ)
@@ -387,3 +492,23 @@ def anyio_backend():
 async def async_client(gateway: Gateway):
     async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=KEY, max_retries=0, timeout=30.0) as c:
         yield c
+
+
+@pytest.fixture
+def live_client(gateway: Gateway):
+    """The openai SDK with the live key: it reaches the fake-upstream models."""
+    c = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=LIVE_KEY, max_retries=0, timeout=30.0)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def anthropic_client(gateway: Gateway):
+    """The anthropic SDK pointed at the gateway (it appends /v1/messages itself)."""
+    c = anthropic.Anthropic(base_url=gateway.url, api_key=LIVE_KEY, max_retries=0, timeout=30.0)
+    try:
+        yield c
+    finally:
+        c.close()

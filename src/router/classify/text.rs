@@ -335,37 +335,94 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let mut i = 0usize;
     while i < bytes.len() {
         let b = bytes[i];
-        if in_word && (b.is_ascii_alphanumeric() || b == b'_') {
-            // Fast path, most bytes of a prompt: an ASCII letter or digit continuing a word. Same
-            // effect as the general path below, without its punctuation and line cases.
-            let lc = b.to_ascii_lowercase();
-            ws.hash = fnv_byte(ws.hash, lc);
-            if b.is_ascii_digit() {
-                if ws.digits_only {
-                    ws.lead_digits += 1;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            // Fast path, most bytes of a prompt: a run of ASCII letters and digits. Same effect
+            // as the general path below, without its punctuation and per-char line cases.
+            if !in_word {
+                in_word = true;
+                let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+                ws = WordState {
+                    year_like: b == b'1' || (b == b'2' && next == b'0'),
+                    lead_digits: 0,
+                    last_lower: 0,
+                    after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
+                    start: i,
+                    hash: fnv_start(),
+                    digits_only: true,
+                    has_alpha: false,
+                    humps: 0,
+                    underscore: false,
+                    ascii: true,
+                    sent: sent_start,
+                    line: line_start,
+                    first_lower: b.is_ascii_lowercase(),
+                    prev_lower: false,
+                };
+                sent_start = false;
+                line_start = false;
+                line.nonblank = true;
+                if line.first.is_none() {
+                    line.first = Some(b);
                 }
-            } else {
-                ws.digits_only = false;
             }
-            if b.is_ascii_alphabetic() {
-                st.script_chars[Script::Latin as usize] += 1;
-                ws.has_alpha = true;
-                let upper = b.is_ascii_uppercase();
-                if upper && ws.prev_lower {
-                    ws.humps = ws.humps.saturating_add(1);
+            let mut j = i;
+            let mut letters = 0u32;
+            while let Some(&b) = bytes.get(j) {
+                if !(b.is_ascii_alphanumeric() || b == b'_') {
+                    break;
                 }
-                ws.prev_lower = !upper;
-            } else if b == b'_' {
-                ws.underscore = true;
+                let lc = b.to_ascii_lowercase();
+                ws.hash = fnv_byte(ws.hash, lc);
+                if b.is_ascii_digit() {
+                    if ws.digits_only {
+                        ws.lead_digits += 1;
+                    }
+                } else {
+                    ws.digits_only = false;
+                }
+                if b.is_ascii_alphabetic() {
+                    letters += 1;
+                    ws.has_alpha = true;
+                    let upper = b.is_ascii_uppercase();
+                    if upper && ws.prev_lower {
+                        ws.humps = ws.humps.saturating_add(1);
+                    }
+                    ws.prev_lower = !upper;
+                } else if b == b'_' {
+                    ws.underscore = true;
+                }
+                ws.last_lower = lc;
+                j += 1;
             }
-            ws.last_lower = lc;
-            if line.nfirst < 3 {
+            st.script_chars[Script::Latin as usize] += letters;
+            for &b in &bytes[i..j] {
+                if line.nfirst >= 3 {
+                    break;
+                }
                 line.first_two[line.nfirst] = b;
                 line.nfirst += 1;
             }
-            line.last = b;
-            prev_char = b as char;
+            line.last = bytes[j - 1];
+            prev_char = line.last as char;
             prev_nonspace = prev_char;
+            i = j;
+            continue;
+        }
+        if b == b' ' {
+            // Fast path for a plain space: it ends a word and otherwise only counts as indentation.
+            if in_word {
+                finish(&mut toks, &mut st, i, ' ', &mut ws);
+                last_tok_number = ws.digits_only;
+                if ws.digits_only {
+                    line.numbers += 1;
+                }
+                last_single = i - ws.start == 1 && ws.has_alpha && ws.ascii;
+                in_word = false;
+            }
+            if !line.nonblank {
+                line.leading_ws += 1;
+            }
+            prev_char = ' ';
             i += 1;
             continue;
         }
