@@ -50,6 +50,23 @@ enum Command {
         #[arg(long, value_name = "N")]
         bench: Option<usize>,
     },
+    /// Show how `model: "auto"` would route a prompt: classification, eligible models with their
+    /// scores, the chain and the reason (no request is sent; health starts empty).
+    Route {
+        /// The prompt to route.
+        #[arg(long, value_name = "PROMPT")]
+        explain: String,
+        #[arg(long, default_value = "conf/switchyard.yaml")]
+        config: PathBuf,
+        /// quality, cost, latency or balanced (default: the config's default mode).
+        #[arg(long)]
+        mode: Option<String>,
+        #[arg(long)]
+        max_tokens: Option<u32>,
+        /// Budget in dollars; models estimated above it are left out.
+        #[arg(long)]
+        budget: Option<f64>,
+    },
     /// Workspace keys.
     Keys {
         #[command(subcommand)]
@@ -93,6 +110,12 @@ fn init_logging() {
 
 fn guard_counter(w: &tracing_appender::non_blocking::NonBlocking) -> tracing_appender::non_blocking::ErrorCounter {
     w.error_counter()
+}
+
+/// Print a line; a closed pipe (`| head`) is not an error worth a panic.
+fn print_quietly(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{s}");
 }
 
 fn main() -> ExitCode {
@@ -144,6 +167,32 @@ fn main() -> ExitCode {
             features,
             bench,
         } => classify(weights, features, bench),
+        Command::Route {
+            explain,
+            config: path,
+            mode,
+            max_tokens,
+            budget,
+        } => {
+            let snap = match config::load(&path, &switchyard::phases::PluginState::default()) {
+                Ok(s) => s,
+                Err(problems) => {
+                    eprintln!("{problems}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let budget = budget.and_then(switchyard_sdk::Money::from_dollars);
+            match switchyard::router::explain(&snap, &explain, mode.as_deref(), max_tokens, budget) {
+                Ok(v) => {
+                    print_quietly(&serde_json::to_string_pretty(&v).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    print_quietly(&serde_json::to_string_pretty(&e.to_json("explain", &[])).unwrap_or_default());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Keys { command } => match command {
             KeysCommand::Generate { test, name, workspace } => match keys::generate(test) {
                 Ok(key) => {

@@ -52,7 +52,7 @@ fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn visible(m: &Model, id: Option<&Identity>) -> bool {
+pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
     id.is_none_or(|id| {
         (id.scopes.allows_model(&m.id) || m.aliases.iter().any(|a| id.scopes.allows_model(a)))
             && (!id.test_key || m.provider.kind == ProviderKind::Mock)

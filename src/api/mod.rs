@@ -46,7 +46,7 @@ impl Schema {
             E::ChatCompletions => Some(Schema::OpenAiChat),
             E::Responses => Some(Schema::OpenAiResponses),
             E::Messages => Some(Schema::AnthropicMessages),
-            E::Models | E::ModelInfo | E::Health => None,
+            _ => None,
         }
     }
 }

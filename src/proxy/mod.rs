@@ -2,6 +2,7 @@
 //! response, failure and logging steps in order. The steps live in their own modules.
 
 pub mod body;
+pub mod complete;
 pub mod ctx;
 pub mod failure;
 pub mod log;

@@ -22,14 +22,31 @@ pub enum Flow {
 }
 
 fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
+    use Endpoint as E;
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    let (ep, allowed, allowed_name) = match path {
-        "/healthz" => (Endpoint::Health, Method::GET, "GET"),
-        "/v1/models" => (Endpoint::Models, Method::GET, "GET"),
-        "/v1/chat/completions" => (Endpoint::ChatCompletions, Method::POST, "POST"),
-        "/v1/responses" => (Endpoint::Responses, Method::POST, "POST"),
-        "/v1/messages" => (Endpoint::Messages, Method::POST, "POST"),
-        p if p.starts_with("/v1/models/") => (Endpoint::ModelInfo, Method::GET, "GET"),
+    let models_sub = |suffixes: &[&str]| path.starts_with("/v1/models/") && suffixes.iter().any(|s| path.ends_with(s));
+    let (ep, post) = match path {
+        "/healthz" => (E::Health, false),
+        "/v1/models" => (E::Models, false),
+        "/v1/chat/completions" => (E::ChatCompletions, true),
+        "/v1/responses" => (E::Responses, true),
+        "/v1/messages" => (E::Messages, true),
+        "/v1/auto/route" => (E::AutoRoute, true),
+        "/v1/models/route" => (E::ModelsRoute, true),
+        "/v1/images/generations" => (E::Images, true),
+        "/v1/auto/feedback" => (E::Feedback, true),
+        "/v1/auto/suggest" | "/v1/models/price-comparison" | "/v1/models/recommend" | "/v1/models/query" => {
+            (E::Catalog, true)
+        }
+        "/v1/models/tags"
+        | "/v1/models/price-tiers"
+        | "/v1/catalog/taxonomy"
+        | "/v1/catalog/families"
+        | "/v1/model-health" => (E::Catalog, false),
+        p if p.starts_with("/v1/catalog/families/") => (E::Catalog, false),
+        _ if models_sub(&["/input-schema", "/output-schema"]) => (E::Catalog, false),
+        _ if models_sub(&["/validate-input", "/validate-output"]) => (E::Catalog, true),
+        p if p.starts_with("/v1/models/") => (E::ModelInfo, false),
         _ => {
             return Err(GatewayError::UnknownEndpoint {
                 method: method.to_string(),
@@ -37,13 +54,18 @@ fn endpoint(method: &Method, path: &str) -> Result<Endpoint, GatewayError> {
             })
         }
     };
-    if *method == allowed || (*method == Method::HEAD && allowed == Method::GET) {
+    let ok = if post {
+        *method == Method::POST
+    } else {
+        *method == Method::GET || *method == Method::HEAD
+    };
+    if ok {
         Ok(ep)
     } else {
         Err(GatewayError::MethodNotAllowed {
             method: method.to_string(),
             path: path.to_string(),
-            allowed: allowed_name,
+            allowed: if post { "POST" } else { "GET" },
         })
     }
 }
@@ -122,6 +144,32 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, router: &RouterState) -> Res
             let one = admin::catalog::model_info(&ctx.snap, ctx.ex.identity.as_ref(), &name)?;
             let _ = respond::json(s, ctx, 200, &one).await;
             return Ok(Flow::Answered);
+        }
+        Endpoint::Catalog | Endpoint::Feedback => {
+            let body = if s.req_header().method == Method::POST {
+                body::read(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?
+            } else {
+                bytes::Bytes::new()
+            };
+            let (path, query) = (
+                s.req_header().uri.path().trim_end_matches('/').to_string(),
+                s.req_header().uri.query().map(str::to_string),
+            );
+            let call = admin::api::Call {
+                path: &path,
+                query: query.as_deref(),
+                body: &body,
+                snap: &ctx.snap,
+                identity: ctx.ex.identity.as_ref(),
+                router,
+                request_id: &ctx.ex.request_id,
+            };
+            let answer = admin::api::handle(&call)?;
+            let _ = respond::json(s, ctx, 200, &answer).await;
+            return Ok(Flow::Answered);
+        }
+        Endpoint::AutoRoute | Endpoint::ModelsRoute | Endpoint::Images => {
+            return super::complete::handle(s, ctx, router).await
         }
         _ => {}
     }

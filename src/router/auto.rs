@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use switchyard_sdk::ir::ChatRequest;
 
-use super::classify::Task;
+use super::classify::{Classification, Task};
 use super::score::{adjust, deciding_term, quality_for, rank, scored_json, Candidate, Scored};
 use super::{estimate_cost_for, ineligibility, permitted, Route, RouteInput};
-use crate::config::routing::{Mode, Policy};
-use crate::config::Model;
+use crate::config::routing::{Mode, Policy, Weights};
+use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
 
 /// How many scored models the `router` metadata lists.
@@ -79,7 +79,24 @@ fn draw(key: &str) -> u64 {
     h.finish()
 }
 
-pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) -> Result<Route, GatewayError> {
+/// What `auto` would choose from, before stickiness, splits and the chain order: the classification,
+/// the mode, the matching policy, the eligible models best first (with their scores) and the models
+/// left out with why. Suggestions and price comparisons use it without touching an upstream.
+pub struct Ranking<'a> {
+    pub class: Classification,
+    pub mode: Mode,
+    pub policy: Option<&'a Policy>,
+    pub weights: Weights,
+    pub ranked: Vec<Scored>,
+    pub filtered: Vec<(String, String)>,
+    pub input_tokens: u64,
+}
+
+pub fn rank_models<'a>(
+    input: &RouteInput<'a>,
+    req: &ChatRequest,
+    named_mode: Option<&str>,
+) -> Result<Ranking<'a>, GatewayError> {
     let (snap, ex) = (input.snap, input.ex);
     let routing = &snap.routing;
     let id = ex.identity.as_ref();
@@ -115,7 +132,10 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
             .map_or(super::DEFAULT_OUTPUT_ESTIMATE, u64::from)
             .min(m.max_output);
         let cost = estimate_cost_for(m, input_tokens, req.max_tokens);
-        let why: Option<String> = if !offers(m, task) {
+        let why: Option<String> = if m.provider.kind == ProviderKind::Mock && !id.is_some_and(|i| i.test_key) {
+            // The simulator's filler is not an answer: `auto` uses it for test keys only.
+            Some("simulated models answer test keys only".into())
+        } else if !offers(m, task) {
             Some(format!("does not produce {} output", task.modality()))
         } else if policy.is_some_and(|p| !p.models.is_empty() && !matches_pattern(m, &p.models)) {
             Some("outside the policy's models".into())
@@ -193,6 +213,30 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
                 .unwrap_or(usize::MAX)
         });
     }
+    Ok(Ranking {
+        class,
+        mode,
+        policy,
+        weights,
+        ranked,
+        filtered,
+        input_tokens,
+    })
+}
+
+pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) -> Result<Route, GatewayError> {
+    let (snap, ex) = (input.snap, input.ex);
+    let id = ex.identity.as_ref();
+    let Ranking {
+        class,
+        mode,
+        policy,
+        weights,
+        mut ranked,
+        filtered,
+        input_tokens,
+    } = rank_models(input, req, named_mode)?;
+    let task = class.task;
     let mut reason = format!(
         "{} prompt ({}, confidence {:.2}); mode {}",
         task.as_str(),

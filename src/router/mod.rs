@@ -244,3 +244,46 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
         ..Default::default()
     })
 }
+
+/// The decision `auto` makes for `prompt` with this snapshot and no traffic history, as JSON: what
+/// `switchyard route --explain` prints.
+pub fn explain(
+    snap: &Snapshot,
+    prompt: &str,
+    mode: Option<&str>,
+    max_tokens: Option<u32>,
+    budget: Option<Money>,
+) -> Result<Value, GatewayError> {
+    let mut req = ChatRequest {
+        model: mode.map_or_else(|| "auto".to_string(), |m| format!("auto:{m}")),
+        messages: vec![switchyard_sdk::ir::Message::text(
+            switchyard_sdk::ir::Role::User,
+            prompt,
+        )],
+        max_tokens,
+        ..Default::default()
+    };
+    req.routing.budget = budget;
+    let mut ex = Exchange::new("explain".into(), switchyard_sdk::Endpoint::ChatCompletions);
+    ex.request = Some(req);
+    let state = RouterState::default();
+    let input = RouteInput {
+        snap,
+        ex: &ex,
+        schema: Schema::OpenAiChat,
+        header_mode: None,
+        no_fallback: false,
+        state: &state,
+    };
+    let route = resolve(&input)?;
+    Ok(serde_json::json!({
+        "classification": route.classification,
+        "mode": route.mode,
+        "model": route.candidates.first().map(|m| m.id.as_str()),
+        "chain": route.candidates.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        "reason": route.reason,
+        "estimated_cost_dollars": route.estimated_cost.as_dollars_f64(),
+        "candidates": route.scored,
+        "filtered": route.filtered.iter().map(|(m, w)| serde_json::json!({"model": m, "reason": w})).collect::<Vec<_>>(),
+    }))
+}

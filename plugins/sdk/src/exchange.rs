@@ -15,6 +15,16 @@ pub enum Endpoint {
     Models,
     /// One catalog model: `GET /v1/models/{provider}/{model}`.
     ModelInfo,
+    /// Catalog browsing and routing answers without inference (suggest, price comparison, health, ...).
+    Catalog,
+    /// `POST /v1/auto/feedback`.
+    Feedback,
+    /// `POST /v1/auto/route`: classify, choose, call, and answer with the whole decision.
+    AutoRoute,
+    /// `POST /v1/models/route`: explicit filters, then call.
+    ModelsRoute,
+    /// `POST /v1/images/generations`.
+    Images,
     Health,
 }
 
@@ -22,8 +32,13 @@ impl Endpoint {
     /// The scope word a key needs for this endpoint.
     pub fn scope(self) -> &'static str {
         match self {
-            Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Messages => "inference",
-            Endpoint::Models | Endpoint::ModelInfo => "catalog",
+            Endpoint::ChatCompletions
+            | Endpoint::Responses
+            | Endpoint::Messages
+            | Endpoint::AutoRoute
+            | Endpoint::ModelsRoute
+            | Endpoint::Images => "inference",
+            Endpoint::Models | Endpoint::ModelInfo | Endpoint::Catalog | Endpoint::Feedback => "catalog",
             Endpoint::Health => "health",
         }
     }
@@ -35,11 +50,16 @@ impl Endpoint {
             Endpoint::Messages => "messages",
             Endpoint::Models => "models",
             Endpoint::ModelInfo => "model_info",
+            Endpoint::Catalog => "catalog",
+            Endpoint::Feedback => "feedback",
+            Endpoint::AutoRoute => "auto_route",
+            Endpoint::ModelsRoute => "models_route",
+            Endpoint::Images => "images",
             Endpoint::Health => "health",
         }
     }
 
-    /// Endpoints whose body is a model request.
+    /// Endpoints that reach a model.
     pub fn is_inference(self) -> bool {
         self.scope() == "inference"
     }
