@@ -60,6 +60,8 @@ async fn the_spend_cap_gives_402_once_reached() {
     // Each answer costs $0.0019 (see `completion`); the cap allows the first only.
     let gw = gateway(&up, "cost_cap_dollars: 0.001");
     assert_eq!(post(&gw).await.status(), 200);
+    // The spend is counted when the request is logged, just after its response is written.
+    gw.wait_log(5, |l| l.contains("\"target\":\"access\""));
     let r = post(&gw).await;
     assert_eq!(r.status(), 402);
     let v: Value = r.json().await.unwrap();
