@@ -31,7 +31,7 @@ const WORDS: [&str; 16] = [
     "и в не на что это как я с по для ты мне есть",
     "і в не на що це як я з та для ти є також",
     "je se na že v jak co není jsem",
-    "și în este nu la cu pe că o un care ce",
+    "și în este nu cu pe că care sunt pentru din mai",
 ];
 
 fn table() -> &'static Lexicon {

@@ -233,6 +233,7 @@ fn languages() {
     let cases = [
         ("What is the capital of France and why?", "en"),
         ("Quelle est la capitale de la France et pourquoi ?", "fr"),
+        ("Écris un poème sur la mer.", "fr"),
         ("¿Cuál es la capital de Francia y por qué?", "es"),
         ("Was ist die Hauptstadt von Frankreich und warum ist das so?", "de"),
         ("Qual è la capitale della Francia e perché?", "it"),
