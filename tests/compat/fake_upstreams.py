@@ -54,6 +54,9 @@ STREAM_PAUSE_S = 0.004
 # Text every plain answer ends with; `END` is the stop sequence the tests use.
 ANSWER_TAIL = "This reply runs on past END and beyond."
 
+# What the fake Claude says before its tool calls (text, then tool_use blocks, as Claude answers).
+ANTHROPIC_TOOL_PREAMBLE = "Let me check that for you."
+
 TRIGGER_429 = "FAIL429"
 TRIGGER_500 = "FAIL500"
 TRIGGER_STREAM = "FAILSTREAM"
@@ -782,6 +785,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, anthropic_error(400, str(e)), {"request-id": req_id})
         body = rec.body
         plan = plan_for("the fake Anthropic", ask, rec.raw)
+        if plan.kind == "tool":
+            plan.text = ANTHROPIC_TOOL_PREAMBLE  # Claude usually says what it is about to do
         if plan.kind == "error":
             rec.response = {"status": plan.error_status}
             headers = {"request-id": req_id}

@@ -167,7 +167,10 @@ def test_anthropic_parallel_tool_use(anthropic_client: anthropic.Anthropic, upst
             *first,
             {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in msg.content]},
             {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": u.id, "content": _result(city, mk2)} for u, city in zip(uses, CITIES)
+                # one result as a string, one as text blocks: both are Anthropic's forms
+                {"type": "tool_result", "tool_use_id": uses[0].id, "content": _result(CITIES[0], mk2)},
+                {"type": "tool_result", "tool_use_id": uses[1].id,
+                 "content": [{"type": "text", "text": _result(CITIES[1], mk2)}]},
             ]},
         ],
         tools=[ANTHROPIC_WEATHER],
@@ -197,17 +200,26 @@ def _check_reasoning_request(rec, model: str, *, effort: str | None = None, budg
             assert tc["thinkingBudget"] == budget
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("model", MODELS)
-def test_responses_reasoning_tool_loop(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str):
+def test_responses_reasoning_tool_loop(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str, stream: bool):
     """A Codex-style turn: reasoning effort, a function call, then the whole output sent back with the
     result (store: false). Reasoning comes back as a reasoning item whose encrypted_content carries what
     the provider needs to continue."""
     mk, mk2 = marker(), marker()
     first = [{"role": "user", "content": f"What is the weather in Paris? ({mk})"}]
-    resp = live_client.responses.create(
-        model=model, instructions=SYSTEM, input=first, tools=[WEATHER_FN], reasoning={"effort": "low"}, store=False
-    )
+    kwargs = dict(model=model, instructions=SYSTEM, input=first, tools=[WEATHER_FN], reasoning={"effort": "low"}, store=False)
+    if stream:
+        summary_deltas = []
+        with live_client.responses.stream(**kwargs) as s:
+            for event in s:
+                if event.type == "response.reasoning_summary_text.delta":
+                    summary_deltas.append(event.delta)
+            resp = s.get_final_response()
+    else:
+        resp = live_client.responses.create(**kwargs)
     rec1 = upstream.one(mk)
+    check_request(rec1, model, stream=stream)
     _check_reasoning_request(rec1, model, effort="low")
     kinds = [o.type for o in resp.output]
     assert kinds[-1] == "function_call"
@@ -216,6 +228,8 @@ def test_responses_reasoning_tool_loop(live_client: openai.OpenAI, upstream: Fak
         assert kinds[0] == "reasoning"
         assert "".join(s.text for r in reasoning for s in r.summary) == rec1.response["thinking"]
         assert any(r.encrypted_content for r in reasoning)
+        if stream:
+            assert "".join(summary_deltas) == rec1.response["thinking"]
     call = [o for o in resp.output if o.type == "function_call"][0]
 
     follow = live_client.responses.create(
@@ -243,15 +257,22 @@ def test_responses_reasoning_tool_loop(live_client: openai.OpenAI, upstream: Fak
     assert "18C" in follow.output_text
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("model", MODELS)
-def test_anthropic_thinking_tool_loop(anthropic_client: anthropic.Anthropic, upstream: FakeUpstreams, model: str):
+def test_anthropic_thinking_tool_loop(anthropic_client: anthropic.Anthropic, upstream: FakeUpstreams, model: str, stream: bool):
     mk, mk2 = marker(), marker()
     first = [{"role": "user", "content": f"What is the weather in Paris? ({mk})"}]
     thinking = {"type": "enabled", "budget_tokens": 1024}
-    msg = anthropic_client.messages.create(
-        model=model, max_tokens=4000, messages=first, tools=[ANTHROPIC_WEATHER], thinking=thinking
-    )
+    kwargs = dict(model=model, max_tokens=4000, messages=first, tools=[ANTHROPIC_WEATHER], thinking=thinking)
+    if stream:
+        with anthropic_client.messages.stream(**kwargs) as s:
+            for _ in s:
+                pass
+            msg = s.get_final_message()
+    else:
+        msg = anthropic_client.messages.create(**kwargs)
     rec1 = upstream.one(mk)
+    check_request(rec1, model, stream=stream)
     _check_reasoning_request(rec1, model, effort="low", budget=1024)
     types = [b.type for b in msg.content]
     assert types[-1] == "tool_use"

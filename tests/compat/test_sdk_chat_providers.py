@@ -12,6 +12,7 @@ import base64
 import json
 import uuid
 
+import anthropic
 import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -158,15 +159,16 @@ def test_chat_completion(live_client: openai.OpenAI, upstream: FakeUpstreams, mo
     assert raw.headers["x-request-id"] == r["request_id"]
 
 
+@pytest.mark.parametrize("limit", ["max_tokens", "max_completion_tokens"])
 @pytest.mark.parametrize("model", MODELS)
-def test_chat_sampling_params_and_length(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str):
+def test_chat_sampling_params_and_length(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str, limit: str):
     mk = marker()
     resp = live_client.chat.completions.create(
         model=model,
         messages=[{"role": "user", "content": f"Talk at length, {mk}."}],
-        max_tokens=5,
         temperature=0.5,
         stop=["END"],
+        **{limit: 5},
     )
     rec = upstream.one(mk)
     check_request(rec, model, stream=False)
@@ -398,6 +400,33 @@ def test_chat_image_data_url(live_client: openai.OpenAI, upstream: FakeUpstreams
     check_usage(resp.usage, rec, model)
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_chat_image_https_url(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str):
+    """An image by https URL reaches each provider in the form that makes it fetch the image."""
+    mk = marker()
+    url = "https://upload.wikimedia.org/wikipedia/commons/a/a8/Tour_Eiffel.jpg"
+    resp = live_client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": f"Where is this? ({mk})"},
+            {"type": "image_url", "image_url": {"url": url}},
+        ]}],
+    )
+    rec = upstream.one(mk)
+    content = {
+        "openai": lambda: rec.body["messages"][0]["content"],
+        "anthropic": lambda: rec.body["messages"][0]["content"],
+        "gemini": lambda: rec.body["contents"][0]["parts"],
+    }[wire(model)]()
+    if wire(model) == "openai":
+        assert content[1] == {"type": "image_url", "image_url": {"url": url}}
+    elif wire(model) == "anthropic":
+        assert content[1] == {"type": "image", "source": {"type": "url", "url": url}}
+    else:
+        assert content[1] == {"fileData": {"mimeType": "image/jpeg", "fileUri": url}}
+    assert resp.choices[0].message.content == rec.response["text"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors
 
@@ -479,3 +508,24 @@ def test_live_key_is_needed_for_the_fake_providers(client: openai.OpenAI, live_c
         live_client.chat.completions.create(model="sim/fast", messages=[{"role": "user", "content": mk}])
     assert upstream.find(mk) == []
     assert LIVE_KEY.startswith("sy_live_")
+
+
+def test_gemini_retry_delay_is_retry_after(
+    live_client: openai.OpenAI, anthropic_client: anthropic.Anthropic, upstream: FakeUpstreams
+):
+    """Gemini sends no Retry-After header on a 429: how long to wait is in the body, a
+    `google.rpc.RetryInfo` detail (`"retryDelay": "21s"`). That is a known Retry-After, which the
+    client must get (API.md: 429 "Retry-After says when to come back"; README: "with Retry-After when
+    known"), whatever SDK it uses."""
+    model, mk = failing_model("ge/gemini"), marker()
+    with pytest.raises(openai.RateLimitError) as ei:
+        live_client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"FAIL429 {mk}"}])
+    rec = upstream.one(mk)
+    assert rec.response["status"] == 429  # the fake Gemini, like Gemini, sent no Retry-After header
+    assert ei.value.response.headers.get("retry-after") == "21"
+
+    model, mk = failing_model("ge/gemini"), marker()
+    with pytest.raises(anthropic.RateLimitError) as ei:
+        anthropic_client.messages.create(model=model, max_tokens=10, messages=[{"role": "user", "content": f"FAIL429 {mk}"}])
+    assert upstream.one(mk).response["status"] == 429
+    assert ei.value.response.headers.get("retry-after") == "21"

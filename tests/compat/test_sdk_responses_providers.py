@@ -367,3 +367,27 @@ def test_responses_upstream_errors(live_client: openai.OpenAI, upstream: FakeUps
     assert ei.value.status_code == 502
     assert ei.value.code == "upstream_error"
     assert upstream.one(mk).response["status"] == 500
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_responses_max_output_tokens_is_incomplete(live_client: openai.OpenAI, upstream: FakeUpstreams, model: str):
+    """An answer cut by the output limit is `incomplete` (reason max_output_tokens), whole or streamed."""
+    mk = marker()
+    resp = live_client.responses.create(model=model, input=f"Talk at length {mk}", max_output_tokens=4)
+    rec = upstream.one(mk)
+    assert max_tokens(rec) == 4
+    assert resp.status == "incomplete"
+    assert resp.incomplete_details is not None and resp.incomplete_details.reason == "max_output_tokens"
+    assert resp.output_text == rec.response["text"] and len(resp.output_text.split()) == 4
+    check_usage(resp, rec, model)
+
+    mk = marker()
+    events = list(live_client.responses.create(model=model, input=f"Talk at length {mk}", max_output_tokens=4, stream=True))
+    rec = upstream.one(mk)
+    last = events[-1]
+    assert last.type == "response.incomplete"
+    assert "response.completed" not in [e.type for e in events]
+    assert last.response.status == "incomplete"
+    assert last.response.incomplete_details.reason == "max_output_tokens"
+    assert last.response.output_text == rec.response["text"]
+    check_usage(last.response, rec, model)
