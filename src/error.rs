@@ -212,6 +212,7 @@ impl GatewayError {
                 status: 429 | 503,
                 ..
             } => *retry_after,
+            GatewayError::ModelsUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -237,6 +238,9 @@ impl GatewayError {
             "request_id": request_id,
             "rule_trace": trace,
         }});
+        if let Some(secs) = self.retry_after() {
+            v["error"]["retry_after_seconds"] = json!(secs);
+        }
         // Extensions of the shape for the routing errors: what was tried, what was left out and why.
         match self {
             GatewayError::AllCandidatesFailed { attempts, .. } => v["error"]["attempts"] = attempts.clone(),

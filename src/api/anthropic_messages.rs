@@ -476,7 +476,7 @@ impl ClientCodec for MessagesCodec {
         parse(body)
     }
 
-    fn render_response(&self, resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    fn render_response(&self, resp: &ChatResponse, _req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
         let content = resp
             .parts
             .iter()
@@ -1002,7 +1002,7 @@ pub(crate) mod tests {
     fn renders_a_message() {
         let mut fin = Fin(0);
         let v: Value =
-            serde_json::from_slice(&MessagesCodec.render_response(&answer(), "openai/gpt-4o", &mut fin)).unwrap();
+            serde_json::from_slice(&MessagesCodec.render_response(&answer(), None, "openai/gpt-4o", &mut fin)).unwrap();
         assert_eq!(v["id"], "msg_chatcmpl-9x");
         assert_eq!(
             (&v["type"], &v["role"], &v["model"]),
@@ -1030,7 +1030,7 @@ pub(crate) mod tests {
         let body = include_bytes!("../../tests/fixtures/anthropic/response_tool_use.json");
         let resp = Anthropic.parse_response(body, &m).unwrap();
         let v: Value =
-            serde_json::from_slice(&MessagesCodec.render_response(&resp, "anthropic/claude", &mut Fin(0))).unwrap();
+            serde_json::from_slice(&MessagesCodec.render_response(&resp, None, "anthropic/claude", &mut Fin(0))).unwrap();
         let orig: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(v["id"], orig["id"]);
         assert_eq!(v["content"], orig["content"], "tool ids and inputs survive");

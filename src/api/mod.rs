@@ -71,9 +71,9 @@ pub trait ClientCodec: Sync {
     /// Parse the request body; errors name the offending field as `param`.
     fn parse(&self, body: &[u8]) -> Result<ParsedRequest, GatewayError>;
 
-    /// Render a complete answer. `model_id` is the catalog id that answered; the `router` object and
-    /// the cost come from `fin`.
-    fn render_response(&self, resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8>;
+    /// Render a complete answer to `req` (when known: schemas that echo request settings use it).
+    /// `model_id` is the catalog id that answered; the `router` object and the cost come from `fin`.
+    fn render_response(&self, resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8>;
 
     /// A fresh encoder for one streamed answer to `req`.
     fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder>;

@@ -60,7 +60,7 @@ impl ClientCodec for OpenAiChatCodec {
         openai_chat::parse(body)
     }
 
-    fn render_response(&self, resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    fn render_response(&self, resp: &ChatResponse, _req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
         let mut msg = Map::new();
         msg.insert("role".into(), json!("assistant"));
         let text = resp.text();
@@ -261,7 +261,7 @@ mod tests {
             }),
         };
         let v: Value =
-            serde_json::from_slice(&OpenAiChatCodec.render_response(&resp, "anthropic/x", &mut Fin)).unwrap();
+            serde_json::from_slice(&OpenAiChatCodec.render_response(&resp, None, "anthropic/x", &mut Fin)).unwrap();
         assert_eq!(v["id"], "chatcmpl-msg_1");
         assert_eq!(v["model"], "anthropic/x");
         assert_eq!(v["choices"][0]["message"]["content"], Value::Null);

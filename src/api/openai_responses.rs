@@ -26,8 +26,8 @@ impl ClientCodec for ResponsesCodec {
         parse::parse(body)
     }
 
-    fn render_response(&self, resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
-        render::render_response(resp, model_id, fin)
+    fn render_response(&self, resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+        render::render_response(resp, req, model_id, fin)
     }
 
     fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder> {
@@ -1081,7 +1081,8 @@ mod render {
         out.push(b'}');
     }
 
-    pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    pub(super) fn render_response(resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+        let echoed = req.map(echo);
         let id = response_id(&resp.id);
         let (status, incomplete) = outcome(resp.finish.as_ref());
         let items = items_of(&resp.parts, &id, incomplete.is_some());
@@ -1091,7 +1092,7 @@ mod render {
             id: &id,
             created_at: if resp.created > 0 { resp.created } else { now_secs() },
             model: model_id,
-            echo: default_echo(),
+            echo: echoed.as_deref().unwrap_or_else(|| default_echo()),
         };
         let state = State {
             status,
@@ -1897,7 +1898,7 @@ mod tests {
         }
 
         fn rendered(resp: &ChatResponse) -> Value {
-            serde_json::from_slice(&ResponsesCodec.render_response(resp, "openai/gpt-4.1", &mut Fin)).unwrap()
+            serde_json::from_slice(&ResponsesCodec.render_response(resp, None, "openai/gpt-4.1", &mut Fin)).unwrap()
         }
 
         #[test]

@@ -232,7 +232,7 @@ fn part<'a>(p: &'a Part, assistant: bool, lossy: &mut Vec<String>) -> Result<Opt
         Part::Reasoning {
             text,
             signature: Some(signature),
-        } if assistant => Some(Out::Block(BlockOut::Thinking {
+        } if assistant && own_signature(signature) => Some(Out::Block(BlockOut::Thinking {
             thinking: text,
             signature,
         })),
@@ -401,6 +401,21 @@ fn budget_for_effort(effort: &str) -> Option<u32> {
     }
 }
 
+/// Signatures other providers made (the Gemini adapter tags its own `gemini:`) mean nothing to Anthropic.
+fn own_signature(signature: &str) -> bool {
+    !signature.starts_with("gemini:")
+}
+
+/// Whether the last assistant turn made tool calls without a signed thinking block of Anthropic's:
+/// with thinking on, Anthropic requires that block at the start of the turn it answers in a tool loop,
+/// and clients whose schema cannot carry signatures (OpenAI chat) cannot give it back.
+fn unsigned_tool_turn(req: &ChatRequest) -> bool {
+    req.messages.iter().rev().find(|m| m.role == Role::Assistant).is_some_and(|m| {
+        !m.tool_calls.is_empty()
+            && !m.content.iter().any(|p| matches!(p, Part::Reasoning { signature: Some(s), .. } if own_signature(s)))
+    })
+}
+
 fn thinking(req: &ChatRequest, model: &Model, max_tokens: u64, lossy: &mut Vec<String>) -> Option<Value> {
     let budget = match (req.reasoning_budget, req.reasoning_effort.as_deref()) {
         (Some(0), _) | (None, None) => return None,
@@ -421,6 +436,13 @@ fn thinking(req: &ChatRequest, model: &Model, max_tokens: u64, lossy: &mut Vec<S
                 "{} has no extended thinking; the reasoning request was not sent",
                 model.id
             ),
+        );
+        return None;
+    }
+    if unsigned_tool_turn(req) {
+        note(
+            lossy,
+            "the tool loop's last assistant turn carries no signed thinking block, which Anthropic requires while thinking; thinking was not enabled",
         );
         return None;
     }

@@ -558,6 +558,17 @@ impl ProviderAdapter for Gemini {
         })
     }
 
+    /// `google.rpc.RetryInfo` in `error.details`: `"retryDelay": "21s"` (decimal seconds), rounded up.
+    fn retry_after(&self, body: &[u8]) -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let e = if v.is_array() { v.get(0)?.get("error")? } else { v.get("error")? };
+        e.get("details")?.as_array()?.iter().find_map(|d| {
+            let s = d.get("retryDelay")?.as_str()?.strip_suffix('s')?;
+            let secs: f64 = s.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0)?;
+            Some(secs.ceil() as u64)
+        })
+    }
+
     fn error_message(&self, body: &[u8]) -> String {
         // `{"error": {...}}`; the JSON-array stream shape wraps it in a one-element array. (serde
         // would also read a struct from an array, so the shape is decided by the first byte.)
@@ -1292,6 +1303,13 @@ mod tests {
         ] {
             assert_eq!(wire::finish(reason, calls), want, "{reason}");
         }
+    }
+
+    #[test]
+    fn retry_delay_from_the_body() {
+        assert_eq!(Gemini.retry_after(fixture!("error_429.json").as_bytes()), Some(21));
+        assert_eq!(Gemini.retry_after(br#"{"error":{"details":[{"retryDelay":"1.2s"}]}}"#), Some(2));
+        assert_eq!(Gemini.retry_after(fixture!("error_400.json").as_bytes()), None);
     }
 
     #[test]

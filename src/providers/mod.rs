@@ -52,6 +52,12 @@ pub trait ProviderAdapter: Sync {
 
     /// The human-readable message of an error body from this provider.
     fn error_message(&self, body: &[u8]) -> String;
+
+    /// Seconds to wait, when the provider says so in an error body rather than a `Retry-After`
+    /// header (Gemini's `RetryInfo`).
+    fn retry_after(&self, _body: &[u8]) -> Option<u64> {
+        None
+    }
 }
 
 /// Turns a provider's SSE events into canonical events.
@@ -167,13 +173,26 @@ pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
 
 /// Translate a complete answer for the client. `Err` says why the provider's answer is unusable.
 pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
+    translate_json_for(plan, body, None, model, fin)
+}
+
+/// Like [`translate_json`], for a known request (schemas that echo request settings use it).
+pub fn translate_json_for(plan: Plan, body: &[u8], req: Option<&ChatRequest>, model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
     match plan {
         Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
         Plan::PassAnthropic => anthropic_passthrough::rewrite_response(body, &model.id, fin),
         Plan::Translate { codec, adapter } => {
             let resp = adapter.parse_response(body, model)?;
-            Ok(codec.render_response(&resp, &model.id, fin))
+            Ok(codec.render_response(&resp, req, &model.id, fin))
         }
+    }
+}
+
+/// The retry delay a provider put in an error body, if any.
+pub fn retry_after_in_body(plan: Plan, body: &[u8]) -> Option<u64> {
+    match plan {
+        Plan::Translate { adapter, .. } => adapter.retry_after(body),
+        Plan::PassOpenAi | Plan::PassAnthropic => None,
     }
 }
 

@@ -254,8 +254,9 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             if !eos {
                 return Ok(());
             }
+            let req = ctx.ex.request.as_ref();
             let mut report = Report::new(ctx);
-            let out = providers::translate_json(plan, buf, &model, &mut report);
+            let out = providers::translate_json_for(plan, buf, req, &model, &mut report);
             let (usage, cost) = (report.usage, report.cost);
             match out {
                 Ok(out) => {
@@ -361,6 +362,12 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             if !eos {
                 return Ok(());
             }
+            // Gemini puts its retry delay in the body; too late for this response's header, it still
+            // cools the model down, so the next request gets a 429 with a real Retry-After.
+            let retry_after = retry_after.or_else(|| providers::retry_after_in_body(plan, buf));
+            if let Some(a) = ctx.attempts.last_mut() {
+                a.retry_after = a.retry_after.or(retry_after);
+            }
             let e = GatewayError::UpstreamStatus {
                 provider: provider_name(ctx),
                 status: client_status_for_upstream(*upstream_status),
@@ -371,7 +378,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                     upstream_status,
                     providers::error_message(plan, buf)
                 ),
-                retry_after: *retry_after,
+                retry_after,
             };
             let e = super::failure::exhausted(e, ctx);
             let json = e.to_json(ctx.request_id(), &ctx.ex.trace);

@@ -38,7 +38,9 @@ const ENTRIES: &[(u64, &str)] = &[
       docker kubernetes k8s terraform ansible git github regex regexp graphql webpack laravel jvm wasm \
       webassembly cuda opengl arduino objective-c tsx jsx pyspark hadoop kafka redis mongodb nginx api apis \
       sdk cli yaml makefile cmake pip conda ruby_on_rails spring_boot shell_script assembly_language \
-      visual_basic vba div flexbox dom css_grid tailwind pip_install git_commit in_c in_c++ using_c written_in_c in_go using_go in_r using_r excel_formula google_sheets_formula"),
+      visual_basic vba div flexbox dom css_grid tailwind pip_install git_commit in_c in_c++ using_c written_in_c in_go using_go in_r using_r excel_formula google_sheets_formula \
+      in_rust using_rust written_in_rust rust_function rust_code rust_program rust_crate rust_struct \
+      go_function go_program golang_function"),
     (CODE_NOUN, "function functions method methods variable variables array arrays integer integers \
       string strings loop loops recursion recursive algorithm algorithms compiler runtime syntax script \
       program programs code snippet library module framework database query queries endpoint server \

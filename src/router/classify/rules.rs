@@ -274,6 +274,13 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
         sc.add(Task::Code, v, "programming request");
     }
 
+    // "Write a Rust function that ...": a writing request whose object is a programming artefact
+    // (and no literary form) is a programming request, whatever language it names.
+    let writes = h.at_start(WRITE) || h.first & WRITE != 0;
+    if writes && h.has(CODE_NOUN) && !h.has(CREATIVE_FORM) {
+        sc.add(Task::Code, 2.0, "write + programming artefact");
+    }
+
     // "Write a script for a YouTube video": programming words alone, next to a prose form.
     let code_words_only = !h.has(CODE_LANG | CODE_STRONG) && syntax < 1.0 && st.fences == 0;
     if code_words_only && h.has(CREATIVE_FORM) && h.has(CODE_VERB | CODE_NOUN) {

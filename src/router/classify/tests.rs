@@ -37,6 +37,8 @@ fn code() {
         "code",
         &[
             "Write a Python function that reverses a linked list.",
+            "Write a Rust function that parses RFC 3339 timestamps and handles leap seconds",
+            "Write a Go program that tails a log file and counts 5xx responses per minute.",
             "Fix this error: TypeError: 'NoneType' object is not subscriptable",
             "```js\nconst x = arr.map(a => a * 2)\nconsole.log(x)\n```\nWhy does this print undefined?",
             "Write a SQL query that returns the top 5 customers by revenue.",
