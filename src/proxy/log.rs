@@ -137,6 +137,8 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
     }
     let usage = ctx.usage.unwrap_or_default();
     let id = ctx.ex.identity.as_ref();
+    let route = ctx.route.as_ref();
+    let auto = route.filter(|r| r.mode != "pinned");
     tracing::info!(
         target: "access",
         request_id = ctx.request_id(),
@@ -148,7 +150,13 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         provider = model.map(|m| &*m.provider.name),
         status = ctx.status,
         stream,
+        route = route.map(|r| r.mode),
+        reason = auto.map(|r| r.reason.as_str()),
+        policy = route.and_then(|r| r.policy.as_deref()),
+        split_arm = route.and_then(|r| r.split_arm.as_deref()),
+        session_sticky = auto.map(|r| r.sticky),
         attempts = ctx.attempts.len(),
+        attempt_log = attempt_log(ctx),
         fallback = ctx.attempts.len() > 1,
         latency_ms = total.as_secs_f64() * 1e3,
         upstream_ms = upstream.as_secs_f64() * 1e3,
@@ -163,4 +171,27 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         error_code = ctx.error.as_ref().map(|e| e.code()),
         "request"
     );
+}
+
+/// Each attempt as `model status|error latency`, `;`-separated, when there was more than one or the
+/// one failed (a single good attempt is already the line's model, status and upstream time).
+fn attempt_log(ctx: &Ctx) -> Option<String> {
+    let single_ok = ctx.attempts.len() == 1 && ctx.attempts[0].error.is_none();
+    if ctx.attempts.is_empty() || single_ok {
+        return None;
+    }
+    let parts: Vec<String> = ctx
+        .attempts
+        .iter()
+        .map(|a| {
+            let outcome = match (&a.error, a.status) {
+                (Some(e), _) => e.clone(),
+                (None, Some(s)) => s.to_string(),
+                (None, None) => "no answer".to_string(),
+            };
+            let ms = a.duration.or(a.headers_after).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+            format!("{} {outcome} {ms:.1}ms", a.model.id)
+        })
+        .collect();
+    Some(parts.join("; "))
 }

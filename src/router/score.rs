@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use switchyard_sdk::Money;
 
 use super::health::{latency_penalty_ms, Health};
-use crate::config::routing::Weights;
+use crate::config::routing::{Mode, Weights};
 use crate::config::Model;
 
 /// A candidate with the facts the score needs.
@@ -70,9 +70,14 @@ fn log_rank(v: f64, min: f64, max: f64) -> f64 {
 
 /// Weights adjusted for how much the prompt needs a strong model (`strong` in 0..1): quality counts
 /// from 0.6× (easy) to 1.4× (hard) its configured weight, the other terms are rescaled to keep the sum.
-pub fn adjust(w: Weights, strong: f64) -> Weights {
+/// In quality mode the caller asked for quality, so an easy prompt never lowers its weight.
+pub fn adjust(w: Weights, strong: f64, mode: Mode) -> Weights {
     let sum = w.quality + w.cost + w.latency + w.context;
-    let q = (w.quality * (0.6 + 0.8 * strong.clamp(0.0, 1.0))).min(sum);
+    let mut factor = 0.6 + 0.8 * strong.clamp(0.0, 1.0);
+    if mode == Mode::Quality {
+        factor = factor.max(1.0);
+    }
+    let q = (w.quality * factor).min(sum);
     let rest = sum - w.quality;
     let k = if rest > 0.0 { (sum - q) / rest } else { 0.0 };
     Weights {
@@ -236,9 +241,11 @@ mod tests {
         let h = Health::new();
         let r = rank(&cands, "code", w(0.5, 0.5, 0.0), &h, &[]);
         assert_eq!(r[0].model.id, "x");
-        let easy = adjust(w(0.5, 0.5, 0.0), 0.0);
-        let hard = adjust(w(0.5, 0.5, 0.0), 1.0);
+        let easy = adjust(w(0.5, 0.5, 0.0), 0.0, Mode::Balanced);
+        let hard = adjust(w(0.5, 0.5, 0.0), 1.0, Mode::Balanced);
         assert!(hard.quality > easy.quality && (hard.quality + hard.cost - 1.0).abs() < 1e-9);
+        let asked = adjust(w(0.5, 0.5, 0.0), 0.0, Mode::Quality);
+        assert_eq!(asked.quality, 0.5, "quality mode keeps its weight for an easy prompt");
         let pref = rank(&cands, "code", w(0.5, 0.5, 0.0), &h, &["p".to_string()]);
         assert!(pref.iter().all(|s| s.preferred));
     }
