@@ -488,6 +488,20 @@ fn validate_catalog(
         let output = price(Some(m.pricing.output), "output", problems).unwrap_or_default();
         let cached_input = price(m.pricing.cached_input, "cached_input", problems).unwrap_or(input);
         let cache_write = price(m.pricing.cache_write, "cache_write", problems).unwrap_or(input);
+        let image = match m.pricing.image.map(Money::from_dollars) {
+            None => None,
+            Some(Some(d)) => Some(d),
+            Some(None) => {
+                problems.push(src.problem(at("pricing.image"), "must be a non-negative number of dollars per image"));
+                None
+            }
+        };
+        if m.pricing.image.is_none() && m.capabilities.iter().any(|c| c == "image_generation") {
+            problems.push(src.problem(
+                at("pricing.image"),
+                "a model with the image_generation capability needs its price per image (dollars)",
+            ));
+        }
         if let Some(f) = m.quirks.max_tokens_field.as_deref() {
             if f != "max_tokens" && f != "max_completion_tokens" {
                 problems.push(src.problem(
@@ -542,6 +556,7 @@ fn validate_catalog(
                 cached_input,
                 cache_write,
                 output,
+                image,
             },
             context_window: m.context_window,
             max_output: m.max_output,

@@ -271,4 +271,6 @@ pub struct RawPricing {
     /// Price of input tokens written to a prompt cache (Anthropic); defaults to `input`.
     pub cache_write: Option<f64>,
     pub output: f64,
+    /// US dollars per generated image (image models; required with the `image_generation` capability).
+    pub image: Option<f64>,
 }

@@ -140,6 +140,8 @@ pub struct Pricing {
     pub cached_input: Price,
     pub cache_write: Price,
     pub output: Price,
+    /// Per generated image (image models).
+    pub image: Option<Money>,
 }
 
 impl Pricing {
@@ -313,6 +315,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
             cached_input: p(0.5),
             cache_write: p(1.25),
             output: p(2.0),
+            image: None,
         },
         context_window: 100_000,
         max_output: 4096,

@@ -2,7 +2,9 @@
 //! loopback port speaking the OpenAI chat wire format, so requests to simulated models take the same
 //! proxy path as real ones. Each mock provider's `simulate` block sets its latency, stream pace,
 //! token usage and injected failures (error statuses, connections reset mid-stream, hangs).
-//! It is a simulator: the text it returns is filler, not a model's answer.
+//! It is a simulator: the text it returns is filler, not a model's answer. The same providers also
+//! play image models on the OpenAI Images API (`/images/generations`): every image is one tiny PNG,
+//! after the configured latency and with the same injected failures.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -114,6 +116,48 @@ fn parse_ask(body: &[u8], sim: &RawSimulate) -> Option<Ask> {
     })
 }
 
+/// Which API of a mock provider a request reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Chat,
+    Images,
+}
+
+/// After the configured latency: answer (with the roll), or the request was already dealt with.
+enum Fate {
+    Answer(f64),
+    Done(Option<()>),
+}
+
+/// The image every simulated image request gets: a valid 8×8 RGB PNG, base64-encoded.
+pub const SIM_PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAbUlEQVR42hXOUREAUQhCUaMYhShEMcqNQhSi7Fs/OQzjzLCDBg83MGToMLPsosXLLSxZug/ECgmLE4iI6oFZI2NzBhNTPzj20OHjDo4cvQf/7Bt41Rf+F+h7YsIGBYfLHyc0D8oWFZfrX05p+QDeqGABtJu0bQAAAABJRU5ErkJggg==";
+
+/// Output tokens reported per simulated image (what gpt-image-1 reports for a low-quality square).
+const SIM_IMAGE_TOKENS: u64 = 272;
+
+/// What one simulated image request asked for.
+struct ImageAsk {
+    prompt: String,
+    n: u64,
+    url: bool,
+}
+
+fn parse_image_ask(body: &[u8]) -> Option<ImageAsk> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let prompt = v["prompt"].as_str().filter(|p| !p.trim().is_empty())?.to_string();
+    let n = match &v["n"] {
+        Value::Null => 1,
+        n => n.as_u64().filter(|n| (1..=10).contains(n))?,
+    };
+    let url = match &v["response_format"] {
+        Value::Null => false,
+        Value::String(f) if f == "url" => true,
+        Value::String(f) if f == "b64_json" => false,
+        _ => return None,
+    };
+    Some(ImageAsk { prompt, n, url })
+}
+
 fn words(n: u64) -> String {
     (0..n)
         .map(|i| WORDS[i as usize % WORDS.len()])
@@ -175,39 +219,33 @@ impl Simulator {
             }
         }
         let snap = self.state.load_full();
-        let sim = path
+        let found = path
             .strip_prefix("/sim/")
             .and_then(|rest| rest.split_once('/'))
-            .filter(|(_, tail)| *tail == "v1/chat/completions")
-            .and_then(|(name, _)| snap.providers.get(name))
-            .filter(|p| p.kind == ProviderKind::Mock)
-            .and_then(|p| p.simulate.clone());
-        let Some(sim) = sim else {
+            .and_then(|(name, tail)| {
+                let endpoint = match tail {
+                    "v1/chat/completions" => Served::Chat,
+                    "v1/images/generations" => Served::Images,
+                    _ => return None,
+                };
+                let p = snap.providers.get(name).filter(|p| p.kind == ProviderKind::Mock)?;
+                Some((endpoint, p.simulate.clone()?))
+            });
+        let Some((endpoint, sim)) = found else {
             let b = json!({"error": {"message": format!("no simulated provider at {path}"), "type": "invalid_request_error"}});
             return send(session, 404, "application/json", Some(Bytes::from(b.to_string()))).await;
         };
+        if endpoint == Served::Images {
+            return self.images(session, &body, &sim, shutdown).await;
+        }
         let Some(ask) = parse_ask(&body, &sim) else {
             let b = json!({"error": {"message": "the simulator expects an OpenAI chat request", "type": "invalid_request_error"}});
             return send(session, 400, "application/json", Some(Bytes::from(b.to_string()))).await;
         };
-        if sim.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(sim.latency_ms)).await;
-        }
-        let roll = self.roll();
-        if roll < sim.hang_rate {
-            hang(shutdown).await;
-            return None;
-        }
-        if roll < sim.hang_rate + sim.fail_rate {
-            let b = json!({"error": {"message": format!("simulated failure ({})", sim.fail_status), "type": "server_error", "code": "simulated"}});
-            return send(
-                session,
-                sim.fail_status,
-                "application/json",
-                Some(Bytes::from(b.to_string())),
-            )
-            .await;
-        }
+        let roll = match self.delay_and_fail(session, &sim, shutdown).await {
+            Fate::Answer(roll) => roll,
+            Fate::Done(r) => return r,
+        };
         let reset = roll < sim.hang_rate + sim.fail_rate + sim.reset_rate;
         let id = format!("chatcmpl-sim{:x}", self.counter.load(Ordering::Relaxed));
         if ask.stream {
@@ -228,6 +266,64 @@ impl Simulator {
             });
             send(session, 200, "application/json", Some(Bytes::from(b.to_string()))).await
         }
+    }
+
+    /// The configured latency, then a hang or a failure by the configured shares. `Fate::Answer`
+    /// carries the roll for the caller's own injected faults.
+    async fn delay_and_fail(&self, session: &mut ServerSession, sim: &RawSimulate, shutdown: &ShutdownWatch) -> Fate {
+        if sim.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(sim.latency_ms)).await;
+        }
+        let roll = self.roll();
+        if roll < sim.hang_rate {
+            hang(shutdown).await;
+            return Fate::Done(None);
+        }
+        if roll < sim.hang_rate + sim.fail_rate {
+            let b = json!({"error": {"message": format!("simulated failure ({})", sim.fail_status), "type": "server_error", "code": "simulated"}});
+            return Fate::Done(
+                send(
+                    session,
+                    sim.fail_status,
+                    "application/json",
+                    Some(Bytes::from(b.to_string())),
+                )
+                .await,
+            );
+        }
+        Fate::Answer(roll)
+    }
+
+    /// An image model: the OpenAI Images API (`/images/generations`). Each image is the same tiny
+    /// PNG, as `b64_json` (the default) or as a `data:` URL when `response_format` is `url`.
+    async fn images(
+        &self,
+        session: &mut ServerSession,
+        body: &[u8],
+        sim: &RawSimulate,
+        shutdown: &ShutdownWatch,
+    ) -> Option<()> {
+        let Some(ask) = parse_image_ask(body) else {
+            let b = json!({"error": {"message": "the simulator expects an OpenAI image request: a prompt, n from 1 to 10, response_format url or b64_json", "type": "invalid_request_error"}});
+            return send(session, 400, "application/json", Some(Bytes::from(b.to_string()))).await;
+        };
+        if let Fate::Done(r) = self.delay_and_fail(session, sim, shutdown).await {
+            return r;
+        }
+        let image = |_| match ask.url {
+            true => json!({"url": format!("data:image/png;base64,{SIM_PNG_BASE64}"), "revised_prompt": ask.prompt}),
+            false => json!({"b64_json": SIM_PNG_BASE64, "revised_prompt": ask.prompt}),
+        };
+        let input_tokens = (ask.prompt.len() as u64 / 4).max(1);
+        let output_tokens = SIM_IMAGE_TOKENS * ask.n;
+        let b = json!({
+            "created": now_secs(),
+            "data": (0..ask.n).map(image).collect::<Vec<_>>(),
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "total_tokens": input_tokens + output_tokens,
+                      "input_tokens_details": {"text_tokens": input_tokens, "image_tokens": 0}},
+        });
+        send(session, 200, "application/json", Some(Bytes::from(b.to_string()))).await
     }
 
     async fn stream(

@@ -1,16 +1,108 @@
-//! Endpoints answered whole: `/v1/auto/route`, `/v1/models/route`, `/v1/images/generations`. (Being
-//! written: replaced wholesale.)
+//! Endpoints answered whole: `POST /v1/auto/route`, `POST /v1/models/route` and
+//! `POST /v1/images/generations`. The gateway makes the upstream call itself (`call`, with Pingora's
+//! HTTP client, pooled connections and the same fallback rules as the proxy path), so the whole answer
+//! is known before the client gets a byte: the response carries the actual cost in `x-jt-cost-usd`
+//! (`x-jt-cost-basis: actual`) and an exact `Content-Length`, and an unusable answer can still fall
+//! back to the next candidate. Attempts, usage, cost and status are kept in the context exactly as the
+//! proxy path keeps them, so health, metrics and the access log see these requests the same way.
+//!
+//! - `chat`: `/v1/auto/route` (classify, route, call, answer with the whole decision) and
+//!   `/v1/models/route` (explicit filters, then the best remaining model by the mode);
+//! - `images`: `/v1/images/generations` (pinned image model or `auto`), also where the two routes send
+//!   image tasks;
+//! - `input`: the request bodies, merged and checked, errors naming their field;
+//! - `report`: the parts of the answer both flows share (price comparison, timing, context, headers).
 
+mod call;
+mod chat;
+mod images;
+mod input;
+mod report;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 use pingora::proxy::Session;
+use switchyard_sdk::{Decision, Endpoint};
 
 use super::ctx::Ctx;
 use super::request::Flow;
+use super::Gateway;
 use crate::error::GatewayError;
-use crate::router::RouterState;
 
-pub async fn handle(s: &mut Session, _ctx: &mut Ctx, _router: &RouterState) -> Result<Flow, GatewayError> {
-    Err(GatewayError::UnknownEndpoint {
-        method: s.req_header().method.to_string(),
-        path: s.req_header().uri.path().to_string(),
-    })
+pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &Gateway) -> Result<Flow, GatewayError> {
+    let body = read_body(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
+    ctx.no_fallback = header(s, "x-jt-no-fallback").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let answer = match ctx.ex.endpoint {
+        Endpoint::AutoRoute => chat::auto_route(s, ctx, gw, &body).await?,
+        Endpoint::ModelsRoute => chat::models_route(s, ctx, gw, &body).await?,
+        _ => images::generations(s, ctx, gw, &body).await?,
+    };
+    let extra = report::headers(ctx);
+    let _ = super::respond::send(s, ctx, 200, "application/json", Bytes::from(answer.to_string()), &extra).await;
+    Ok(Flow::Answered)
+}
+
+fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
+    s.req_header().headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request-stage phases (validation, limits, plugins) on the canonical request in `ctx.ex`.
+fn request_phases(s: &Session, ctx: &mut Ctx) -> Result<(), GatewayError> {
+    for p in ctx.snap.phases.iter() {
+        if let Decision::Respond(r) = p.on_request(s.req_header(), &mut ctx.ex) {
+            return Err(r.into());
+        }
+    }
+    Ok(())
+}
+
+/// Read the whole body, at most `limit` bytes, within `timeout`. Unlike the proxy path these bodies
+/// are never replayed by Pingora, so any size and framing up to the limit is fine.
+async fn read_body(s: &mut Session, limit: u64, timeout: Duration) -> Result<Bytes, GatewayError> {
+    let read = async {
+        let expects_continue = header(s, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue {
+            s.as_downstream_mut()
+                .write_continue_response()
+                .await
+                .map_err(|e| GatewayError::Internal(format!("writing 100 Continue: {e}")))?;
+        }
+        let declared = super::body::declared_len(s).unwrap_or(4096).min(limit);
+        let mut buf = BytesMut::with_capacity(declared as usize);
+        while let Some(chunk) =
+            s.as_downstream_mut()
+                .read_request_body()
+                .await
+                .map_err(|e| GatewayError::InvalidRequest {
+                    code: "body_read_failed",
+                    message: format!("could not read the request body: {e}"),
+                    param: None,
+                })?
+        {
+            if buf.len() as u64 + chunk.len() as u64 > limit {
+                return Err(GatewayError::PayloadTooLarge { limit });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(GatewayError::BodyTimeout))
+}
+
+/// The chain from a ranking: the best first, then each next candidate the best remaining one on a
+/// provider other than the previous one's, when there is one (as `auto` orders its chains), at most
+/// `limit` long.
+fn chain(mut ranked: Vec<crate::router::score::Scored>, limit: usize) -> Vec<std::sync::Arc<crate::config::Model>> {
+    let mut out: Vec<std::sync::Arc<crate::config::Model>> = Vec::with_capacity(ranked.len().min(limit));
+    while !ranked.is_empty() && out.len() < limit {
+        let pos = out
+            .last()
+            .and_then(|prev| ranked.iter().position(|s| s.model.provider.name != prev.provider.name))
+            .unwrap_or(0);
+        out.push(ranked.remove(pos).model);
+    }
+    out
 }

@@ -82,7 +82,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, s: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
-        match request::handle(s, ctx, &self.router).await {
+        match request::handle(s, ctx, self).await {
             Ok(Flow::Proxy) => Ok(false),
             Ok(Flow::Answered) => Ok(true),
             Err(e) => {

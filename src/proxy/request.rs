@@ -99,7 +99,8 @@ fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
     s.req_header().headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub async fn handle(s: &mut Session, ctx: &mut Ctx, router: &RouterState) -> Result<Flow, GatewayError> {
+pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Result<Flow, GatewayError> {
+    let router: &RouterState = &gw.router;
     let ep = endpoint(&s.req_header().method, s.req_header().uri.path())?;
     ctx.ex.endpoint = ep;
     if let Some(schema) = Schema::for_endpoint(ep) {
@@ -169,7 +170,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, router: &RouterState) -> Res
             return Ok(Flow::Answered);
         }
         Endpoint::AutoRoute | Endpoint::ModelsRoute | Endpoint::Images => {
-            return super::complete::handle(s, ctx, router).await
+            return super::complete::handle(s, ctx, gw).await
         }
         _ => {}
     }

@@ -107,7 +107,12 @@ pub fn rank_models<'a>(
         &req.metadata,
     );
     let mode = mode(input, req, named_mode, policy)?;
-    let class = routing.classifier.classify_request(req);
+    let mut class = routing.classifier.classify_request(req);
+    if let Some(t) = req.routing.task.as_deref().and_then(Task::parse) {
+        class.task = t;
+        class.confidence = 1.0;
+        class.reasons = vec!["task given by the request"];
+    }
     let task = class.task;
     let prefs = id.and_then(|i| routing.workspaces.get(&*i.workspace));
     let floor = policy
@@ -201,7 +206,7 @@ pub fn rank_models<'a>(
         });
     }
 
-    let weights = adjust(routing.weights(mode), f64::from(class.strong));
+    let weights = adjust(routing.weights(mode), f64::from(class.strong), mode);
     let preferred = prefs.map(|p| p.preferred_providers.as_slice()).unwrap_or(&[]);
     let mut ranked: Vec<Scored> = rank(&cands, task.as_str(), weights, health, preferred);
     if let Some(p) = policy.filter(|p| !p.chain.is_empty()) {

@@ -90,7 +90,7 @@ fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static st
 }
 
 /// Whether the caller may use `m` (named `name`) and its provider can serve at all.
-fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
+pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
     if let Some(id) = id {
         if !(id.scopes.allows_model(&m.id) || id.scopes.allows_model(name)) {
             return Err(GatewayError::ModelNotAllowed {

@@ -121,6 +121,9 @@ pub struct RoutingHints {
     pub budget: Option<Money>,
     pub session_id: Option<String>,
     pub mode: Option<String>,
+    /// The caller's task (`/v1/auto/route`'s `task`, `/v1/models/route`'s `filter.task_type`): it
+    /// replaces the classifier's task when routing.
+    pub task: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

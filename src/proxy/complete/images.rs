@@ -1,0 +1,599 @@
+//! `POST /v1/images/generations`: the OpenAI Images API. `model` pins an image model of the catalog
+//! (capability `image_generation`, an OpenAI-schema provider; the built-in simulator plays one for
+//! `mock` providers), or `auto` / `auto:<mode>` chooses among the image models by the mode, with the
+//! per-image price as the cost term. The request reaches `{base}/images/generations` with the model's
+//! upstream name; the answer keeps the provider's fields, with `model` the catalog id, `usage.images`
+//! and `usage.cost` (images returned × the catalog's per-image price) and a `router` object. Images
+//! come back as the client asked: `url` turns a base64-only image into a `data:` URL.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pingora::proxy::Session;
+use serde_json::{json, Map, Value};
+use switchyard_sdk::ir::{ChatRequest, Message, Role, RoutingHints, Usage};
+use switchyard_sdk::Money;
+
+use super::super::ctx::Ctx;
+use super::super::response::router_json;
+use super::super::Gateway;
+use super::call::{self, Job, Outgoing};
+use super::input::{self, Object, IMAGE_FIELDS};
+use super::report::Entry;
+use crate::config::routing::Mode;
+use crate::config::{Model, ProviderKind};
+use crate::error::GatewayError;
+use crate::router::health::Unavailable;
+use crate::router::score::{self, deciding_term, quality_for, scored_json, Candidate};
+use crate::router::{permitted, Route, RouterState};
+
+const TASK: &str = "image_generation";
+/// Most images one request may ask for (OpenAI's limit).
+const MAX_IMAGES: u64 = 10;
+/// How many scored models the `router` metadata lists.
+const SCORED_SHOWN: usize = 5;
+/// Switchyard's own fields: read by the gateway, never sent to a provider.
+const GATEWAY_FIELDS: &[&str] = &[
+    "fallback",
+    "budget_dollars",
+    "session_id",
+    "router_mode",
+    "optimization",
+    "metadata",
+    "stream",
+];
+
+/// `n` images at `price` each.
+pub fn times(price: Money, n: u64) -> Money {
+    Money(price.0.saturating_mul(n))
+}
+
+/// One image request, checked.
+pub struct ImageAsk {
+    /// A catalog id or alias, or `auto` / `auto:<mode>`.
+    pub model: String,
+    pub prompt: String,
+    pub n: u64,
+    /// The client asked for URLs.
+    pub url: bool,
+    pub output_format: Option<String>,
+    /// The body for the provider, `model` aside.
+    pub forward: Object,
+    pub mode: Option<String>,
+    pub budget: Option<Money>,
+    pub fallback: Vec<String>,
+    pub session_id: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub user: Option<String>,
+}
+
+impl ImageAsk {
+    /// An Images API body. Fields Switchyard does not know are sent to the provider as they are.
+    pub fn parse(o: &Object) -> Result<ImageAsk, GatewayError> {
+        input::refuse_stream(o, "stream")?;
+        let prompt = match input::opt_str(o, "prompt", "prompt")? {
+            Some(p) if !p.trim().is_empty() => p.to_string(),
+            Some(_) => return Err(GatewayError::invalid("prompt", "prompt must not be empty")),
+            None => return Err(input::missing("prompt", "prompt is required: the description of the image")),
+        };
+        let model = input::opt_str(o, "model", "model")?.unwrap_or("auto").trim().to_string();
+        if model.is_empty() {
+            return Err(GatewayError::invalid("model", "model must not be empty"));
+        }
+        let n = input::opt_int(o, "n", "n", 1, MAX_IMAGES)?.unwrap_or(1);
+        let url = match input::opt_str(o, "response_format", "response_format")? {
+            None | Some("b64_json") => false,
+            Some("url") => true,
+            Some(f) => {
+                return Err(GatewayError::invalid(
+                    "response_format",
+                    format!("response_format {f:?} must be url or b64_json"),
+                ))
+            }
+        };
+        for k in IMAGE_FIELDS.iter().chain(&["user"]) {
+            if *k == "output_compression" {
+                input::opt_int(o, k, k, 0, 100)?;
+            } else {
+                input::opt_str(o, k, k)?;
+            }
+        }
+        let mode = match input::opt_str(o, "router_mode", "router_mode")? {
+            Some(m) => Some(m.to_string()),
+            None => input::opt_str(o, "optimization", "optimization")?.map(str::to_string),
+        };
+        let metadata = match o.get("metadata") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err(GatewayError::invalid("metadata", "metadata must be an object")),
+        };
+        let mut forward = o.clone();
+        forward.remove("model");
+        for k in GATEWAY_FIELDS {
+            forward.remove(*k);
+        }
+        Ok(ImageAsk {
+            prompt,
+            n,
+            url,
+            output_format: input::opt_str(o, "output_format", "output_format")?.map(str::to_string),
+            mode,
+            budget: input::budget(o)?,
+            fallback: input::fallback(o)?,
+            session_id: input::opt_str(o, "session_id", "session_id")?.map(str::to_string),
+            user: input::opt_str(o, "user", "user")?.map(str::to_string),
+            metadata,
+            forward,
+            model,
+        })
+    }
+}
+
+/// What the images flow hands back.
+pub struct Done {
+    /// The Images API answer (`created`, `data`, `usage` with `images` and `cost`, `model`).
+    pub response: Value,
+    /// The image models the caller could have used, for a price comparison.
+    pub entries: Vec<Entry>,
+    /// Images returned.
+    pub images: u64,
+}
+
+pub async fn generations(s: &mut Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8]) -> Result<Value, GatewayError> {
+    let o = input::object(body)?;
+    let ask = ImageAsk::parse(&o)?;
+    let n = ask.n;
+    let class = json!({"task": TASK, "confidence": 1.0, "reasons": ["images endpoint"]});
+    let done = run(s, ctx, gw, ask, &|_, _| None, class).await?;
+    let mut response = done.response;
+    if let Some(r) = response.as_object_mut() {
+        r.insert("router".into(), router(ctx, n));
+    }
+    Ok(response)
+}
+
+/// The `router` object, with the estimate per image rather than per token.
+pub fn router(ctx: &Ctx, n: u64) -> Value {
+    let mut r = router_json(ctx, ctx.cost);
+    if let Some(m) = ctx.current_model() {
+        r["cost"]["estimated_dollars"] = json!(m.pricing.image.map(|p| times(p, n).as_dollars_f64()));
+    }
+    r
+}
+
+/// Route, call and read an image request. `filter` adds the caller's own conditions (a model and its
+/// estimated cost; `Some(why)` leaves it out).
+pub async fn run(
+    s: &mut Session,
+    ctx: &mut Ctx,
+    gw: &Gateway,
+    ask: ImageAsk,
+    filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync),
+    classification: Value,
+) -> Result<Done, GatewayError> {
+    // The phases (firewall, rules, limits) see the prompt as a one-message conversation.
+    ctx.ex.request = Some(ChatRequest {
+        model: ask.model.clone(),
+        messages: vec![Message::text(Role::User, ask.prompt.clone())],
+        user: ask.user.clone(),
+        metadata: ask.metadata.clone(),
+        routing: RoutingHints {
+            fallback: ask.fallback.clone(),
+            budget: ask.budget,
+            session_id: ask.session_id.clone(),
+            mode: ask.mode.clone(),
+            task: Some(TASK.into()),
+        },
+        ..Default::default()
+    });
+    super::request_phases(s, ctx)?;
+    let (route, entries) = route(ctx, &gw.router, &ask, super::header(s, "x-jt-route"), filter, classification)?;
+    ctx.route = Some(route);
+    let mut job = ImageJob { ask: &ask, images: 0 };
+    let response = call::run(ctx, gw, &mut job).await?;
+    Ok(Done {
+        response,
+        entries,
+        images: job.images,
+    })
+}
+
+/// Why `m` cannot serve an image request, if it cannot.
+fn cannot_draw(m: &Model) -> Option<String> {
+    if !m.has(TASK) {
+        return Some(format!("the catalog does not list the image_generation capability for {}", m.id));
+    }
+    if !matches!(
+        m.provider.kind,
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::Mock
+    ) {
+        return Some(format!(
+            "images are generated through the OpenAI Images API; {} is a {} model",
+            m.id,
+            m.provider.kind.as_str()
+        ));
+    }
+    None
+}
+
+/// The mode: `x-jt-route`, then `auto:<mode>`, then `router_mode`/`optimization`, then the workspace's
+/// default, then the gateway's.
+fn mode(ctx: &Ctx, header: Option<&str>, named: Option<&str>, field: Option<&str>) -> Result<Mode, GatewayError> {
+    for (value, param) in [(header, "x-jt-route"), (named, "model"), (field, "router_mode")] {
+        if let Some(v) = value {
+            return Mode::parse(v).ok_or_else(|| {
+                GatewayError::invalid(
+                    param,
+                    format!("unknown routing mode {v:?}; use quality, cost, latency or balanced"),
+                )
+            });
+        }
+    }
+    let routing = &ctx.snap.routing;
+    Ok(ctx
+        .ex
+        .identity
+        .as_ref()
+        .and_then(|i| routing.workspaces.get(&*i.workspace))
+        .and_then(|w| w.default_optimization)
+        .unwrap_or(routing.default_mode))
+}
+
+/// The image models the caller could use now, with their cost for this request, and the ones left out
+/// with why (`auto`'s rules: simulated models for test keys only, scopes, the workspace's exclusions,
+/// the prompt's size, the budget, the quality floor, open circuits).
+struct Pool {
+    cands: Vec<Candidate>,
+    filtered: Vec<(String, String)>,
+    /// Every model left out was left out for its health alone.
+    unhealthy_only: bool,
+    cooling_only: bool,
+    retry_in: std::time::Duration,
+}
+
+fn pool(ctx: &Ctx, state: &RouterState, ask: &ImageAsk, filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync)) -> Pool {
+    let snap = &ctx.snap;
+    let id = ctx.ex.identity.as_ref();
+    let prefs = id.and_then(|i| snap.routing.workspaces.get(&*i.workspace));
+    let floor = prefs
+        .and_then(|p| p.quality_floor)
+        .unwrap_or(snap.routing.quality_floor);
+    let prompt_tokens = ctx.ex.request.as_ref().map_or(0, |r| r.estimated_input_tokens());
+    let mut p = Pool {
+        cands: Vec::new(),
+        filtered: Vec::new(),
+        unhealthy_only: true,
+        cooling_only: true,
+        retry_in: std::time::Duration::MAX,
+    };
+    for m in &snap.catalog.models {
+        let cost = times(m.pricing.image.unwrap_or(Money::ZERO), ask.n);
+        let why = if m.provider.kind == ProviderKind::Mock && !id.is_some_and(|i| i.test_key) {
+            Some("simulated models answer test keys only".to_string())
+        } else if cannot_draw(m).is_some() {
+            Some("does not produce image output".to_string())
+        } else if prefs.is_some_and(|p| {
+            p.excluded_providers.iter().any(|x| **x == *m.provider.name) || p.excluded_models.iter().any(|x| *x == m.id)
+        }) {
+            Some("excluded by the workspace's preferences".to_string())
+        } else if let Err(e) = permitted(m, id, &m.id) {
+            Some(e.to_string())
+        } else if prompt_tokens > m.context_window {
+            Some(format!(
+                "the prompt needs ~{prompt_tokens} tokens, the model takes {}",
+                m.context_window
+            ))
+        } else if ask.budget.is_some_and(|b| cost > b) {
+            Some(format!("estimated ${cost} is over the budget"))
+        } else if quality_for(m, TASK) < floor {
+            Some(format!(
+                "quality {:.2} for {TASK} is under the floor {floor:.2}",
+                quality_for(m, TASK)
+            ))
+        } else {
+            filter(m, cost)
+        };
+        if let Some(w) = why {
+            p.unhealthy_only = false;
+            p.filtered.push((m.id.clone(), w));
+            continue;
+        }
+        if let Err(u) = state.health.available(&m.id, &m.provider.name) {
+            p.cooling_only &= matches!(u, Unavailable::CoolingDown { .. });
+            p.retry_in = p.retry_in.min(u.retry_in());
+            p.filtered.push((m.id.clone(), u.describe()));
+            continue;
+        }
+        p.cands.push(Candidate {
+            model: m.clone(),
+            cost,
+            needed_tokens: prompt_tokens,
+        });
+    }
+    p
+}
+
+fn entries(ranked: &[score::Scored]) -> Vec<Entry> {
+    ranked
+        .iter()
+        .map(|s| Entry {
+            model: s.model.clone(),
+            estimate: s.cost,
+            quality: s.terms.quality,
+        })
+        .collect()
+}
+
+fn route(
+    ctx: &Ctx,
+    state: &RouterState,
+    ask: &ImageAsk,
+    header_mode: Option<&str>,
+    filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync),
+    classification: Value,
+) -> Result<(Route, Vec<Entry>), GatewayError> {
+    let snap = &ctx.snap;
+    let limit = if ctx.no_fallback {
+        1
+    } else {
+        snap.server.max_attempts
+    };
+    let preferred = ctx
+        .ex
+        .identity
+        .as_ref()
+        .and_then(|i| snap.routing.workspaces.get(&*i.workspace))
+        .map(|p| p.preferred_providers.clone())
+        .unwrap_or_default();
+    let Some(named) = crate::router::auto_mode(&ask.model) else {
+        let route = pinned(ctx, state, ask, limit, classification)?;
+        // What else the caller could have used, for the comparison (health and filters as `auto`).
+        let p = pool(ctx, state, ask, filter);
+        let weights = snap.routing.weights(snap.routing.default_mode);
+        let ranked = score::rank(&p.cands, TASK, weights, &state.health, &preferred);
+        return Ok((route, entries(&ranked)));
+    };
+    let mode = mode(ctx, header_mode, named, ask.mode.as_deref())?;
+    let p = pool(ctx, state, ask, filter);
+    if p.cands.is_empty() {
+        return Err(if p.unhealthy_only && !p.filtered.is_empty() {
+            GatewayError::ModelsUnavailable {
+                message: p
+                    .filtered
+                    .iter()
+                    .map(|(m, w)| format!("{m}: {w}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                retry_after: p.retry_in.as_secs().max(1),
+                rate_limited: p.cooling_only,
+            }
+        } else {
+            let reasons: Vec<(String, String)> = p.filtered;
+            let over_budget = ask.budget.is_some() && reasons.iter().any(|(_, w)| w.contains("over the budget"));
+            let by_filter = reasons
+                .iter()
+                .any(|(_, w)| w.starts_with("filter.") || w.starts_with("maxCost"));
+            GatewayError::NoEligibleModel {
+                reasons,
+                param: if by_filter {
+                    "filter"
+                } else if over_budget {
+                    "budget_dollars"
+                } else {
+                    "model"
+                },
+            }
+        });
+    }
+    let weights = snap.routing.weights(mode);
+    let ranked = score::rank(&p.cands, TASK, weights, &state.health, &preferred);
+    let reason = format!(
+        "{TASK}; mode {}; {}",
+        mode.as_str(),
+        match ranked.get(1) {
+            Some(second) => format!(
+                "chose {} by {}",
+                ranked[0].model.id,
+                deciding_term(weights, &ranked[0], second)
+            ),
+            None => format!("{} is the only eligible image model", ranked[0].model.id),
+        }
+    );
+    let scored = ranked.iter().take(SCORED_SHOWN).map(scored_json).collect();
+    let compared = entries(&ranked);
+    let estimated_cost = ranked[0].cost;
+    let candidates = super::chain(ranked, limit);
+    Ok((
+        Route {
+            candidates,
+            mode: mode.as_str(),
+            reason,
+            estimated_cost,
+            classification: Some(classification),
+            scored,
+            filtered: p.filtered,
+            ..Default::default()
+        },
+        compared,
+    ))
+}
+
+/// A named image model, then the caller's `fallback` chain (image models only), healthy ones first.
+fn pinned(
+    ctx: &Ctx,
+    state: &RouterState,
+    ask: &ImageAsk,
+    limit: usize,
+    classification: Value,
+) -> Result<Route, GatewayError> {
+    let snap = &ctx.snap;
+    let id = ctx.ex.identity.as_ref();
+    let usable = |name: &str, param: &'static str| -> Result<Arc<Model>, GatewayError> {
+        let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
+            model: name.to_string(),
+            param,
+        })?;
+        permitted(m, id, name)?;
+        Ok(m.clone())
+    };
+    let first = usable(&ask.model, "model")?;
+    if let Some(reason) = cannot_draw(&first) {
+        return Err(GatewayError::Unsupported {
+            model: first.id.clone(),
+            reason,
+        });
+    }
+    let mut reason = format!("model {} pinned by the request", first.id);
+    let mut filtered = Vec::new();
+    let mut candidates = vec![first];
+    for name in &ask.fallback {
+        let m = usable(name, "fallback")?;
+        if candidates.iter().any(|c| c.id == m.id) {
+            continue;
+        }
+        match cannot_draw(&m) {
+            Some(why) => {
+                reason.push_str(&format!("; fallback {} skipped: {why}", m.id));
+                filtered.push((m.id.clone(), why));
+            }
+            None => candidates.push(m),
+        }
+    }
+    let mut unavailable = Vec::new();
+    candidates.retain(|m| match state.health.available(&m.id, &m.provider.name) {
+        Ok(()) => true,
+        Err(u) => {
+            unavailable.push((m.id.clone(), u));
+            false
+        }
+    });
+    if candidates.is_empty() {
+        return Err(GatewayError::ModelsUnavailable {
+            message: unavailable
+                .iter()
+                .map(|(m, u)| format!("{m}: {}", u.describe()))
+                .collect::<Vec<_>>()
+                .join("; "),
+            retry_after: unavailable
+                .iter()
+                .map(|(_, u)| u.retry_in())
+                .min()
+                .unwrap_or_default()
+                .as_secs()
+                .max(1),
+            rate_limited: unavailable
+                .iter()
+                .all(|(_, u)| matches!(u, Unavailable::CoolingDown { .. })),
+        });
+    }
+    for (m, u) in unavailable {
+        reason.push_str(&format!("; {m} skipped: {}", u.describe()));
+        filtered.push((m, u.describe()));
+    }
+    candidates.truncate(limit);
+    let estimated_cost = times(candidates[0].pricing.image.unwrap_or(Money::ZERO), ask.n);
+    Ok(Route {
+        candidates,
+        mode: "pinned",
+        reason,
+        estimated_cost,
+        classification: Some(classification),
+        filtered,
+        ..Default::default()
+    })
+}
+
+/// One image request to an OpenAI-schema provider.
+struct ImageJob<'a> {
+    ask: &'a ImageAsk,
+    images: u64,
+}
+
+fn media_type(format: Option<&str>) -> &'static str {
+    match format {
+        Some("jpeg" | "jpg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        _ => "image/png",
+    }
+}
+
+impl Job for ImageJob<'_> {
+    type Out = Value;
+
+    fn render(&mut self, ctx: &mut Ctx, model: &Arc<Model>) -> Result<Outgoing, GatewayError> {
+        if let Some(reason) = cannot_draw(model) {
+            return Err(GatewayError::Unsupported {
+                model: model.id.clone(),
+                reason,
+            });
+        }
+        let mut body = Map::new();
+        body.insert("model".into(), Value::String(model.upstream_model.clone()));
+        for (k, v) in &self.ask.forward {
+            body.insert(k.clone(), v.clone());
+        }
+        let mut lossy = Vec::new();
+        for f in &model.quirks.drop_fields {
+            if body.remove(f).is_some() {
+                lossy.push(format!("{f}: not supported by {}", model.id));
+            }
+        }
+        ctx.plan = None;
+        if let Some(a) = ctx.attempts.last_mut() {
+            a.lossy = lossy;
+        }
+        let bytes = serde_json::to_vec(&Value::Object(body)).map_err(|e| GatewayError::Internal(e.to_string()))?;
+        Ok(Outgoing {
+            path: format!("{}/images/generations", model.provider.origin.base_path()),
+            headers: Vec::new(),
+            body: Bytes::from(bytes),
+        })
+    }
+
+    fn accept(&mut self, ctx: &mut Ctx, model: &Arc<Model>, body: &[u8]) -> Result<Value, String> {
+        let mut v: Map<String, Value> =
+            serde_json::from_slice(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
+        let media = media_type(self.ask.output_format.as_deref());
+        let data = v
+            .get_mut("data")
+            .and_then(Value::as_array_mut)
+            .ok_or("response has no `data` list")?;
+        if data.is_empty() {
+            return Err("response holds no image".into());
+        }
+        for item in data.iter_mut() {
+            let o = item.as_object_mut().ok_or("an image is not an object")?;
+            let url = o.get("url").and_then(Value::as_str).is_some();
+            let b64 = o.get("b64_json").and_then(Value::as_str).map(str::to_string);
+            match (url, b64) {
+                (false, None) => return Err("an image has neither url nor b64_json".into()),
+                (false, Some(b)) if self.ask.url => {
+                    o.remove("b64_json");
+                    o.insert("url".into(), Value::String(format!("data:{media};base64,{b}")));
+                }
+                _ => {}
+            }
+        }
+        let count = data.len() as u64;
+        let cost = model.pricing.image.map(|p| times(p, count));
+        let upstream_usage = v.get("usage").and_then(Value::as_object).cloned();
+        let n = |u: &Map<String, Value>, k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+        ctx.usage = upstream_usage.as_ref().map(|u| Usage {
+            input_tokens: n(u, "input_tokens"),
+            output_tokens: n(u, "output_tokens"),
+            ..Default::default()
+        });
+        ctx.cost = cost;
+        self.images = count;
+        let mut usage = upstream_usage.unwrap_or_default();
+        usage.insert("images".into(), json!(count));
+        usage.insert("cost".into(), json!(cost.map(Money::as_dollars_f64)));
+        v.insert("usage".into(), Value::Object(usage));
+        v.insert("model".into(), Value::String(model.id.clone()));
+        Ok(Value::Object(v))
+    }
+
+    fn error_message(&self, _ctx: &Ctx, body: &[u8]) -> String {
+        crate::api::openai_passthrough::error_message(body)
+    }
+}
