@@ -35,6 +35,18 @@ pub fn model_json(m: &Model) -> Value {
     })
 }
 
+/// `model_json` plus what traffic has shown: `performance` (the health tracker's report: successes,
+/// failures, average time to first token, tokens per second, circuit state) and the expected time to
+/// first token the router scores with.
+pub fn model_json_live(m: &Model, router: &crate::router::RouterState) -> Value {
+    let mut v = model_json(m);
+    v["latency_prior_ms"] = json!(m.latency_prior_ms);
+    v["performance"] = router.health.report(&m.id, &m.provider.name, m.latency_prior_ms);
+    v["performance"]["expected_latency_ms"] =
+        json!(crate::router::score::expected_latency_ms(m, &router.health).round());
+    v
+}
+
 fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     q.unwrap_or("")
         .split('&')
@@ -70,6 +82,22 @@ pub fn model_info(snap: &Snapshot, id: Option<&Identity>, name: &str) -> Result<
     }
 }
 
+/// `GET /v1/models/{id or alias}` with live performance (see `model_json_live`).
+pub fn model_info_live(
+    snap: &Snapshot,
+    id: Option<&Identity>,
+    name: &str,
+    router: &crate::router::RouterState,
+) -> Result<Value, crate::error::GatewayError> {
+    match snap.catalog.get(name) {
+        Some(m) if visible(m, id) => Ok(model_json_live(m, router)),
+        _ => Err(crate::error::GatewayError::UnknownModel {
+            model: name.to_string(),
+            param: "model",
+        }),
+    }
+}
+
 pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) -> Value {
     let q = query_pairs(query);
     let get = |k: &str| q.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str());
@@ -86,4 +114,37 @@ pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) 
         .map(|m| model_json(m))
         .collect();
     json!({"object": "list", "data": data})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::Quirks;
+    use crate::config::test_model;
+    use crate::router::health::Outcome;
+    use crate::router::RouterState;
+
+    #[test]
+    fn live_model_json_carries_performance() {
+        let m = test_model(ProviderKind::OpenAi, Quirks::default());
+        let router = RouterState::default();
+        let cold = model_json_live(&m, &router);
+        assert_eq!(cold["id"], "p/m");
+        assert_eq!(cold["performance"]["successes"], 0);
+        assert_eq!(
+            cold["performance"]["expected_latency_ms"], 100.0,
+            "the catalog prior when cold"
+        );
+        router.health.record(
+            "p/m",
+            "p",
+            Outcome::Failure { retry_after: None },
+            5,
+            std::time::Duration::from_secs(1),
+        );
+        let warm = model_json_live(&m, &router);
+        assert_eq!(warm["performance"]["failures"], 1);
+        assert_eq!(warm["performance"]["circuit"], "closed");
+        assert_eq!(warm["pricing"], cold["pricing"]);
+    }
 }
