@@ -1,0 +1,163 @@
+//! Routing decision cost against the issue's budgets: scoring a 50-model catalog (p99 ≤ 20 µs) and
+//! classifying a 2,000-token prompt (p99 ≤ 50 µs); the whole `auto` resolution (classification,
+//! eligibility filters, scoring, chain and reason) is measured beside them for reference.
+//!
+//! `cargo bench --bench routing` prints criterion's estimates, then a table of per-call percentiles
+//! from individually timed calls (criterion reports means and medians, the budgets are p99s).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench that cannot run should stop loudly
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::Criterion;
+use switchyard::api::Schema;
+use switchyard::config::{Model, Snapshot};
+use switchyard::router::score::{self, Candidate};
+use switchyard::router::{resolve, RouteInput, RouterState};
+use switchyard_sdk::ir::{ChatRequest, Message, Role};
+use switchyard_sdk::{Endpoint, Exchange, Money};
+
+const SCORE_BUDGET_US: f64 = 20.0;
+const CLASSIFY_BUDGET_US: f64 = 50.0;
+const TASKS: [&str; 6] = ["chat", "code", "math", "reasoning", "summarization", "translation"];
+
+/// 10 providers × 5 models with spread prices, latencies, windows and per-task quality, loaded
+/// through the public config loader like any deployment's catalog.
+fn snapshot() -> Snapshot {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = String::from("server:\n  worker_threads: 1\ncatalog: models.yaml\nproviders:\n");
+    let mut cat = String::from("models:\n");
+    for p in 0..10 {
+        cfg += &format!("  p{p}: {{kind: openai_compatible, base_url: 'https://p{p}.example.com/v1', api_key: x}}\n");
+        for m in 0..5 {
+            let i = p * 5 + m;
+            let q = |t: usize| 0.4 + ((i * 7 + t * 13) % 50) as f64 / 100.0;
+            let quality = TASKS
+                .iter()
+                .enumerate()
+                .map(|(t, name)| format!("{name}: {:.2}", q(t)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            cat += &format!(
+                "  - {{id: p{p}/model-{m}, pricing: {{input: {:.2}, output: {:.2}}}, context_window: {}, max_output: 16000, \
+                 latency_ms: {}, capabilities: [chat, tools, streaming, json_mode], quality: {{{quality}}}}}\n",
+                0.1 + i as f64 * 0.3,
+                0.4 + i as f64 * 1.1,
+                32_000 * (1 + i % 8),
+                150 + (i * 37) % 900,
+            );
+        }
+    }
+    std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
+    std::fs::write(dir.path().join("models.yaml"), cat).unwrap();
+    let snap = switchyard::config::load(&dir.path().join("switchyard.yaml"), &Default::default())
+        .unwrap_or_else(|p| panic!("bench config: {p:?}"));
+    assert_eq!(snap.catalog.models.len(), 50, "the bench needs a 50-model catalog");
+    snap
+}
+
+/// About 2,000 tokens of mixed prose and code, the classifier's budgeted size.
+fn long_prompt() -> String {
+    let para = "Our service ingests events from several regions, deduplicates them and writes hourly \
+                aggregates. Lately the p99 latency of the aggregation job doubled after a schema change. \
+                fn merge(a: &mut Vec<Event>, b: Vec<Event>) { a.extend(b); a.sort_by_key(|e| e.ts); } ";
+    let mut s = String::new();
+    while s.len() < 8_000 {
+        s += para;
+    }
+    s + "Explain why the latency doubled and propose a faster merge with a proof of its complexity."
+}
+
+fn request(prompt: &str) -> ChatRequest {
+    ChatRequest {
+        model: "auto".into(),
+        messages: vec![Message::text(Role::User, prompt)],
+        max_tokens: Some(800),
+        ..Default::default()
+    }
+}
+
+fn candidates(snap: &Snapshot) -> Vec<Candidate> {
+    snap.catalog
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m): (usize, &Arc<Model>)| Candidate {
+            model: m.clone(),
+            cost: Money(1_000_000 * (i as u64 + 1)),
+            needed_tokens: 2_800,
+        })
+        .collect()
+}
+
+/// Percentiles of `n` individually timed calls, in µs.
+fn percentiles(n: usize, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..n.min(1_000) {
+        f();
+    }
+    let mut ns: Vec<u64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    let q = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    (q(0.5), q(0.99))
+}
+
+fn main() {
+    let snap = snapshot();
+    let state = RouterState::default();
+    let cands = candidates(&snap);
+    let weights = snap.routing.weights(switchyard::config::routing::Mode::Balanced);
+    let classifier = snap.routing.classifier.clone();
+    let long = request(&long_prompt());
+    let short = request("Write a Rust function that parses an ISO-8601 date and explain the edge cases.");
+    let mut ex = Exchange::new("bench".into(), Endpoint::ChatCompletions);
+    ex.request = Some(short.clone());
+    let route = || {
+        let input = RouteInput {
+            snap: &snap,
+            ex: &ex,
+            schema: Schema::OpenAiChat,
+            header_mode: None,
+            no_fallback: false,
+            state: &state,
+        };
+        black_box(resolve(&input).unwrap());
+    };
+    let rank = || {
+        black_box(score::rank(
+            black_box(&cands),
+            "code",
+            weights,
+            &state.health,
+            &[],
+        ));
+    };
+    let classify = || {
+        black_box(classifier.classify_request(black_box(&long)));
+    };
+
+    let mut c = Criterion::default().configure_from_args();
+    c.bench_function("score/rank_50_models", |b| b.iter(rank));
+    c.bench_function("classify/2000_tokens", |b| b.iter(classify));
+    c.bench_function("route/auto_50_models", |b| b.iter(route));
+    c.final_summary();
+
+    println!("\n== routing vs budgets (per-call percentiles, 20,000 calls each) ==");
+    println!("{:<24} {:>10} {:>10} {:>10}", "what", "p50 µs", "p99 µs", "budget");
+    for (name, (p50, p99), budget) in [
+        ("score 50 models", percentiles(20_000, rank), Some(SCORE_BUDGET_US)),
+        ("classify 2k tokens", percentiles(20_000, classify), Some(CLASSIFY_BUDGET_US)),
+        ("auto route 50 models", percentiles(20_000, route), None),
+    ] {
+        let verdict = budget.map_or("-".to_string(), |b| {
+            format!("{b:.0} {}", if p99 <= b { "ok" } else { "OVER" })
+        });
+        println!("{name:<24} {p50:>10.2} {p99:>10.2} {verdict:>10}");
+    }
+}
