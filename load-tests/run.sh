@@ -249,13 +249,13 @@ for RUN in $(seq "$RUNS"); do
   # so that a burst of unrelated load hits all of them alike.
   for round in 1 2 3; do
     wait_quiet
-    python3 "$HERE/ttfb.py" --n 1000 --url "http://$UP/stream/v1/chat/completions" \
+    ${NICE:-} python3 "$HERE/ttfb.py" --n 1000 --url "http://$UP/stream/v1/chat/completions" \
       --out "$OUT/direct.r$RUN.$round.ttfb.json" >/dev/null
-    python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$FLOOR_PORT/stream/v1/chat/completions" \
+    ${NICE:-} python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$FLOOR_PORT/stream/v1/chat/completions" \
       --out "$OUT/floor.r$RUN.$round.ttfb.json" >/dev/null
-    python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$SY_PORT/v1/chat/completions" --key "$KEY" \
+    ${NICE:-} python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$SY_PORT/v1/chat/completions" --key "$KEY" \
       --model bench-stream/gpt-4o-mini --out "$OUT/switchyard.r$RUN.$round.ttfb.json" >/dev/null
-    python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$NL_PORT/v1/chat/completions" --key "$KEY" \
+    ${NICE:-} python3 "$HERE/ttfb.py" --n 1000 --url "http://127.0.0.1:$NL_PORT/v1/chat/completions" --key "$KEY" \
       --model bench-stream/gpt-4o-mini --out "$OUT/switchyard-nolog.r$RUN.$round.ttfb.json" >/dev/null
   done
   log "  time to first event p50 (last round): $(for f in direct floor switchyard switchyard-nolog; do
