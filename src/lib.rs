@@ -7,6 +7,7 @@ pub mod config;
 pub mod dns;
 pub mod error;
 pub mod keys;
+pub mod logwriter;
 pub mod metrics;
 pub mod phases;
 pub mod providers;

@@ -155,13 +155,12 @@ pub fn m() -> &'static Metrics {
     &METRICS
 }
 
-/// Counts log lines the non-blocking writer dropped; refreshed at each scrape.
-pub static DROPPED_LOG_LINES: std::sync::OnceLock<tracing_appender::non_blocking::ErrorCounter> =
-    std::sync::OnceLock::new();
+/// The log writer, whose dropped lines are reported at each scrape.
+pub static LOG_WRITER: std::sync::OnceLock<crate::logwriter::BatchWriter> = std::sync::OnceLock::new();
 
 pub fn refresh_gauges() {
-    if let Some(c) = DROPPED_LOG_LINES.get() {
-        m().log_lines_dropped.set(c.dropped_lines() as i64);
+    if let Some(w) = LOG_WRITER.get() {
+        m().log_lines_dropped.set(w.dropped() as i64);
     }
 }
 

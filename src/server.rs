@@ -299,5 +299,10 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         sockets: sim_sockets,
     });
     server.add_service(background_service("reload", ReloadOnHangup(reloader)));
-    server.run_forever();
+    server.run(pingora::server::RunArgs::default());
+    // Pingora's `run_forever` would exit here; write out the last log lines first.
+    if let Some(w) = crate::metrics::LOG_WRITER.get() {
+        w.flush_now();
+    }
+    std::process::exit(0)
 }

@@ -75,6 +75,7 @@ async fn modes_choose_by_their_weights_and_explain_why() {
         assert_eq!(v["model"], want, "auto:{mode}");
         assert_eq!(h["x-jt-route"], mode);
         assert_eq!(h["x-routed-model"], want);
+        assert_eq!(h["x-jt-model"], want, "the id that answered, not \"auto\"");
         let r = &v["router"];
         assert_eq!(r["mode"], mode);
         assert_eq!(r["classification"]["task"], "chat");
@@ -132,7 +133,8 @@ async fn latency_mode_follows_measured_latency() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let health: Value = client().get(format!("{}/v1/model-health", gw.url)).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
     let (_, _, v) = auto(&gw, json!({"model": "auto:latency"}), &[]).await;
-    assert_eq!(v["model"], "cheap/m", "warm: measured latency decides: {} {health}", v["router"]["candidates"]);
+    let attempts: Vec<String> = gw.access_lines().iter().map(|l| format!("{} {} {}", l["model"], l["status"], l["attempt_log"])).collect();
+    assert_eq!(v["model"], "cheap/m", "warm: measured latency decides: {} {health} {attempts:#?}", v["router"]["candidates"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

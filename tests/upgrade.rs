@@ -80,6 +80,7 @@ async fn upgrade_hands_over_listeners_without_dropping_streams() {
         let r = chat(&new, json!({"model": "up/a", "messages": user_msg("x")})).await;
         assert_eq!(r.status(), 200);
     }
+    new.wait_log(5, |l| l.contains("\"target\":\"access\"")); // log lines leave in batches
     let served_by_new = new.access_lines().len();
     assert!(served_by_new >= 1, "the new process serves the port");
 

@@ -71,17 +71,6 @@ pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
     })
 }
 
-/// `GET /v1/models/{id or alias}`: one model the key may use.
-pub fn model_info(snap: &Snapshot, id: Option<&Identity>, name: &str) -> Result<Value, crate::error::GatewayError> {
-    match snap.catalog.get(name) {
-        Some(m) if visible(m, id) => Ok(model_json(m)),
-        _ => Err(crate::error::GatewayError::UnknownModel {
-            model: name.to_string(),
-            param: "model",
-        }),
-    }
-}
-
 /// `GET /v1/models/{id or alias}` with live performance (see `model_json_live`).
 pub fn model_info_live(
     snap: &Snapshot,

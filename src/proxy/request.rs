@@ -142,7 +142,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
                 .trim_start_matches("/v1/models/")
                 .trim_end_matches('/')
                 .to_string();
-            let one = admin::catalog::model_info(&ctx.snap, ctx.ex.identity.as_ref(), &name)?;
+            let one = admin::catalog::model_info_live(&ctx.snap, ctx.ex.identity.as_ref(), &name, router)?;
             let _ = respond::json(s, ctx, 200, &one).await;
             return Ok(Flow::Answered);
         }

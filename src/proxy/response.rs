@@ -127,10 +127,11 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
     resp.insert_header("transfer-encoding", "chunked")?;
     resp.insert_header("x-request-id", ctx.request_id())?;
     if let (Some(a), Some(route), Some(req)) = (ctx.attempts.last(), ctx.route.as_ref(), ctx.ex.request.as_ref()) {
-        let first = route.candidates.first().is_some_and(|c| c.id == a.model.id);
+        // The alias the client named when that model answered, else the id of the one that did.
+        let named = ctx.snap.catalog.get(&req.model).is_some_and(|m| m.id == a.model.id);
         resp.insert_header(
             "x-jt-model",
-            if first { req.model.as_str() } else { a.model.id.as_str() },
+            if named { req.model.as_str() } else { a.model.id.as_str() },
         )?;
         resp.insert_header("x-routed-model", a.model.id.as_str())?;
         resp.insert_header("x-jt-route", route.mode)?;

@@ -302,7 +302,12 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
         });
     }
     let scored = ranked.iter().take(SCORED_SHOWN).map(scored_json).collect();
-    let chain = diversify(ranked);
+    // A configured chain is the operator's order; a ranking is diversified across providers.
+    let chain = if policy.is_some_and(|p| !p.chain.is_empty()) {
+        ranked
+    } else {
+        diversify(ranked)
+    };
     let limit = if input.no_fallback { 1 } else { snap.server.max_attempts };
     let candidates: Vec<Arc<Model>> = chain.into_iter().take(limit).map(|s| s.model).collect();
     let estimated_cost = estimate_cost_for(&candidates[0], input_tokens, req.max_tokens);

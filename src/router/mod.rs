@@ -253,6 +253,7 @@ pub fn explain(
     mode: Option<&str>,
     max_tokens: Option<u32>,
     budget: Option<Money>,
+    test_key: bool,
 ) -> Result<Value, GatewayError> {
     let mut req = ChatRequest {
         model: mode.map_or_else(|| "auto".to_string(), |m| format!("auto:{m}")),
@@ -266,6 +267,15 @@ pub fn explain(
     req.routing.budget = budget;
     let mut ex = Exchange::new("explain".into(), switchyard_sdk::Endpoint::ChatCompletions);
     ex.request = Some(req);
+    if test_key {
+        ex.identity = Some(switchyard_sdk::Identity {
+            key_name: "explain".into(),
+            workspace: "explain".into(),
+            test_key: true,
+            scopes: Default::default(),
+            limits: Default::default(),
+        });
+    }
     let state = RouterState::default();
     let input = RouteInput {
         snap,
