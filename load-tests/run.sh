@@ -126,9 +126,9 @@ peer_pid() { cat "$PEERS_DIR/$1.pid" 2>/dev/null; }
 AVAILABLE=()
 for p in $PEERS; do
   case $p in
-    litellm) ok=$(curl -sf -o /dev/null http://127.0.0.1:14000/health/liveliness && echo 1) ;;
-    portkey) ok=$([ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18787/)" != 000 ] && echo 1) ;;
-    tensorzero) ok=$([ -s "$PEERS_DIR/tensorzero.url" ] && curl -s -o /dev/null "$(cat "$PEERS_DIR/tensorzero.url")/health" && echo 1) ;;
+    litellm) ok=$(curl -sf -o /dev/null http://127.0.0.1:14000/health/liveliness && echo 1 || true) ;;
+    portkey) ok=$([ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18787/)" != 000 ] && echo 1 || true) ;;
+    tensorzero) ok=$([ -s "$PEERS_DIR/tensorzero.url" ] && curl -s -o /dev/null "$(cat "$PEERS_DIR/tensorzero.url")/health" && echo 1 || true) ;;
     *) die "unknown peer $p" ;;
   esac
   if [ "${ok:-}" = 1 ] && [ -n "$(peer_pid "$p")" ]; then AVAILABLE+=("$p"); else log "peer $p is not reachable: skipped"; fi

@@ -8,11 +8,6 @@ use clap::{Parser, Subcommand};
 use switchyard::server::{self, Overrides, RunOptions};
 use switchyard::{config, keys, metrics};
 
-/// mimalloc: per-thread heaps instead of glibc's locked arenas; the proxy allocates a little for
-/// every request on every worker, and glibc's malloc was a tenth of the gateway's CPU at c32.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "switchyard", version, about = "Self-hosted LLM routing gateway")]
 struct Cli {

@@ -365,3 +365,27 @@ async fn policies_match_segments_and_split_traffic_stickily() {
     let line = gw.wait_log(5, |l| l.contains("\"target\":\"access\"") && l.contains("split_arm"));
     assert!(line.contains("\"policy\":\"ab\""), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_does_not_count_against_the_model() {
+    // A slow stream; the client reads the first chunk and goes away.
+    let behave = |name: &str| {
+        let name = name.to_string();
+        Arc::new(move |_: usize, _: &Seen| Reply::Sse(stream_events(&name, &["a ", "b ", "c ", "d"]), Duration::from_millis(150))) as Behaviour
+    };
+    let (_ups, gw) = trio(behave, "").await;
+    let mut r = client()
+        .post(gw.chat_url())
+        .bearer_auth(KEY)
+        .json(&json!({"model": "cheap/m", "stream": true, "messages": user_msg("x")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = r.chunk().await.unwrap();
+    drop(r);
+    gw.wait_log(10, |l| l.contains("\"target\":\"access\""));
+    let health: Value = client().get(format!("{}/v1/model-health?models=cheap/m", gw.url)).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["data"][0]["failures"], 0, "{health}");
+    assert_eq!(health["data"][0]["degraded"], false, "{health}");
+}

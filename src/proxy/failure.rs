@@ -115,9 +115,12 @@ pub fn stream_error(ctx: &mut Ctx, error: &serde_json::Value) -> Vec<u8> {
 
 /// `fail_to_proxy`: tell the client, in the best way still open.
 pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-    end_attempt(ctx, e.etype().as_str().to_string());
     if e.esource() == &ErrorSource::Downstream {
-        // The client went away or sent garbage mid-body; there is nobody to answer.
+        // The client went away or sent garbage mid-body; there is nobody to answer. Not the
+        // upstream's failure: its attempt ends without an error, so health does not blame it.
+        if let Some(a) = ctx.attempts.last_mut() {
+            a.duration.get_or_insert(a.started.elapsed());
+        }
         if ctx.status == 0 {
             ctx.status = 499;
         }
@@ -126,6 +129,7 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
             can_reuse_downstream: false,
         };
     }
+    end_attempt(ctx, e.etype().as_str().to_string());
     let err = exhausted(ctx.error.take().unwrap_or_else(|| classify(e, ctx)), ctx);
     if s.response_written().is_none() {
         let status = err.status();
