@@ -95,21 +95,38 @@ impl SseParser {
     }
 }
 
-/// Append `data: <json>\n\n` (with an optional `event:` line) to `out`.
+/// Append `data: <json>\n\n` (with an optional `event:` line) to `out`. Data with line breaks (an
+/// upstream event forwarded as it came, whose data had several `data:` lines) is written one `data:` line
+/// per line, which a client joins back into the same data; a raw line break would end the event early.
 pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
     if let Some(e) = event {
         out.extend_from_slice(b"event: ");
         out.extend_from_slice(e.as_bytes());
         out.push(b'\n');
     }
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\n\n");
+    for line in data.split(|&b| b == b'\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.push(b'\n');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_line_data_is_written_as_several_data_lines_and_parses_back() {
+        let mut out = Vec::new();
+        write_event(&mut out, Some("message"), b"{\"a\":\n1}");
+        assert_eq!(out, b"event: message\ndata: {\"a\":\ndata: 1}\n\n");
+        let mut p = SseParser::new(1 << 16);
+        let mut events = Vec::new();
+        p.push(&out, |e| events.push(e)).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data, "{\"a\":\n1}");
+    }
 
     fn collect(p: &mut SseParser, chunks: &[&[u8]]) -> Vec<SseEvent> {
         let mut out = Vec::new();

@@ -7,9 +7,9 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use switchyard::api::StreamTranslator;
-use switchyard::providers::{stream_translator, Plan};
+use switchyard::providers::stream_translator;
 use switchyard::sse::{SseEvent, SseParser};
-use switchyard_fuzz::{check_sse, chunks, known, plans, seed, Fin, Verbatim};
+use switchyard_fuzz::{check_sse, chunks, plans, seed, Fin, Verbatim};
 use switchyard_sdk::ir::ChatRequest;
 
 /// Feed `parts`; `cut` stops early and fails the stream as a read timeout would.
@@ -55,15 +55,9 @@ fuzz_target!(|data: &[u8]| {
         stream_include_usage: s & 1 == 1,
         ..Default::default()
     };
-    // FUZZ_KNOWN=forward-multiline: skip the pass-throughs when an upstream event has several data
-    // lines (they forward such data verbatim, breaking the framing: fuzz/README.md, findings).
-    let multiline = known("forward-multiline") && upstream.iter().any(|e| e.data.contains('\n'));
     let parts = chunks(data, s, 256);
     let cut = (s >> 8) as usize % (parts.len() + 1);
     for (plan, model, name) in plans() {
-        if multiline && matches!(plan, Plan::PassOpenAi | Plan::PassAnthropic) {
-            continue;
-        }
         let mut fin = Fin { model, calls: 0 };
         let whole = run(&mut *stream_translator(plan, &req, model), &mut fin, &[data], 4 << 20, None);
         if let Err(e) = check_sse(&whole, &verbatim) {

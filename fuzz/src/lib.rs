@@ -121,8 +121,8 @@ pub struct Verbatim<'a> {
     pub names: HashSet<&'a str>,
 }
 
-/// Check a translator's output: whole events only, each an optional `event:` line and exactly one
-/// `data:` line (comments allowed), every payload a JSON object or `[DONE]` unless it is an upstream
+/// Check a translator's output: whole events only, each an optional `event:` line and one or more
+/// `data:` lines (comments allowed), every payload a JSON object or `[DONE]` unless it is an upstream
 /// payload forwarded verbatim. Returns what is wrong.
 pub fn check_sse(out: &[u8], verbatim: &Verbatim) -> Result<(), String> {
     let text = std::str::from_utf8(out).map_err(|e| format!("output is not UTF-8: {e}"))?;
@@ -133,14 +133,14 @@ pub fn check_sse(out: &[u8], verbatim: &Verbatim) -> Result<(), String> {
         .strip_suffix("\n\n")
         .ok_or("output does not end with a blank line (a partial event)")?;
     for block in body.split("\n\n") {
-        let mut data_lines = 0;
+        let mut data_lines: Vec<&str> = Vec::new();
         let mut seen_event = false;
         for line in block.split('\n') {
             if line.starts_with(':') {
                 continue;
             }
             if let Some(name) = line.strip_prefix("event: ") {
-                if seen_event || data_lines > 0 {
+                if seen_event || !data_lines.is_empty() {
                     return Err(format!("stray `event:` line in event {block:?}"));
                 }
                 if name.contains('\r') && !verbatim.names.contains(name) {
@@ -148,17 +148,19 @@ pub fn check_sse(out: &[u8], verbatim: &Verbatim) -> Result<(), String> {
                 }
                 seen_event = true;
             } else if let Some(payload) = line.strip_prefix("data: ") {
-                data_lines += 1;
-                let forwarded = verbatim.data.contains(payload);
-                if !forwarded && payload != "[DONE]" && !is_json_object(payload.as_bytes()) {
-                    return Err(format!("data payload is not a JSON object: {payload:?}"));
-                }
+                data_lines.push(payload);
             } else {
                 return Err(format!("line {line:?} is neither `event:` nor `data:` (event {block:?})"));
             }
         }
-        if data_lines != 1 {
-            return Err(format!("event with {data_lines} data lines: {block:?}"));
+        if data_lines.is_empty() {
+            return Err(format!("event without data: {block:?}"));
+        }
+        // Several data lines are one payload joined by line breaks (an upstream event forwarded whole).
+        let payload = data_lines.join("\n");
+        let forwarded = verbatim.data.contains(payload.as_str());
+        if !forwarded && payload != "[DONE]" && !is_json_object(payload.as_bytes()) {
+            return Err(format!("data payload is not a JSON object: {payload:?}"));
         }
     }
     Ok(())
