@@ -92,17 +92,11 @@ async fn read_body(s: &mut Session, limit: u64, timeout: Duration) -> Result<Byt
         .unwrap_or(Err(GatewayError::BodyTimeout))
 }
 
-/// The chain from a ranking: the best first, then each next candidate the best remaining one on a
-/// provider other than the previous one's, when there is one (as `auto` orders its chains), at most
-/// `limit` long.
-fn chain(mut ranked: Vec<crate::router::score::Scored>, limit: usize) -> Vec<std::sync::Arc<crate::config::Model>> {
-    let mut out: Vec<std::sync::Arc<crate::config::Model>> = Vec::with_capacity(ranked.len().min(limit));
-    while !ranked.is_empty() && out.len() < limit {
-        let pos = out
-            .last()
-            .and_then(|prev| ranked.iter().position(|s| s.model.provider.name != prev.provider.name))
-            .unwrap_or(0);
-        out.push(ranked.remove(pos).model);
-    }
-    out
+/// The chain from a ranking, as `auto` orders its chains (spread across providers), at most `limit` long.
+fn chain(ranked: Vec<crate::router::score::Scored>, limit: usize) -> Vec<std::sync::Arc<crate::config::Model>> {
+    crate::router::auto::diversify(ranked)
+        .into_iter()
+        .take(limit)
+        .map(|s| s.model)
+        .collect()
 }

@@ -71,17 +71,33 @@ pub async fn peer(
     if let Some(a) = ctx.attempts.last_mut() {
         a.lossy = prepared.lossy;
     }
+    match peer_for(&model, resolver, simulator).await {
+        Ok(peer) => Ok(Box::new(peer)),
+        Err(e) => {
+            let retry = ctx.can_fall_back();
+            Err(fail(ctx, e, retry))
+        }
+    }
+}
+
+/// The upstream request header: built fresh rather than forwarded, so client credentials, cookies and
+/// The Pingora peer for `model`'s provider: its address resolved through the async cache (the
+/// simulator's for `mock` providers), its timeouts, and h2 by ALPN over TLS. The proxy path and the
+/// whole-answer endpoints (`complete::call`) both connect through it.
+pub async fn peer_for(
+    model: &crate::config::Model,
+    resolver: &std::sync::Arc<Resolver>,
+    simulator: SocketAddr,
+) -> Result<HttpPeer, GatewayError> {
     let p = &model.provider;
     let (addr, tls, sni) = match &p.origin {
         Origin::Remote { tls, host, port, .. } => match resolver.resolve(host, *port).await {
             Ok(a) => (a, *tls, host.clone()),
             Err(detail) => {
-                let e = GatewayError::UpstreamUnreachable {
+                return Err(GatewayError::UpstreamUnreachable {
                     provider: p.name.to_string(),
                     detail,
-                };
-                let retry = ctx.can_fall_back();
-                return Err(fail(ctx, e, retry));
+                })
             }
         },
         Origin::Simulator { .. } => (simulator, false, String::new()),
@@ -97,10 +113,9 @@ pub async fn peer(
         peer.options.alpn = ALPN::H2H1;
         peer.options.max_h2_streams = 100;
     }
-    Ok(Box::new(peer))
+    Ok(peer)
 }
 
-/// The upstream request header: built fresh rather than forwarded, so client credentials, cookies and
 /// Switchyard's own control headers never reach a provider.
 pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()> {
     let Some(model) = ctx.current_model() else {

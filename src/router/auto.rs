@@ -327,7 +327,7 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
 
 /// Keep the first; after it, each next candidate is the best remaining one on a provider other than
 /// the previous candidate's, when there is one.
-fn diversify(mut ranked: Vec<Scored>) -> Vec<Scored> {
+pub fn diversify(mut ranked: Vec<Scored>) -> Vec<Scored> {
     let mut out = Vec::with_capacity(ranked.len());
     while !ranked.is_empty() {
         let pos = out

@@ -9,7 +9,6 @@
 //! peers that offer it. A request that fails on a reused connection before any answer (the provider
 //! closed it while idle) is sent again on another connection of the same candidate.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -18,14 +17,13 @@ use pingora::connectors::http::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::client::HttpSession;
-use pingora::protocols::ALPN;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
 use super::super::ctx::{Attempt, Ctx};
+use super::super::upstream::peer_for;
 use super::super::{failure, upstream, Gateway};
-use crate::config::{Model, Origin, Snapshot};
-use crate::dns::Resolver;
+use crate::config::{Model, Snapshot};
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
 
@@ -63,35 +61,6 @@ fn connector(snap: &Snapshot) -> &'static Connector {
     })
 }
 
-/// The peer for `model`: address from the async DNS cache (the simulator's for mock providers), TLS
-/// with SNI, ALPN h2/h1, the provider's timeouts (as `upstream::peer` builds it).
-async fn peer_for(model: &Model, resolver: &Arc<Resolver>, simulator: SocketAddr) -> Result<HttpPeer, GatewayError> {
-    let p = &model.provider;
-    let (addr, tls, sni) = match &p.origin {
-        Origin::Remote { tls, host, port, .. } => match resolver.resolve(host, *port).await {
-            Ok(a) => (a, *tls, host.clone()),
-            Err(detail) => {
-                return Err(GatewayError::UpstreamUnreachable {
-                    provider: p.name.to_string(),
-                    detail,
-                })
-            }
-        },
-        Origin::Simulator { .. } => (simulator, false, String::new()),
-    };
-    let t = p.timeouts;
-    let mut peer = HttpPeer::new(addr, tls, sni);
-    peer.options.connection_timeout = Some(t.connect);
-    peer.options.total_connection_timeout = Some(t.connect + Duration::from_secs(5));
-    peer.options.read_timeout = Some(t.read);
-    peer.options.write_timeout = Some(t.write);
-    peer.options.idle_timeout = Some(t.idle);
-    if tls {
-        peer.options.alpn = ALPN::H2H1;
-        peer.options.max_h2_streams = 100;
-    }
-    Ok(peer)
-}
 
 /// A whole upstream answer.
 struct Reply {
