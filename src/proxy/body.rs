@@ -36,15 +36,25 @@ fn expects_continue(s: &Session) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
 }
 
-/// Read the whole body, at most `limit` bytes, within `timeout`.
+/// Read the whole body of a request to be proxied, at most `limit` bytes, within `timeout`, keeping
+/// Pingora able to replay it on every attempt.
 pub async fn read(s: &mut Session, limit: u64, timeout: Duration) -> Result<Bytes, GatewayError> {
-    match tokio::time::timeout(timeout, read_inner(s, limit)).await {
+    match tokio::time::timeout(timeout, read_inner(s, limit, true)).await {
         Ok(r) => r,
         Err(_) => Err(GatewayError::BodyTimeout),
     }
 }
 
-async fn read_inner(s: &mut Session, limit: u64) -> Result<Bytes, GatewayError> {
+/// Read the whole body of a request the gateway answers itself (no replay by Pingora, so any size and
+/// framing up to `limit`).
+pub async fn read_whole(s: &mut Session, limit: u64, timeout: Duration) -> Result<Bytes, GatewayError> {
+    match tokio::time::timeout(timeout, read_inner(s, limit, false)).await {
+        Ok(r) => r,
+        Err(_) => Err(GatewayError::BodyTimeout),
+    }
+}
+
+async fn read_inner(s: &mut Session, limit: u64, replay: bool) -> Result<Bytes, GatewayError> {
     let declared = declared_len(s);
     if expects_continue(s) {
         s.as_downstream_mut()
@@ -52,7 +62,7 @@ async fn read_inner(s: &mut Session, limit: u64) -> Result<Bytes, GatewayError> 
             .await
             .map_err(|e| GatewayError::Internal(format!("writing 100 Continue: {e}")))?;
     }
-    if declared.is_none_or(|n| n <= RETRY_BUFFER) {
+    if replay && declared.is_none_or(|n| n <= RETRY_BUFFER) {
         s.as_downstream_mut().enable_retry_buffering();
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(4096).min(limit) as usize);
@@ -71,14 +81,14 @@ async fn read_inner(s: &mut Session, limit: u64) -> Result<Bytes, GatewayError> 
             return Err(GatewayError::PayloadTooLarge { limit });
         }
         buf.extend_from_slice(&chunk);
-        if let Some(n) = declared {
+        if let Some(n) = declared.filter(|_| replay) {
             let remaining = n.saturating_sub(buf.len() as u64);
             if remaining > 0 && remaining <= RETRY_BUFFER {
                 s.as_downstream_mut().enable_retry_buffering();
             }
         }
     }
-    if !buf.is_empty() && s.as_downstream().get_retry_buffer().is_none() {
+    if replay && !buf.is_empty() && s.as_downstream().get_retry_buffer().is_none() {
         // Proxying now would send headers without a body and hang until the upstream times out.
         return Err(match declared {
             None => GatewayError::LengthRequired { limit: RETRY_BUFFER },

@@ -19,9 +19,8 @@ mod images;
 mod input;
 mod report;
 
-use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pingora::proxy::Session;
 use switchyard_sdk::{Decision, Endpoint};
 
@@ -31,7 +30,7 @@ use super::Gateway;
 use crate::error::GatewayError;
 
 pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &Gateway) -> Result<Flow, GatewayError> {
-    let body = read_body(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
+    let body = super::body::read_whole(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
     ctx.no_fallback = header(s, "x-jt-no-fallback").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let answer = match ctx.ex.endpoint {
         Endpoint::AutoRoute => chat::auto_route(s, ctx, gw, &body).await?,
@@ -55,41 +54,6 @@ fn request_phases(s: &Session, ctx: &mut Ctx) -> Result<(), GatewayError> {
         }
     }
     Ok(())
-}
-
-/// Read the whole body, at most `limit` bytes, within `timeout`. Unlike the proxy path these bodies
-/// are never replayed by Pingora, so any size and framing up to the limit is fine.
-async fn read_body(s: &mut Session, limit: u64, timeout: Duration) -> Result<Bytes, GatewayError> {
-    let read = async {
-        let expects_continue = header(s, "expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-        if expects_continue {
-            s.as_downstream_mut()
-                .write_continue_response()
-                .await
-                .map_err(|e| GatewayError::Internal(format!("writing 100 Continue: {e}")))?;
-        }
-        let declared = super::body::declared_len(s).unwrap_or(4096).min(limit);
-        let mut buf = BytesMut::with_capacity(declared as usize);
-        while let Some(chunk) =
-            s.as_downstream_mut()
-                .read_request_body()
-                .await
-                .map_err(|e| GatewayError::InvalidRequest {
-                    code: "body_read_failed",
-                    message: format!("could not read the request body: {e}"),
-                    param: None,
-                })?
-        {
-            if buf.len() as u64 + chunk.len() as u64 > limit {
-                return Err(GatewayError::PayloadTooLarge { limit });
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(buf.freeze())
-    };
-    tokio::time::timeout(timeout, read)
-        .await
-        .unwrap_or(Err(GatewayError::BodyTimeout))
 }
 
 /// The chain from a ranking, as `auto` orders its chains (spread across providers), at most `limit` long.
