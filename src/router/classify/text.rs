@@ -55,7 +55,7 @@ pub const T_ASCII: u8 = 128;
 pub struct Tok {
     pub start: u32,
     pub end: u32,
-    /// FNV-1a of the lower-cased token.
+    /// FNV-1a of the lower-cased token (see `hash_span`).
     pub hash: u64,
     pub flags: u8,
 }
@@ -163,6 +163,100 @@ fn is_emoji(c: char) -> bool {
     matches!(c as u32, 0x1f300..=0x1faff | 0x2600..=0x27bf | 0x1f000..=0x1f2ff)
 }
 
+/// What the scan learns from a run of ASCII word bytes (`[A-Za-z0-9_]`), carried across runs of
+/// one word (a word can mix ASCII runs and other letters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// Every byte so far was a digit.
+    digits_only: bool,
+    /// Digits before the first non-digit.
+    lead_digits: usize,
+    /// The last letter so far was lower case.
+    prev_lower: bool,
+    /// Upper-case letters right after a lower-case one (camelCase humps), saturating.
+    humps: u8,
+    underscore: bool,
+    letters: u32,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` (every byte < 0x80) that lies in `lo..=hi`.
+#[inline]
+fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
+    let above_hi = x + ONES * u64::from(0x7f - hi);
+    let from_lo = x + ONES * u64::from(0x80 - lo);
+    from_lo & !above_hi & HIGHS
+}
+
+/// Extends `r` over the run of ASCII word bytes starting at `bytes[i]` and returns where it ends.
+/// Eight bytes at a time: this is the loop most of a prompt's bytes go through.
+#[inline]
+fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
+    let mut j = i;
+    while let Some(chunk) = bytes.get(j..j + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let ascii = !w & HIGHS;
+        let x = w & !HIGHS;
+        let lower = bytes_in(x, b'a', b'z') & ascii;
+        let upper = bytes_in(x, b'A', b'Z') & ascii;
+        let digit = bytes_in(x, b'0', b'9') & ascii;
+        let under = bytes_in(x, b'_', b'_') & ascii;
+        let word = lower | upper | digit | under;
+        // The run's bytes in this chunk: those before the first non-word byte.
+        let stop = !word & HIGHS;
+        let n = if stop == 0 { 8 } else { stop.trailing_zeros() as usize / 8 };
+        let m = if n == 8 { HIGHS } else { HIGHS & ((1u64 << (8 * n)) - 1) };
+        let (lower, upper, digit) = (lower & m, upper & m, digit & m);
+        let alpha = lower | upper;
+        r.letters += alpha.count_ones();
+        if r.digits_only {
+            let non_digit = m & !digit;
+            r.lead_digits += if non_digit == 0 { n } else { non_digit.trailing_zeros() as usize / 8 };
+            r.digits_only = non_digit == 0;
+        }
+        r.underscore |= under & m != 0;
+        // A hump is an upper-case letter whose last preceding letter is lower case.
+        let mut ups = upper;
+        while ups != 0 {
+            let bit = ups.trailing_zeros();
+            let before = alpha & ((1u64 << bit) - 1);
+            let prev_lower = if before == 0 {
+                r.prev_lower
+            } else {
+                lower & (1u64 << (63 - before.leading_zeros())) != 0
+            };
+            r.humps = r.humps.saturating_add(u8::from(prev_lower));
+            ups &= ups - 1;
+        }
+        if alpha != 0 {
+            r.prev_lower = lower & (1u64 << (63 - alpha.leading_zeros())) != 0;
+        }
+        j += n;
+        if n < 8 {
+            return j;
+        }
+    }
+    while let Some(&b) = bytes.get(j) {
+        if !(b.is_ascii_alphanumeric() || b == b'_') {
+            break;
+        }
+        let digit = b.is_ascii_digit();
+        r.lead_digits += usize::from(digit && r.digits_only);
+        r.digits_only &= digit;
+        if b.is_ascii_alphabetic() {
+            r.letters += 1;
+            let upper = b.is_ascii_uppercase();
+            r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
+            r.prev_lower = !upper;
+        }
+        r.underscore |= b == b'_';
+        j += 1;
+    }
+    j
+}
+
 /// Per-line state while scanning.
 struct Line {
     numbers: u32,
@@ -231,6 +325,7 @@ struct TokBuf {
 }
 
 impl TokBuf {
+    #[inline]
     fn push(&mut self, t: Tok) {
         if self.toks.len() < self.head {
             self.toks.push(t);
@@ -244,9 +339,14 @@ impl TokBuf {
         }
     }
 
-    fn finish(mut self) -> Vec<Tok> {
+    /// The kept tokens in order, hashed: only these need a hash, so the scan's per-byte loop does
+    /// not compute one for the tokens of a long middle that are dropped.
+    fn finish(mut self, text: &str) -> Vec<Tok> {
         self.ring.rotate_left(self.next);
         self.toks.extend_from_slice(&self.ring);
+        for t in &mut self.toks {
+            t.hash = hash_span(&text[t.start as usize..t.end as usize]);
+        }
         self.toks
     }
 }
@@ -326,7 +426,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         toks.push(Tok {
             start: w.start as u32,
             end: end as u32,
-            hash: w.hash,
+            hash: 0,
             flags,
         });
     };
@@ -347,7 +447,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     last_lower: 0,
                     after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
                     start: i,
-                    hash: fnv_start(),
                     digits_only: true,
                     has_alpha: false,
                     humps: 0,
@@ -365,35 +464,23 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     line.first = Some(b);
                 }
             }
-            let mut j = i;
-            let mut letters = 0u32;
-            while let Some(&b) = bytes.get(j) {
-                if !(b.is_ascii_alphanumeric() || b == b'_') {
-                    break;
-                }
-                let lc = b.to_ascii_lowercase();
-                ws.hash = fnv_byte(ws.hash, lc);
-                if b.is_ascii_digit() {
-                    if ws.digits_only {
-                        ws.lead_digits += 1;
-                    }
-                } else {
-                    ws.digits_only = false;
-                }
-                if b.is_ascii_alphabetic() {
-                    letters += 1;
-                    ws.has_alpha = true;
-                    let upper = b.is_ascii_uppercase();
-                    if upper && ws.prev_lower {
-                        ws.humps = ws.humps.saturating_add(1);
-                    }
-                    ws.prev_lower = !upper;
-                } else if b == b'_' {
-                    ws.underscore = true;
-                }
-                ws.last_lower = lc;
-                j += 1;
-            }
+            let mut run = Run {
+                digits_only: ws.digits_only,
+                lead_digits: ws.lead_digits,
+                prev_lower: ws.prev_lower,
+                humps: ws.humps,
+                underscore: ws.underscore,
+                letters: 0,
+            };
+            let j = word_run(bytes, i, &mut run);
+            let letters = run.letters;
+            ws.digits_only = run.digits_only;
+            ws.lead_digits = run.lead_digits;
+            ws.prev_lower = run.prev_lower;
+            ws.humps = run.humps;
+            ws.underscore = run.underscore;
+            ws.has_alpha |= letters > 0;
+            ws.last_lower = bytes[j - 1].to_ascii_lowercase();
             st.script_chars[Script::Latin as usize] += letters;
             for &b in &bytes[i..j] {
                 if line.nfirst >= 3 {
@@ -469,9 +556,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if i - ws.start == 1 && (c == '+' || c == '#') {
                 let b0 = bytes[ws.start].to_ascii_lowercase();
                 if b0 == b'c' || b0 == b'f' {
-                    ws.hash = fnv_char(ws.hash, c);
                     if c == '+' && next == '+' {
-                        ws.hash = fnv_char(ws.hash, '+');
                         end = i + 2;
                     } else {
                         end = i + 1;
@@ -487,13 +572,12 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             in_word = false;
         }
         if cjk {
-            let h = fnv_char(fnv_start(), c);
             let flags = T_CHAR | if sent_start { T_SENT_START } else { 0 } | if line_start { T_LINE_START } else { 0 };
             st.words += 1;
             toks.push(Tok {
                 start: i as u32,
                 end: (i + c.len_utf8()) as u32,
-                hash: h,
+                hash: 0,
                 flags,
             });
             sent_start = false;
@@ -507,7 +591,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     last_lower: 0,
                     after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
                     start: i,
-                    hash: fnv_start(),
                     digits_only: true,
                     has_alpha: false,
                     humps: 0,
@@ -526,8 +609,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             } else {
                 c.to_lowercase().next().unwrap_or(c)
             };
-            let lc = if lc == '’' { '\'' } else { lc };
-            ws.hash = fnv_char(ws.hash, lc);
             let letter = script.is_some();
             if letter || !(c.is_ascii_digit() || c == '.' || (!c.is_ascii() && c.is_numeric())) {
                 ws.digits_only = false;
@@ -600,14 +681,17 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if c == '.' && prev_char.is_ascii_alphabetic() && next.is_ascii_lowercase() && in_word_before(bytes, i) {
                 st.dotted += 1;
             }
-            if is_math_symbol(c) {
-                st.math_symbols += 1;
-            }
-            if is_logic_symbol(c) && !between_digits {
-                st.logic_symbols += 1;
-            }
-            if is_emoji(c) {
-                st.emoji += 1;
+            // Math, logic and emoji symbols are all outside ASCII.
+            if !c.is_ascii() {
+                if is_math_symbol(c) {
+                    st.math_symbols += 1;
+                }
+                if is_logic_symbol(c) && !between_digits {
+                    st.logic_symbols += 1;
+                }
+                if is_emoji(c) {
+                    st.emoji += 1;
+                }
             }
             if matches!(c, '.' | '!' | '?' | '。' | '？' | '！' | ':' | '\n') && !(c == '.' && next.is_alphanumeric())
             {
@@ -661,7 +745,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     st.answer_suffix = trimmed.ends_with("Answer:");
     st.urls = memchr::memmem::find_iter(bytes, b"://").count() as u32;
     Scan {
-        toks: toks.finish(),
+        toks: toks.finish(text),
         stats: st,
     }
 }
@@ -702,7 +786,6 @@ struct WordState {
     last_lower: u8,
     after_op: bool,
     start: usize,
-    hash: u64,
     digits_only: bool,
     has_alpha: bool,
     humps: u8,
@@ -723,7 +806,90 @@ pub fn key_hash(key: &str) -> Option<u64> {
     Some(it.fold(first, |h, t| mix(h, t.hash)))
 }
 
+/// FNV-1a of a token as the scanner lower-cases it: ASCII lower case, the first char of a Unicode
+/// lower case, and `’` read as `'`.
+fn hash_span(s: &str) -> u64 {
+    let mut h = fnv_start();
+    for c in s.chars() {
+        if c.is_ascii() {
+            h = fnv_byte(h, (c as u8).to_ascii_lowercase());
+        } else {
+            let lc = c.to_lowercase().next().unwrap_or(c);
+            h = fnv_char(h, if lc == '’' { '\'' } else { lc });
+        }
+    }
+    h
+}
+
 /// Hash of a lower-cased prefix key (`translat` for `translat*`).
 pub fn prefix_hash(prefix: &str) -> u64 {
     prefix.chars().fold(fnv_start(), fnv_char) ^ PREFIX_SALT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-at-a-time definition `word_run` must agree with.
+    fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
+        let mut j = i;
+        while let Some(&b) = bytes.get(j) {
+            if !(b.is_ascii_alphanumeric() || b == b'_') {
+                break;
+            }
+            let digit = b.is_ascii_digit();
+            r.lead_digits += usize::from(digit && r.digits_only);
+            r.digits_only &= digit;
+            if b.is_ascii_alphabetic() {
+                r.letters += 1;
+                let upper = b.is_ascii_uppercase();
+                r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
+                r.prev_lower = !upper;
+            }
+            r.underscore |= b == b'_';
+            j += 1;
+        }
+        j
+    }
+
+    #[test]
+    fn word_run_matches_the_bytewise_definition() {
+        // Bytes around every class edge, plus non-ASCII bytes that must end a run.
+        const ALPHABET: &[u8] = b"aAzZbYmM09195_ @[`{/:-.\x7f\x80\xc3\xff";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..20_000 {
+            let len = (next() % 40) as usize;
+            // Mostly word bytes, so runs cross several 8-byte chunks.
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 8 == 0 {
+                        ALPHABET[(r >> 8) as usize % ALPHABET.len()]
+                    } else {
+                        ALPHABET[(r >> 8) as usize % 14]
+                    }
+                })
+                .collect();
+            let start = Run {
+                digits_only: next() % 2 == 0,
+                lead_digits: (next() % 3) as usize,
+                prev_lower: next() % 2 == 0,
+                humps: if case % 50 == 0 { 254 } else { 0 },
+                underscore: false,
+                letters: 0,
+            };
+            for i in 0..bytes.len() {
+                let (mut a, mut b) = (start, start);
+                let ja = word_run(&bytes, i, &mut a);
+                let jb = word_run_bytewise(&bytes, i, &mut b);
+                assert_eq!((ja, a), (jb, b), "{:?} from {i}", String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
 }
