@@ -44,10 +44,11 @@ pub fn parse_object(body: &[u8]) -> Result<RawObject, GatewayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(invalid_json("the request body is empty; send a JSON object".into()));
     }
-    if std::str::from_utf8(body).is_err() {
+    let Ok(text) = std::str::from_utf8(body) else {
         return Err(invalid_json("the request body is not valid UTF-8".into()));
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
+    };
+    // From the validated text, so the raw field values are not validated a second time.
+    let mut de = serde_json::Deserializer::from_str(text);
     let obj = de.deserialize_map(RawObjectVisitor).map_err(|e| {
         if e.classify() == serde_json::error::Category::Data {
             invalid_json(format!("the request body must be a JSON object: {e}"))

@@ -38,11 +38,8 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
             "messages" if rerender_messages => {
                 sep(&mut out);
                 out.extend_from_slice(b"\"messages\":");
-                out.extend_from_slice(
-                    render_messages(&req.messages, model, &mut Vec::new())
-                        .to_string()
-                        .as_bytes(),
-                );
+                // Serializing borrowed strings into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut out, &render_messages(&req.messages, model, &mut Vec::new()));
             }
             "stream_options" => stream_options = serde_json::from_str(v.get()).ok(),
             // OpenAI refuses `metadata` unless the completion is stored; for us it is a rules input.

@@ -4,6 +4,9 @@
 //! model's catalog `quirks`.
 
 use bytes::Bytes;
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{
     ChatRequest, ChatResponse, FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent,
@@ -56,79 +59,120 @@ fn part_json(p: &Part) -> Option<Value> {
     }
 }
 
-fn text_of(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None })
-        .collect()
+/// The text parts of a message, joined (borrowed when there is one).
+fn text_of(parts: &[Part]) -> Cow<'_, str> {
+    let mut texts = parts.iter().filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None });
+    match (texts.next(), texts.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(one), None) => Cow::Borrowed(one),
+        (Some(a), Some(b)) => {
+            let mut s = String::from(a);
+            s.push_str(b);
+            texts.for_each(|t| s.push_str(t));
+            Cow::Owned(s)
+        }
+    }
+}
+
+/// One message in OpenAI's shape, borrowing the canonical one: written straight to the body,
+/// without an intermediate JSON tree (the bulk of a request's bytes are here).
+#[derive(Serialize)]
+pub struct WireMessage<'a> {
+    role: &'a str,
+    content: WireContent<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(Cow<'a, str>),
+    Parts(Vec<Value>),
+    /// An assistant turn that only calls tools.
+    Null,
+}
+
+#[derive(Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunctionCall<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 /// Canonical messages in OpenAI's shape. `lossy` collects what cannot be carried.
-pub fn render_messages(msgs: &[Message], model: &Model, lossy: &mut Vec<String>) -> Value {
+pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<String>) -> Vec<WireMessage<'a>> {
     let mut out = Vec::with_capacity(msgs.len());
     for m in msgs {
         let role = match m.role {
             Role::Developer if !model.quirks.developer_role => "system",
             r => r.as_str(),
         };
-        let mut o = Map::new();
-        o.insert("role".into(), json!(role));
         if m.content.iter().any(|p| matches!(p, Part::Reasoning { .. }))
             && !lossy.iter().any(|l| l.starts_with("reasoning"))
         {
             lossy.push("reasoning blocks of earlier turns are not sent to OpenAI-schema providers".into());
         }
-        match m.role {
+        let has_image = m.content.iter().any(|p| matches!(p, Part::Image { .. }));
+        let content = match m.role {
             Role::Assistant | Role::Tool | Role::System | Role::Developer => {
-                let text = text_of(&m.content);
-                if m.content.iter().any(|p| matches!(p, Part::Image { .. })) && m.role != Role::Tool {
-                    o.insert(
-                        "content".into(),
-                        Value::Array(m.content.iter().filter_map(part_json).collect()),
-                    );
-                } else if m.role == Role::Tool && m.content.iter().any(|p| matches!(p, Part::Image { .. })) {
-                    lossy.push("images in tool results are sent as text-only tool messages".into());
-                    o.insert("content".into(), json!(text));
-                } else if text.is_empty() && !m.tool_calls.is_empty() {
-                    o.insert("content".into(), Value::Null);
+                if has_image && m.role != Role::Tool {
+                    WireContent::Parts(m.content.iter().filter_map(part_json).collect())
                 } else {
-                    o.insert("content".into(), json!(text));
+                    if m.role == Role::Tool && has_image {
+                        lossy.push("images in tool results are sent as text-only tool messages".into());
+                    }
+                    let text = text_of(&m.content);
+                    if text.is_empty() && !m.tool_calls.is_empty() {
+                        WireContent::Null
+                    } else {
+                        WireContent::Text(text)
+                    }
                 }
             }
             Role::User => {
-                let simple = m.content.len() == 1 && matches!(m.content[0], Part::Text(_));
-                if simple {
-                    o.insert("content".into(), json!(text_of(&m.content)));
+                if m.content.len() == 1 && matches!(m.content[0], Part::Text(_)) {
+                    WireContent::Text(text_of(&m.content))
                 } else {
-                    o.insert(
-                        "content".into(),
-                        Value::Array(m.content.iter().filter_map(part_json).collect()),
-                    );
+                    WireContent::Parts(m.content.iter().filter_map(part_json).collect())
                 }
             }
-        }
-        if !m.tool_calls.is_empty() {
-            let calls: Vec<Value> = m
-                .tool_calls
-                .iter()
-                .map(
-                    |c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}),
-                )
-                .collect();
-            o.insert("tool_calls".into(), Value::Array(calls));
-        }
-        if let Some(id) = &m.tool_call_id {
-            o.insert("tool_call_id".into(), json!(id));
-        }
-        if let Some(n) = &m.name {
-            o.insert("name".into(), json!(n));
-        }
+        };
+        let tool_calls = m
+            .tool_calls
+            .iter()
+            .map(|c| WireToolCall {
+                id: &c.id,
+                kind: "function",
+                function: WireFunctionCall {
+                    name: &c.name,
+                    arguments: &c.arguments,
+                },
+            })
+            .collect();
         if m.is_error && !lossy.iter().any(|l| l.starts_with("tool error")) {
             lossy.push("tool error flags have no OpenAI equivalent; the result is sent as is".into());
         }
-        out.push(Value::Object(o));
+        out.push(WireMessage {
+            role,
+            content,
+            tool_calls,
+            tool_call_id: m.tool_call_id.as_deref(),
+            name: m.name.as_deref(),
+        });
     }
-    Value::Array(out)
+    out
 }
 
 fn effort_for_budget(budget: u32) -> &'static str {
@@ -137,6 +181,26 @@ fn effort_for_budget(budget: u32) -> &'static str {
         2049..=16384 => "medium",
         _ => "high",
     }
+}
+
+/// `{"model":…,"messages":[…],<rest>}` in one buffer.
+fn write_body(model: &str, messages: &[WireMessage], rest: &Map<String, Value>) -> serde_json::Result<Vec<u8>> {
+    use serde::ser::{SerializeMap, Serializer};
+    let size: usize = messages.len() * 64
+        + messages
+            .iter()
+            .map(|m| if let WireContent::Text(t) = &m.content { t.len() } else { 256 })
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(size + 512);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let mut map = ser.serialize_map(Some(2 + rest.len()))?;
+    map.serialize_entry("model", model)?;
+    map.serialize_entry("messages", messages)?;
+    for (k, v) in rest {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()?;
+    Ok(out)
 }
 
 impl ProviderAdapter for OpenAi {
@@ -157,9 +221,9 @@ impl ProviderAdapter for OpenAi {
 
     fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
         let mut lossy = Vec::new();
+        let messages = render_messages(&req.messages, model, &mut lossy);
+        // Everything but the messages is small: a JSON map, written after them.
         let mut b = Map::new();
-        b.insert("model".into(), json!(model.upstream_model));
-        b.insert("messages".into(), render_messages(&req.messages, model, &mut lossy));
         if !req.tools.is_empty() {
             let tools: Vec<Value> = req
                 .tools
@@ -244,7 +308,7 @@ impl ProviderAdapter for OpenAi {
                 lossy.push(format!("{f}: not accepted by {}, not sent", model.provider.name));
             }
         }
-        let body = serde_json::to_vec(&Value::Object(b)).map_err(|e| e.to_string())?;
+        let body = write_body(&model.upstream_model, &messages, &b).map_err(|e| e.to_string())?;
         Ok(Rendered {
             path: "/chat/completions".into(),
             headers: Vec::new(),
