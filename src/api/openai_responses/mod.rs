@@ -1,0 +1,52 @@
+//! OpenAI Responses API, client side (`POST /v1/responses`): the request (instructions, input items,
+//! function tools, text format) parsed into the canonical IR, and canonical answers rendered back as a
+//! `response` object or as the Responses streaming events. Wire format: the API reference
+//! (platform.openai.com/docs/api-reference/responses) and the official `openai` Python SDK's types and
+//! stream accumulator (`lib/streaming/responses`), which must be able to consume what is written here.
+//!
+//! Refused with a 400 that names the field: stored state (`previous_response_id`, `conversation`,
+//! `background`, `item_reference` items, stored `prompt`s), because the gateway keeps no responses; and
+//! built-in tools (web search, file search, computer use, ...), which only OpenAI's own servers run.
+//! Clients such as Codex that send the whole conversation each turn (`store: false`) need neither.
+
+use serde_json::Value;
+use switchyard_sdk::ir::{ChatRequest, ChatResponse};
+
+use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
+use crate::error::GatewayError;
+
+pub struct ResponsesCodec;
+
+impl ClientCodec for ResponsesCodec {
+    fn schema(&self) -> Schema {
+        Schema::OpenAiResponses
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ParsedRequest, GatewayError> {
+        parse::parse(body)
+    }
+
+    fn render_response(&self, resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+        render::render_response(resp, req, model_id, fin)
+    }
+
+    fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder> {
+        Box::new(stream::Encoder::new(req, model_id))
+    }
+
+    // `error_body` keeps the default: the public error object already has OpenAI's `{"error": {...}}`
+    // shape, which the SDK turns into its typed `APIStatusError`s.
+
+    /// A stream that broke after it started ends with in-band failure events the SDK raises on.
+    fn stream_error(&self, error: &Value, out: &mut Vec<u8>) {
+        stream::write_failure(error, out);
+    }
+}
+
+mod parse;
+mod render;
+mod stream;
+mod wire;
+
+#[cfg(test)]
+mod tests;

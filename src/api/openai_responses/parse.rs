@@ -1,0 +1,486 @@
+//! Request body → canonical request: which fields each item kind needs, how a Responses
+//! conversation maps onto canonical messages, and what is refused.
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use switchyard_sdk::ir::{ChatRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use switchyard_sdk::Money;
+
+use crate::api::json::{field, missing, parse_object};
+use crate::api::openai_chat::image_source;
+use crate::api::ParsedRequest;
+use crate::error::GatewayError;
+
+use super::wire::{
+    ItemKind, OneOrMany, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireText,
+    WireTool, WireToolChoice,
+};
+
+/// A 400 for something the Responses API has but the gateway cannot honour.
+fn unsupported(param: impl Into<String>, message: impl Into<String>) -> GatewayError {
+    GatewayError::InvalidRequest {
+        code: "unsupported_parameter",
+        message: message.into(),
+        param: Some(param.into()),
+    }
+}
+
+/// Where a content part sits, for error params (`input[2].content[1].image_url`).
+struct Loc {
+    item: usize,
+    list: &'static str,
+    part: usize,
+}
+
+impl Loc {
+    fn at(&self, name: &str) -> String {
+        format!("input[{}].{}[{}].{name}", self.item, self.list, self.part)
+    }
+}
+
+fn convert_part(p: WirePart, loc: &Loc) -> Result<Part, GatewayError> {
+    Ok(match p.kind {
+        PartKind::InputText | PartKind::OutputText | PartKind::SummaryText => {
+            Part::Text(p.text.ok_or_else(|| missing(&loc.at("text")))?)
+        }
+        PartKind::Refusal => Part::Text(p.refusal.or(p.text).ok_or_else(|| missing(&loc.at("refusal")))?),
+        PartKind::InputImage => match (p.image_url, p.file_id) {
+            (Some(url), _) => Part::Image {
+                source: image_source(&url),
+                detail: p.detail,
+            },
+            (None, Some(_)) => {
+                return Err(unsupported(
+                    loc.at("file_id"),
+                    "images given by file_id need OpenAI's file store, which the gateway does not have; \
+                     send image_url (a URL or a data: URL)",
+                ))
+            }
+            (None, None) => return Err(missing(&loc.at("image_url"))),
+        },
+        PartKind::InputFile => {
+            if p.file_url.is_some() {
+                return Err(unsupported(
+                    loc.at("file_url"),
+                    "file_url is not supported; send file_data (a data: URL) or file_id",
+                ));
+            }
+            if p.file_id.is_none() && p.file_data.is_none() {
+                return Err(missing(&loc.at("file_data")));
+            }
+            // Chat Completions' `file` part has exactly these fields: providers render it as is.
+            let mut raw = Map::new();
+            for (k, v) in [
+                ("file_id", p.file_id),
+                ("file_data", p.file_data),
+                ("filename", p.filename),
+            ] {
+                if let Some(v) = v {
+                    raw.insert(k.into(), Value::String(v));
+                }
+            }
+            Part::Other {
+                kind: "file".into(),
+                raw: Value::Object(raw),
+            }
+        }
+        PartKind::InputAudio => Part::Other {
+            kind: "input_audio".into(),
+            raw: p.input_audio.ok_or_else(|| missing(&loc.at("input_audio")))?,
+        },
+        PartKind::ReasoningText => {
+            return Err(GatewayError::invalid(
+                loc.at("type"),
+                "reasoning_text parts belong in reasoning items, not in messages",
+            ))
+        }
+    })
+}
+
+fn convert_content(c: TextOr<WirePart>, item: usize, list: &'static str) -> Result<Vec<Part>, GatewayError> {
+    match c {
+        TextOr::Text(t) => Ok(vec![Part::Text(t)]),
+        TextOr::List(parts) => parts
+            .into_iter()
+            .enumerate()
+            .map(|(part, p)| convert_part(p, &Loc { item, list, part }))
+            .collect(),
+    }
+}
+
+/// Input items → canonical messages. One assistant turn of the Responses API is several items
+/// (reasoning, a message, function calls); canonical has one assistant message with text and tool
+/// calls, so function calls join the assistant message they follow (parallel calls become one
+/// message with several `tool_calls`, as Chat Completions and Anthropic expect). Reasoning items
+/// wait for the output they led to: an assistant message starts with them, function calls append
+/// them to the open assistant message's content (the IR orders reasoning among the content, not
+/// among the calls).
+#[derive(Default)]
+struct Conversation {
+    msgs: Vec<Message>,
+    /// Reasoning items waiting for the assistant output they led to.
+    reasoning: Vec<Part>,
+    /// The last message is an assistant turn that function calls may still join.
+    assistant_open: bool,
+    /// The input index of each function_call_output, in order (for `check_outputs`).
+    outputs: Vec<usize>,
+}
+
+fn message(role: Role, content: Vec<Part>) -> Message {
+    Message {
+        role,
+        content,
+        tool_calls: Vec::new(),
+        tool_call_id: None,
+        name: None,
+        is_error: false,
+    }
+}
+
+impl Conversation {
+    /// A reasoning item that led nowhere (no assistant output follows it before the next
+    /// user or tool item) gives a provider nothing to continue from, so it is dropped here.
+    fn close(&mut self) {
+        self.assistant_open = false;
+        self.reasoning.clear();
+    }
+
+    fn push(&mut self, m: Message) {
+        self.close();
+        self.msgs.push(m);
+    }
+
+    /// A new assistant message: the pending reasoning comes first, as it came first in the turn.
+    fn start_assistant(&mut self, content: Vec<Part>) {
+        let mut parts = std::mem::take(&mut self.reasoning);
+        parts.extend(content);
+        self.msgs.push(message(Role::Assistant, parts));
+        self.assistant_open = true;
+    }
+
+    /// The open assistant message (a new one if none is open), with pending reasoning appended.
+    fn assistant(&mut self) -> &mut Message {
+        if !self.assistant_open || self.msgs.is_empty() {
+            self.start_assistant(Vec::new());
+        } else if !self.reasoning.is_empty() {
+            let pending = std::mem::take(&mut self.reasoning);
+            let last = self.msgs.len() - 1;
+            self.msgs[last].content.extend(pending);
+        }
+        let last = self.msgs.len() - 1;
+        &mut self.msgs[last]
+    }
+
+    fn item(&mut self, i: usize, it: WireItem) -> Result<(), GatewayError> {
+        let kind = match it.kind {
+            Some(k) => k,
+            // `{role, content}` without a type is the SDK's "easy input message".
+            None if it.role.is_some() => ItemKind::Message,
+            None => return Err(missing(&format!("input[{i}].type"))),
+        };
+        match kind {
+            ItemKind::Message => {
+                let role = it.role.ok_or_else(|| missing(&format!("input[{i}].role")))?;
+                let content = it.content.ok_or_else(|| missing(&format!("input[{i}].content")))?;
+                let content = convert_content(content, i, "content")?;
+                match role {
+                    WireRole::Assistant => self.start_assistant(content),
+                    WireRole::User => self.push(message(Role::User, content)),
+                    WireRole::System => self.push(message(Role::System, content)),
+                    WireRole::Developer => self.push(message(Role::Developer, content)),
+                }
+            }
+            ItemKind::FunctionCall => {
+                let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
+                let name = it.name.ok_or_else(|| missing(&format!("input[{i}].name")))?;
+                let arguments = it.arguments.ok_or_else(|| missing(&format!("input[{i}].arguments")))?;
+                self.assistant().tool_calls.push(ToolCall { id, name, arguments });
+            }
+            ItemKind::FunctionCallOutput => {
+                let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
+                self.outputs.push(i);
+                let output = it.output.ok_or_else(|| missing(&format!("input[{i}].output")))?;
+                let mut m = message(Role::Tool, convert_content(output, i, "output")?);
+                m.tool_call_id = Some(id);
+                self.push(m);
+            }
+            ItemKind::Reasoning => {
+                // Raw reasoning (`content`) when given, else the summary: the text a provider that
+                // takes earlier reasoning back (Anthropic thinking) needs. `encrypted_content` is
+                // where this gateway puts a thinking block's signature (see render), so it goes back
+                // as that. An item with neither text nor signature carries nothing and is dropped.
+                let mut text = String::new();
+                if let Some(TextOr::List(parts)) = it.content {
+                    for p in parts {
+                        text.push_str(p.text.as_deref().unwrap_or_default());
+                    }
+                }
+                if text.is_empty() {
+                    for (k, s) in it.summary.into_iter().flatten().enumerate() {
+                        if k > 0 {
+                            text.push_str("\n\n");
+                        }
+                        text.push_str(&s.text);
+                    }
+                }
+                if !text.is_empty() || it.encrypted_content.is_some() {
+                    self.reasoning.push(Part::Reasoning {
+                        text,
+                        signature: it.encrypted_content,
+                    });
+                }
+            }
+            ItemKind::Other(t) if t == "item_reference" => {
+                return Err(unsupported(
+                    format!("input[{i}].type"),
+                    "item_reference items point at stored responses, which are not implemented; send the \
+                     items themselves",
+                ))
+            }
+            ItemKind::Other(t) => {
+                return Err(unsupported(
+                    format!("input[{i}].type"),
+                    format!(
+                        "input item type {t:?} is not supported; use message, function_call, \
+                         function_call_output and reasoning items"
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every function_call_output must answer a function_call before it: every provider refuses a
+/// result for a call it never saw, so the error is given here, naming the item. Checked once the
+/// messages are built, borrowing their ids rather than copying each one.
+fn check_outputs(msgs: &[Message], outputs: &[usize]) -> Result<(), GatewayError> {
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut items = outputs.iter();
+    for m in msgs {
+        seen.extend(m.tool_calls.iter().map(|c| c.id.as_str()));
+        if m.role != Role::Tool {
+            continue;
+        }
+        let (Some(id), Some(i)) = (m.tool_call_id.as_deref(), items.next()) else {
+            continue;
+        };
+        if !seen.contains(id) {
+            return Err(GatewayError::invalid(
+                format!("input[{i}].call_id"),
+                format!(
+                    "no function_call item with call_id {id:?} comes before this output; send the whole \
+                     conversation (stored responses are not implemented)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn convert_input(instructions: Option<String>, input: TextOr<WireItem>) -> Result<Vec<Message>, GatewayError> {
+    let mut c = Conversation::default();
+    if let Some(text) = instructions.filter(|t| !t.is_empty()) {
+        c.msgs.push(message(Role::System, vec![Part::Text(text)]));
+    }
+    match input {
+        TextOr::Text(t) => c.msgs.push(message(Role::User, vec![Part::Text(t)])),
+        TextOr::List(items) => {
+            if items.is_empty() {
+                return Err(GatewayError::invalid("input", "input has no items"));
+            }
+            c.msgs.reserve(items.len());
+            for (i, it) in items.into_iter().enumerate() {
+                c.item(i, it)?;
+            }
+        }
+    }
+    check_outputs(&c.msgs, &c.outputs)?;
+    Ok(c.msgs)
+}
+
+fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
+    tools
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if t.kind != "function" {
+                return Err(unsupported(
+                    format!("tools[{i}].type"),
+                    format!(
+                        "tool type {:?} is not supported: built-in tools run on OpenAI's servers only; \
+                         declare a function tool instead",
+                        t.kind
+                    ),
+                ));
+            }
+            Ok(Tool {
+                name: t.name.ok_or_else(|| missing(&format!("tools[{i}].name")))?,
+                description: t.description,
+                parameters: t
+                    .parameters
+                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                // Absent stays absent: each provider's own default applies.
+                strict: t.strict,
+            })
+        })
+        .collect()
+}
+
+fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
+    Ok(match c {
+        WireToolChoice::Mode(m) => match m.as_str() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            _ => {
+                return Err(GatewayError::invalid(
+                    "tool_choice",
+                    format!("tool_choice {m:?} must be auto, none, required or a function"),
+                ))
+            }
+        },
+        WireToolChoice::Object { kind, name } if kind == "function" => {
+            ToolChoice::Named(name.ok_or_else(|| missing("tool_choice.name"))?)
+        }
+        WireToolChoice::Object { kind, .. } => {
+            return Err(unsupported(
+                "tool_choice.type",
+                format!("tool_choice type {kind:?} is not supported; use auto, none, required or a function"),
+            ))
+        }
+    })
+}
+
+fn convert_format(f: WireFormat) -> Result<ResponseFormat, GatewayError> {
+    Ok(match f {
+        WireFormat::Text => ResponseFormat::Text,
+        WireFormat::JsonObject => ResponseFormat::JsonObject,
+        WireFormat::JsonSchema { name, schema, strict } => ResponseFormat::JsonSchema {
+            name: name.ok_or_else(|| missing("text.format.name"))?,
+            schema: schema.ok_or_else(|| missing("text.format.schema"))?,
+            strict,
+        },
+    })
+}
+
+/// `field` without path tracking on the happy path: tracking each value's path costs about as much
+/// as the parse itself, so it is paid only when the fast parse fails and the error needs its `param`.
+fn typed<T: DeserializeOwned>(name: &str, raw: &RawValue) -> Result<T, GatewayError> {
+    serde_json::from_str(raw.get()).or_else(|_| field(name, raw))
+}
+
+const NOT_STORED: &str = "stored responses are not implemented: Switchyard keeps no responses; send the whole \
+                          conversation in `input` (as clients using store: false do)";
+
+/// Parse a Responses request body.
+pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
+    let raw = parse_object(body)?;
+    let mut r = ChatRequest::default();
+    let mut have_model = false;
+    let mut instructions: Option<String> = None;
+    let mut input: Option<TextOr<WireItem>> = None;
+    for (k, v) in &raw {
+        let v: &RawValue = v;
+        if v.get() == "null" {
+            continue; // OpenAI treats an explicit null like an absent optional field
+        }
+        match k.as_str() {
+            "model" => {
+                r.model = field(k, v)?;
+                have_model = true;
+            }
+            "input" => input = Some(typed(k, v)?),
+            "instructions" => instructions = Some(field(k, v)?),
+            "tools" => r.tools = convert_tools(typed(k, v)?)?,
+            "tool_choice" => r.tool_choice = Some(convert_tool_choice(field(k, v)?)?),
+            "parallel_tool_calls" => r.parallel_tool_calls = Some(field(k, v)?),
+            "text" => {
+                let t: WireText = field(k, v)?;
+                if let Some(f) = t.format {
+                    r.response_format = Some(convert_format(f)?);
+                }
+                if t.verbosity.is_some() {
+                    r.unknown_fields.push("text.verbosity".into());
+                }
+            }
+            "max_output_tokens" => r.max_tokens = Some(field(k, v)?),
+            "temperature" => r.temperature = Some(field(k, v)?),
+            "top_p" => r.top_p = Some(field(k, v)?),
+            // `summary` needs nothing: reasoning text a model gives is always returned as a summary.
+            "reasoning" => r.reasoning_effort = field::<WireReasoning>(k, v)?.effort,
+            "metadata" => r.metadata = field::<Map<String, Value>>(k, v)?,
+            "user" => r.user = Some(field(k, v)?),
+            "stream" => r.stream = field(k, v)?,
+            // Nothing is ever stored, so `store` (true by default at OpenAI) changes nothing; refusing it
+            // would break every client that leaves the default.
+            "store" => {
+                let _: bool = field(k, v)?;
+            }
+            // Only reasoning.encrypted_content matters to a routed answer, and it is always given
+            // when there is a signature; the other includes concern built-in tools or logprobs.
+            "include" => {
+                let inc: Vec<String> = field(k, v)?;
+                if inc.iter().any(|i| i != "reasoning.encrypted_content") {
+                    r.unknown_fields.push(k.clone());
+                }
+            }
+            "stream_options" => {
+                let _: Map<String, Value> = field(k, v)?;
+            }
+            "truncation" => match field::<String>(k, v)?.as_str() {
+                "disabled" => {}
+                "auto" => r.unknown_fields.push(k.clone()),
+                other => {
+                    return Err(GatewayError::invalid(
+                        k,
+                        format!("truncation {other:?} must be auto or disabled"),
+                    ))
+                }
+            },
+            "previous_response_id" | "conversation" => return Err(unsupported(k, NOT_STORED)),
+            "background" => {
+                if field::<bool>(k, v)? {
+                    return Err(unsupported(k, NOT_STORED));
+                }
+            }
+            "prompt" => {
+                return Err(unsupported(
+                    k,
+                    "stored prompt templates are not supported; send instructions and input",
+                ))
+            }
+            "fallback" => {
+                r.routing.fallback = match field::<OneOrMany>(k, v)? {
+                    OneOrMany::One(s) => vec![s],
+                    OneOrMany::Many(v) => v,
+                }
+            }
+            "budget_dollars" => {
+                let d: f64 = field(k, v)?;
+                r.routing.budget = Some(
+                    Money::from_dollars(d)
+                        .ok_or_else(|| GatewayError::invalid(k, "budget_dollars must be a non-negative amount"))?,
+                );
+            }
+            "session_id" => r.routing.session_id = Some(field(k, v)?),
+            "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
+            // Named as lossy by the provider adapters (no Responses-schema provider to pass them to).
+            _ => r.unknown_fields.push(k.clone()),
+        }
+    }
+    if !have_model {
+        return Err(missing("model"));
+    }
+    let input = input.ok_or_else(|| missing("input"))?;
+    r.messages = convert_input(instructions, input)?;
+    // A Responses stream always ends with usage (in `response.completed`), so ask the provider for it.
+    r.stream_include_usage = r.stream;
+    Ok(ParsedRequest { request: r, raw })
+}
