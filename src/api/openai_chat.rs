@@ -262,19 +262,22 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
         .collect()
 }
 
+/// A `tool_choice` given as a string (Chat Completions and Responses share these).
+pub(crate) fn tool_choice_mode(m: &str) -> Result<ToolChoice, GatewayError> {
+    match m {
+        "auto" => Ok(ToolChoice::Auto),
+        "none" => Ok(ToolChoice::None),
+        "required" => Ok(ToolChoice::Required),
+        _ => Err(GatewayError::invalid(
+            "tool_choice",
+            format!("tool_choice {m:?} must be auto, none, required or a named function"),
+        )),
+    }
+}
+
 fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
     Ok(match c {
-        WireToolChoice::Mode(m) => match m.as_str() {
-            "auto" => ToolChoice::Auto,
-            "none" => ToolChoice::None,
-            "required" => ToolChoice::Required,
-            _ => {
-                return Err(GatewayError::invalid(
-                    "tool_choice",
-                    format!("tool_choice {m:?} must be auto, none, required or a named function"),
-                ))
-            }
-        },
+        WireToolChoice::Mode(m) => tool_choice_mode(&m)?,
         WireToolChoice::Named { function } => ToolChoice::Named(function.name),
     })
 }

@@ -12,7 +12,7 @@ use switchyard_sdk::ir::{
     ToolCall, ToolChoice, Usage,
 };
 
-use super::{ProviderAdapter, Rendered, StreamDecoder};
+use super::{joined_text, ProviderAdapter, Rendered, StreamDecoder};
 use crate::config::Model;
 use crate::sse::SseEvent;
 
@@ -64,23 +64,6 @@ fn tool_name<'a>(before: &'a [Message], m: &'a Message) -> Option<&'a str> {
         }
     }
     m.name.as_deref()
-}
-
-fn text_of(parts: &[Part]) -> Cow<'_, str> {
-    let mut texts = parts.iter().filter_map(|p| match p {
-        Part::Text(t) => Some(t.as_str()),
-        _ => None,
-    });
-    match (texts.next(), texts.next()) {
-        (None, _) => Cow::Borrowed(""),
-        (Some(one), None) => Cow::Borrowed(one),
-        (Some(a), Some(b)) => {
-            let mut s = String::from(a);
-            s.push_str(b);
-            texts.for_each(|t| s.push_str(t));
-            Cow::Owned(s)
-        }
-    }
 }
 
 /// `reasoning_effort` as a thinking budget. `thinkingBudget` is understood by Gemini 2.5 and 3
@@ -287,7 +270,7 @@ fn tool_parts<'a>(
     notes: &mut Notes,
 ) -> Result<Vec<wire::Part<'a>>, String> {
     let name = tool_name(before, m).ok_or_else(unanswered)?;
-    let text = text_of(&m.content);
+    let text = joined_text(&m.content);
     let response = if m.is_error {
         wire::ToolOutput {
             output: None,
@@ -810,16 +793,6 @@ mod tests {
         (r, v)
     }
 
-    fn msg(role: Role, content: Vec<Part>) -> Message {
-        Message {
-            role,
-            content,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            name: None,
-            is_error: false,
-        }
-    }
 
     fn call(id: &str, name: &str, args: &str) -> ToolCall {
         ToolCall {
@@ -872,7 +845,7 @@ mod tests {
             text: t.into(),
             signature: s,
         };
-        let mut with_calls = msg(
+        let mut with_calls = Message::new(
             Role::Assistant,
             vec![
                 reasoning("thinking", Some(own("S1"))),
@@ -881,26 +854,26 @@ mod tests {
             ],
         );
         with_calls.tool_calls = vec![call("c1", "f", "{\"a\":1}"), call("c2", "f", "")];
-        let plain = msg(Role::Assistant, vec![reasoning("more", Some(own("S3"))), text("Done.")]);
-        let foreign = msg(
+        let plain = Message::new(Role::Assistant, vec![reasoning("more", Some(own("S3"))), text("Done.")]);
+        let foreign = Message::new(
             Role::Assistant,
             vec![
                 reasoning("", Some(wire::tag_signature("gemini-2.5-pro", "X"))),
                 text("Hi"),
             ],
         );
-        let mut foreign_call = msg(Role::Assistant, vec![reasoning("", Some("ErUBCkgIBRAB".into()))]);
+        let mut foreign_call = Message::new(Role::Assistant, vec![reasoning("", Some("ErUBCkgIBRAB".into()))]);
         foreign_call.tool_calls = vec![call("c3", "f", "not json")];
-        let mut tool = msg(Role::Tool, vec![text("oops")]);
+        let mut tool = Message::new(Role::Tool, vec![text("oops")]);
         tool.tool_call_id = Some("c2".into());
         tool.is_error = true;
         let req = ChatRequest {
             messages: vec![
-                msg(Role::User, vec![text("go")]),
+                Message::new(Role::User, vec![text("go")]),
                 with_calls,
                 tool,
                 plain,
-                msg(Role::User, vec![text("again")]),
+                Message::new(Role::User, vec![text("again")]),
                 foreign,
                 foreign_call,
             ],
@@ -1002,7 +975,7 @@ mod tests {
             reasoning_budget: Some(2048),
             reasoning_effort: Some("high".into()),
             top_k: Some(40),
-            messages: vec![msg(Role::User, vec![text("hi")])],
+            messages: vec![Message::new(Role::User, vec![text("hi")])],
             ..Default::default()
         };
         assert_eq!(
@@ -1013,19 +986,19 @@ mod tests {
 
     #[test]
     fn turns_roles_and_system_placement() {
-        let mut late = msg(Role::System, vec![text("late rule")]);
+        let mut late = Message::new(Role::System, vec![text("late rule")]);
         late.role = Role::Developer;
-        let mut tool = msg(Role::Tool, vec![text("r1")]);
+        let mut tool = Message::new(Role::Tool, vec![text("r1")]);
         tool.tool_call_id = None;
         tool.name = Some("legacy_fn".into());
         let req = ChatRequest {
             messages: vec![
-                msg(Role::System, vec![text("rule 1"), text("")]),
-                msg(Role::User, vec![text("a"), text("")]),
-                msg(Role::User, vec![text("b")]),
-                msg(Role::Assistant, vec![text("")]),
+                Message::new(Role::System, vec![text("rule 1"), text("")]),
+                Message::new(Role::User, vec![text("a"), text("")]),
+                Message::new(Role::User, vec![text("b")]),
+                Message::new(Role::Assistant, vec![text("")]),
                 late,
-                msg(Role::Assistant, vec![text("c")]),
+                Message::new(Role::Assistant, vec![text("c")]),
                 tool,
             ],
             ..Default::default()
@@ -1052,9 +1025,9 @@ mod tests {
 
     #[test]
     fn tool_result_images_follow_the_function_response() {
-        let mut a = msg(Role::Assistant, Vec::new());
+        let mut a = Message::new(Role::Assistant, Vec::new());
         a.tool_calls = vec![call("t1", "screenshot", "{}")];
-        let mut t = msg(
+        let mut t = Message::new(
             Role::Tool,
             vec![
                 text("captured"),
@@ -1069,7 +1042,7 @@ mod tests {
         );
         t.tool_call_id = Some("t1".into());
         let req = ChatRequest {
-            messages: vec![msg(Role::User, vec![text("look")]), a, t],
+            messages: vec![Message::new(Role::User, vec![text("look")]), a, t],
             ..Default::default()
         };
         let (_, v) = render(&req, &model());
@@ -1499,18 +1472,18 @@ mod tests {
             .map(|p| text(p["text"].as_str().unwrap()))
             .collect();
         if !system.is_empty() {
-            messages.push(msg(Role::System, system));
+            messages.push(Message::new(Role::System, system));
         }
         for c in v["contents"].as_array().unwrap() {
             let model_turn = c["role"] == "model";
             if model_turn {
-                messages.push(msg(Role::Assistant, Vec::new()));
+                messages.push(Message::new(Role::Assistant, Vec::new()));
             }
             for p in c["parts"].as_array().unwrap() {
                 if let Some(t) = p["text"].as_str() {
                     match messages.last_mut() {
                         Some(m) if m.role == Role::User || model_turn => m.content.push(text(t)),
-                        _ => messages.push(msg(Role::User, vec![text(t)])),
+                        _ => messages.push(Message::new(Role::User, vec![text(t)])),
                     }
                 } else if let Some(fc) = p.get("functionCall") {
                     let m = messages.last_mut().unwrap();
@@ -1521,7 +1494,7 @@ mod tests {
                     ));
                 } else if let Some(fr) = p.get("functionResponse") {
                     let r = &fr["response"];
-                    let mut m = msg(
+                    let mut m = Message::new(
                         Role::Tool,
                         vec![text(r["output"].as_str().or(r["error"].as_str()).unwrap())],
                     );
@@ -1556,7 +1529,7 @@ mod tests {
             .collect();
         let mut out: Vec<Message> = Vec::new();
         if !system.is_empty() {
-            out.push(msg(Role::System, system));
+            out.push(Message::new(Role::System, system));
         }
         for m in msgs
             .iter()
@@ -1618,19 +1591,19 @@ mod tests {
         for r in rounds {
             if let Some((developer, s)) = &r.system {
                 let role = if *developer { Role::Developer } else { Role::System };
-                out.push(msg(role, vec![text(s)]));
+                out.push(Message::new(role, vec![text(s)]));
             }
-            out.extend(r.users.iter().map(|u| msg(Role::User, vec![text(u)])));
+            out.extend(r.users.iter().map(|u| Message::new(Role::User, vec![text(u)])));
             if r.reply.is_none() && r.calls.is_empty() {
                 continue;
             }
-            let mut a = msg(Role::Assistant, r.reply.iter().map(|t| text(t)).collect());
+            let mut a = Message::new(Role::Assistant, r.reply.iter().map(|t| text(t)).collect());
             let mut results = Vec::new();
             for (tool, args, is_error, result) in &r.calls {
                 n += 1;
                 let id = format!("call_{n}");
                 a.tool_calls.push(call(&id, TOOLS[*tool], args));
-                let mut t = msg(Role::Tool, vec![text(result)]);
+                let mut t = Message::new(Role::Tool, vec![text(result)]);
                 t.tool_call_id = Some(id);
                 t.is_error = *is_error;
                 results.push(t);

@@ -9,8 +9,10 @@ pub mod gemini;
 pub mod openai;
 pub mod simulator;
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
-use switchyard_sdk::ir::{ChatRequest, ChatResponse, StreamEvent, Usage};
+use switchyard_sdk::ir::{ChatRequest, ChatResponse, Part, StreamEvent, Usage};
 
 use crate::api::{
     self, anthropic_passthrough, openai_passthrough, ClientCodec, Finalizer, Incomplete, RawObject, Schema,
@@ -69,6 +71,25 @@ pub trait StreamDecoder: Send + Sync {
     /// them, after a finish reason).
     fn complete_at_eof(&self) -> bool {
         self.done()
+    }
+}
+
+/// The text parts of a message joined, for providers whose message content is one string (borrowed
+/// when there is a single part, as there nearly always is).
+pub fn joined_text(parts: &[Part]) -> Cow<'_, str> {
+    let mut texts = parts.iter().filter_map(|p| match p {
+        Part::Text(t) => Some(t.as_str()),
+        _ => None,
+    });
+    match (texts.next(), texts.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(one), None) => Cow::Borrowed(one),
+        (Some(a), Some(b)) => {
+            let mut s = String::from(a);
+            s.push_str(b);
+            texts.for_each(|t| s.push_str(t));
+            Cow::Owned(s)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use switchyard_sdk::ir::{
     ToolCall, ToolChoice,
 };
 
-use super::{ProviderAdapter, Rendered, StreamDecoder};
+use super::{joined_text, ProviderAdapter, Rendered, StreamDecoder};
 use crate::api::openai_passthrough::{error_message, parse_usage};
 use crate::config::{Model, ProviderKind};
 use crate::sse::SseEvent;
@@ -56,21 +56,6 @@ fn part_json(p: &Part) -> Option<Value> {
         Part::Other { kind, .. } if kind == REDACTED_THINKING => None,
         Part::Other { kind, raw } => Some(json!({"type": kind, kind.clone(): raw})),
         Part::Reasoning { .. } => None,
-    }
-}
-
-/// The text parts of a message, joined (borrowed when there is one).
-fn text_of(parts: &[Part]) -> Cow<'_, str> {
-    let mut texts = parts.iter().filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None });
-    match (texts.next(), texts.next()) {
-        (None, _) => Cow::Borrowed(""),
-        (Some(one), None) => Cow::Borrowed(one),
-        (Some(a), Some(b)) => {
-            let mut s = String::from(a);
-            s.push_str(b);
-            texts.for_each(|t| s.push_str(t));
-            Cow::Owned(s)
-        }
     }
 }
 
@@ -133,7 +118,7 @@ pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<S
                     if m.role == Role::Tool && has_image {
                         lossy.push("images in tool results are sent as text-only tool messages".into());
                     }
-                    let text = text_of(&m.content);
+                    let text = joined_text(&m.content);
                     if text.is_empty() && !m.tool_calls.is_empty() {
                         WireContent::Null
                     } else {
@@ -143,7 +128,7 @@ pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<S
             }
             Role::User => {
                 if m.content.len() == 1 && matches!(m.content[0], Part::Text(_)) {
-                    WireContent::Text(text_of(&m.content))
+                    WireContent::Text(joined_text(&m.content))
                 } else {
                     WireContent::Parts(m.content.iter().filter_map(part_json).collect())
                 }

@@ -74,15 +74,20 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn text(role: Role, text: impl Into<String>) -> Self {
+    /// A message with these parts and nothing else (no tool calls, id or name).
+    pub fn new(role: Role, content: Vec<Part>) -> Self {
         Message {
             role,
-            content: vec![Part::Text(text.into())],
+            content,
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
             is_error: false,
         }
+    }
+
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Message::new(role, vec![Part::Text(text.into())])
     }
 }
 

@@ -129,16 +129,6 @@ struct Conversation {
     outputs: Vec<usize>,
 }
 
-fn message(role: Role, content: Vec<Part>) -> Message {
-    Message {
-        role,
-        content,
-        tool_calls: Vec::new(),
-        tool_call_id: None,
-        name: None,
-        is_error: false,
-    }
-}
 
 impl Conversation {
     /// A reasoning item that led nowhere (no assistant output follows it before the next
@@ -157,7 +147,7 @@ impl Conversation {
     fn start_assistant(&mut self, content: Vec<Part>) {
         let mut parts = std::mem::take(&mut self.reasoning);
         parts.extend(content);
-        self.msgs.push(message(Role::Assistant, parts));
+        self.msgs.push(Message::new(Role::Assistant, parts));
         self.assistant_open = true;
     }
 
@@ -188,9 +178,9 @@ impl Conversation {
                 let content = convert_content(content, i, "content")?;
                 match role {
                     WireRole::Assistant => self.start_assistant(content),
-                    WireRole::User => self.push(message(Role::User, content)),
-                    WireRole::System => self.push(message(Role::System, content)),
-                    WireRole::Developer => self.push(message(Role::Developer, content)),
+                    WireRole::User => self.push(Message::new(Role::User, content)),
+                    WireRole::System => self.push(Message::new(Role::System, content)),
+                    WireRole::Developer => self.push(Message::new(Role::Developer, content)),
                 }
             }
             ItemKind::FunctionCall => {
@@ -203,7 +193,7 @@ impl Conversation {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
                 self.outputs.push(i);
                 let output = it.output.ok_or_else(|| missing(&format!("input[{i}].output")))?;
-                let mut m = message(Role::Tool, convert_content(output, i, "output")?);
+                let mut m = Message::new(Role::Tool, convert_content(output, i, "output")?);
                 m.tool_call_id = Some(id);
                 self.push(m);
             }
@@ -287,10 +277,10 @@ fn check_outputs(msgs: &[Message], outputs: &[usize]) -> Result<(), GatewayError
 fn convert_input(instructions: Option<String>, input: TextOr<WireItem>) -> Result<Vec<Message>, GatewayError> {
     let mut c = Conversation::default();
     if let Some(text) = instructions.filter(|t| !t.is_empty()) {
-        c.msgs.push(message(Role::System, vec![Part::Text(text)]));
+        c.msgs.push(Message::new(Role::System, vec![Part::Text(text)]));
     }
     match input {
-        TextOr::Text(t) => c.msgs.push(message(Role::User, vec![Part::Text(t)])),
+        TextOr::Text(t) => c.msgs.push(Message::new(Role::User, vec![Part::Text(t)])),
         TextOr::List(items) => {
             if items.is_empty() {
                 return Err(GatewayError::invalid("input", "input has no items"));
@@ -335,17 +325,7 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
 
 fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
     Ok(match c {
-        WireToolChoice::Mode(m) => match m.as_str() {
-            "auto" => ToolChoice::Auto,
-            "none" => ToolChoice::None,
-            "required" => ToolChoice::Required,
-            _ => {
-                return Err(GatewayError::invalid(
-                    "tool_choice",
-                    format!("tool_choice {m:?} must be auto, none, required or a function"),
-                ))
-            }
-        },
+        WireToolChoice::Mode(m) => crate::api::openai_chat::tool_choice_mode(&m)?,
         WireToolChoice::Object { kind, name } if kind == "function" => {
             ToolChoice::Named(name.ok_or_else(|| missing("tool_choice.name"))?)
         }

@@ -246,6 +246,12 @@ fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
             return j;
         }
     }
+    word_run_bytewise(bytes, j, r)
+}
+
+/// `word_run` one byte at a time: its definition, and its last few bytes.
+fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
+    let mut j = i;
     while let Some(&b) = bytes.get(j) {
         if !(b.is_ascii_alphanumeric() || b == b'_') {
             break;
@@ -840,28 +846,6 @@ pub fn prefix_hash(prefix: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The byte-at-a-time definition `word_run` must agree with.
-    fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
-        let mut j = i;
-        while let Some(&b) = bytes.get(j) {
-            if !(b.is_ascii_alphanumeric() || b == b'_') {
-                break;
-            }
-            let digit = b.is_ascii_digit();
-            r.lead_digits += usize::from(digit && r.digits_only);
-            r.digits_only &= digit;
-            if b.is_ascii_alphabetic() {
-                r.letters += 1;
-                let upper = b.is_ascii_uppercase();
-                r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
-                r.prev_lower = !upper;
-            }
-            r.underscore |= b == b'_';
-            j += 1;
-        }
-        j
-    }
 
     #[test]
     fn word_run_matches_the_bytewise_definition() {
