@@ -423,6 +423,17 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
     });
 }
 
+/// A word ends at `end` before `next`: `finish` it, count a number on its line, and return what
+/// the scan carries to the next char (the word was a number; it was a single ASCII letter).
+#[inline(always)]
+fn end_word(toks: &mut TokBuf, st: &mut Stats, line: &mut Line, ws: &mut WordState, end: usize, next: char) -> (bool, bool) {
+    finish(toks, st, end, next, ws);
+    if ws.digits_only {
+        line.numbers += 1;
+    }
+    (ws.digits_only, end - ws.start == 1 && ws.has_alpha && ws.ascii)
+}
+
 /// Scans `text`, keeping the first `head` and the last `tail` tokens.
 pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let bytes = text.as_bytes();
@@ -433,7 +444,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let mut toks = TokBuf {
         toks: Vec::with_capacity(head.min(bytes.len() / 3 + 4)),
         head,
-        ring: Vec::new(),
+        ring: Vec::with_capacity(tail.min(bytes.len() / 3 + 4)),
         tail,
         next: 0,
     };
@@ -507,20 +518,24 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 line.nfirst += 1;
             }
             line.last = bytes[j - 1];
-            prev_char = line.last as char;
-            prev_nonspace = prev_char;
-            i = j;
+            prev_nonspace = line.last as char;
+            if bytes.get(j) == Some(&b' ') {
+                // The word ends at a plain space (most do): take both here rather than dispatch the
+                // space on its own. The line is not blank, so the space is not indentation.
+                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, j, ' ');
+                in_word = false;
+                prev_char = ' ';
+                i = j + 1;
+            } else {
+                prev_char = prev_nonspace;
+                i = j;
+            }
             continue;
         }
         if b == b' ' {
             // Fast path for a plain space: it ends a word and otherwise only counts as indentation.
             if in_word {
-                finish(&mut toks, &mut st, i, ' ', &mut ws);
-                last_tok_number = ws.digits_only;
-                if ws.digits_only {
-                    line.numbers += 1;
-                }
-                last_single = i - ws.start == 1 && ws.has_alpha && ws.ascii;
+                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, i, ' ');
                 in_word = false;
             }
             if !line.nonblank {
@@ -580,12 +595,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     }
                 }
             }
-            finish(&mut toks, &mut st, end, c, &mut ws);
-            last_tok_number = ws.digits_only;
-            if ws.digits_only {
-                line.numbers += 1;
-            }
-            last_single = end - ws.start == 1 && ws.has_alpha && ws.ascii;
+            (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, end, c);
             in_word = false;
         }
         if cjk {
