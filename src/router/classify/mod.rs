@@ -7,6 +7,7 @@
 //! `Classifier::load`). No allocation beyond one token vector; a 2,000-token prompt classifies in
 //! tens of microseconds.
 
+mod ascii_run;
 mod complexity;
 mod lang;
 mod lexicon;

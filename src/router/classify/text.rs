@@ -34,6 +34,7 @@ pub fn mix(prev: u64, next: u64) -> u64 {
 /// Marks a key as a prefix key (`translat*`), so it never equals a whole-word key.
 pub const PREFIX_SALT: u64 = 0x5bd1_e995_7a3c_1f0d;
 
+use super::ascii_run::{word_run, Run};
 use super::script::{mark_of, script_of, Script, N_SCRIPTS};
 
 /// Scripts written without spaces between words: each character is its own token.
@@ -163,113 +164,6 @@ fn is_emoji(c: char) -> bool {
     matches!(c as u32, 0x1f300..=0x1faff | 0x2600..=0x27bf | 0x1f000..=0x1f2ff)
 }
 
-/// What the scan learns from a run of ASCII word bytes (`[A-Za-z0-9_]`), carried across runs of
-/// one word (a word can mix ASCII runs and other letters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Run {
-    /// Every byte so far was a digit.
-    digits_only: bool,
-    /// Digits before the first non-digit.
-    lead_digits: usize,
-    /// The last letter so far was lower case.
-    prev_lower: bool,
-    /// Upper-case letters right after a lower-case one (camelCase humps), saturating.
-    humps: u8,
-    underscore: bool,
-    letters: u32,
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `x` (every byte < 0x80) that lies in `lo..=hi`.
-#[inline]
-fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
-    let above_hi = x + ONES * u64::from(0x7f - hi);
-    let from_lo = x + ONES * u64::from(0x80 - lo);
-    from_lo & !above_hi & HIGHS
-}
-
-/// How many bytes have their high bit set in `m` (only high bits set): a multiply adds them up,
-/// cheaper than `count_ones` without the POPCNT instruction of baseline x86-64.
-#[inline]
-fn count_highs(m: u64) -> u32 {
-    ((m >> 7).wrapping_mul(ONES) >> 56) as u32
-}
-
-/// Extends `r` over the run of ASCII word bytes starting at `bytes[i]` and returns where it ends.
-/// Eight bytes at a time: this is the loop most of a prompt's bytes go through.
-#[inline]
-fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
-    let mut j = i;
-    while let Some(chunk) = bytes.get(j..j + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let ascii = !w & HIGHS;
-        let x = w & !HIGHS;
-        let lower = bytes_in(x, b'a', b'z') & ascii;
-        let upper = bytes_in(x, b'A', b'Z') & ascii;
-        let digit = bytes_in(x, b'0', b'9') & ascii;
-        let under = bytes_in(x, b'_', b'_') & ascii;
-        let word = lower | upper | digit | under;
-        // The run's bytes in this chunk: those before the first non-word byte.
-        let stop = !word & HIGHS;
-        // Branch-free: with no stop byte, trailing_zeros is 64 and the mask covers every byte.
-        let n = stop.trailing_zeros() as usize / 8;
-        let m = HIGHS & stop.wrapping_sub(1) & !stop;
-        let (lower, upper, digit) = (lower & m, upper & m, digit & m);
-        let alpha = lower | upper;
-        r.letters += count_highs(alpha);
-        if r.digits_only {
-            let non_digit = m & !digit;
-            r.lead_digits += if non_digit == 0 { n } else { non_digit.trailing_zeros() as usize / 8 };
-            r.digits_only = non_digit == 0;
-        }
-        r.underscore |= under & m != 0;
-        // A hump is an upper-case letter whose last preceding letter is lower case.
-        let mut ups = upper;
-        while ups != 0 {
-            let bit = ups.trailing_zeros();
-            let before = alpha & ((1u64 << bit) - 1);
-            let prev_lower = if before == 0 {
-                r.prev_lower
-            } else {
-                lower & (1u64 << (63 - before.leading_zeros())) != 0
-            };
-            r.humps = r.humps.saturating_add(u8::from(prev_lower));
-            ups &= ups - 1;
-        }
-        if alpha != 0 {
-            r.prev_lower = lower & (1u64 << (63 - alpha.leading_zeros())) != 0;
-        }
-        j += n;
-        if n < 8 {
-            return j;
-        }
-    }
-    word_run_bytewise(bytes, j, r)
-}
-
-/// `word_run` one byte at a time: its definition, and its last few bytes.
-fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
-    let mut j = i;
-    while let Some(&b) = bytes.get(j) {
-        if !(b.is_ascii_alphanumeric() || b == b'_') {
-            break;
-        }
-        let digit = b.is_ascii_digit();
-        r.lead_digits += usize::from(digit && r.digits_only);
-        r.digits_only &= digit;
-        if b.is_ascii_alphabetic() {
-            r.letters += 1;
-            let upper = b.is_ascii_uppercase();
-            r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
-            r.prev_lower = !upper;
-        }
-        r.underscore |= b == b'_';
-        j += 1;
-    }
-    j
-}
 
 /// Per-line state while scanning.
 struct Line {
@@ -851,50 +745,4 @@ fn hash_span(s: &str) -> u64 {
 /// Hash of a lower-cased prefix key (`translat` for `translat*`).
 pub fn prefix_hash(prefix: &str) -> u64 {
     prefix.chars().fold(fnv_start(), fnv_char) ^ PREFIX_SALT
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_run_matches_the_bytewise_definition() {
-        // Bytes around every class edge, plus non-ASCII bytes that must end a run.
-        const ALPHABET: &[u8] = b"aAzZbYmM09195_ @[`{/:-.\x7f\x80\xc3\xff";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for case in 0..20_000 {
-            let len = (next() % 40) as usize;
-            // Mostly word bytes, so runs cross several 8-byte chunks.
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    let r = next();
-                    if r % 8 == 0 {
-                        ALPHABET[(r >> 8) as usize % ALPHABET.len()]
-                    } else {
-                        ALPHABET[(r >> 8) as usize % 14]
-                    }
-                })
-                .collect();
-            let start = Run {
-                digits_only: next() % 2 == 0,
-                lead_digits: (next() % 3) as usize,
-                prev_lower: next() % 2 == 0,
-                humps: if case % 50 == 0 { 254 } else { 0 },
-                underscore: false,
-                letters: 0,
-            };
-            for i in 0..bytes.len() {
-                let (mut a, mut b) = (start, start);
-                let ja = word_run(&bytes, i, &mut a);
-                let jb = word_run_bytewise(&bytes, i, &mut b);
-                assert_eq!((ja, a), (jb, b), "{:?} from {i}", String::from_utf8_lossy(&bytes));
-            }
-        }
-    }
 }
