@@ -7,6 +7,9 @@ use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::Deserializer;
 use serde_json::value::RawValue;
 
+use switchyard_sdk::ir::RoutingHints;
+use switchyard_sdk::Money;
+
 use super::RawObject;
 use crate::error::GatewayError;
 
@@ -86,6 +89,42 @@ pub fn field<T: DeserializeOwned>(name: &str, raw: &RawValue) -> Result<T, Gatew
             param: Some(param),
         }
     })
+}
+
+/// A string or a list of strings (`stop`, `fallback`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Reads one of Switchyard's own request fields (`GATEWAY_FIELDS`) into `hints`; `Ok(false)` when
+/// `name` is not one of them.
+pub fn routing_field(name: &str, raw: &RawValue, hints: &mut RoutingHints) -> Result<bool, GatewayError> {
+    match name {
+        "fallback" => hints.fallback = field::<OneOrMany>(name, raw)?.into_vec(),
+        "budget_dollars" => {
+            let d: f64 = field(name, raw)?;
+            hints.budget = Some(
+                Money::from_dollars(d)
+                    .ok_or_else(|| GatewayError::invalid(name, "budget_dollars must be a non-negative amount"))?,
+            );
+        }
+        "session_id" => hints.session_id = Some(field(name, raw)?),
+        "router_mode" | "optimization" => hints.mode = Some(field(name, raw)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 pub fn missing(param: &str) -> GatewayError {

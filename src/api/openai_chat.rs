@@ -7,9 +7,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
-use switchyard_sdk::Money;
 
-use super::json::{field, missing, parse_object};
+use super::json::{field, missing, parse_object, routing_field, OneOrMany};
 use super::ParsedRequest;
 use crate::error::GatewayError;
 
@@ -141,22 +140,6 @@ struct WireJsonSchema {
     schema: Option<Value>,
     #[serde(default)]
     strict: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -339,16 +322,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
             "user" => r.user = Some(field(k, v)?),
             "store" => store = field(k, v)?,
             "metadata" => r.metadata = field::<Map<String, Value>>(k, v)?,
-            "fallback" => r.routing.fallback = field::<OneOrMany>(k, v)?.into_vec(),
-            "budget_dollars" => {
-                let d: f64 = field(k, v)?;
-                r.routing.budget = Some(
-                    Money::from_dollars(d)
-                        .ok_or_else(|| GatewayError::invalid(k, "budget_dollars must be a non-negative amount"))?,
-                );
-            }
-            "session_id" => r.routing.session_id = Some(field(k, v)?),
-            "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
+            _ if routing_field(k, v, &mut r.routing)? => {}
             // Forwarded as is to OpenAI-schema providers; named as lossy elsewhere.
             _ => r.unknown_fields.push(k.clone()),
         }
@@ -366,6 +340,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_sdk::Money;
 
     fn err(body: &str) -> (u16, &'static str, Option<String>) {
         let e = parse(body.as_bytes()).unwrap_err();

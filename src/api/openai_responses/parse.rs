@@ -7,15 +7,14 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
-use switchyard_sdk::Money;
 
-use crate::api::json::{field, missing, parse_object};
+use crate::api::json::{field, missing, parse_object, routing_field};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
 
 use super::wire::{
-    ItemKind, OneOrMany, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireText,
+    ItemKind, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireText,
     WireTool, WireToolChoice,
 };
 
@@ -436,21 +435,7 @@ pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                     "stored prompt templates are not supported; send instructions and input",
                 ))
             }
-            "fallback" => {
-                r.routing.fallback = match field::<OneOrMany>(k, v)? {
-                    OneOrMany::One(s) => vec![s],
-                    OneOrMany::Many(v) => v,
-                }
-            }
-            "budget_dollars" => {
-                let d: f64 = field(k, v)?;
-                r.routing.budget = Some(
-                    Money::from_dollars(d)
-                        .ok_or_else(|| GatewayError::invalid(k, "budget_dollars must be a non-negative amount"))?,
-                );
-            }
-            "session_id" => r.routing.session_id = Some(field(k, v)?),
-            "router_mode" | "optimization" => r.routing.mode = Some(field(k, v)?),
+            _ if routing_field(k, v, &mut r.routing)? => {}
             // Named as lossy by the provider adapters (no Responses-schema provider to pass them to).
             _ => r.unknown_fields.push(k.clone()),
         }

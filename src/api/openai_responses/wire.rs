@@ -172,10 +172,3 @@ pub(super) enum WireFormat {
 pub(super) struct WireReasoning {
     pub(super) effort: Option<String>,
 }
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub(super) enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
