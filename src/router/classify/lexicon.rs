@@ -1,4 +1,4 @@
-//! Keyword lexicon: words, phrases (`act as`) and prefixes (`translat*`) mapped to cue categories,
+//! Keyword lexicon: words and phrases (`act as`) mapped to cue categories,
 //! in English and the most common other languages. Written from what each task means, not mined
 //! from the benchmark rows, so it carries over to prompts from other sources.
 //!
@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use super::text::{key_hash, prefix_hash};
+use super::text::key_hash;
 
 macro_rules! cats {
     ($($name:ident = $bit:expr;)*) => { $(pub const $name: u64 = 1u64 << $bit;)* };
@@ -29,7 +29,7 @@ cats! {
     NOT_MEDIA = 56; WHAT_IS = 57; NUMWORD = 58; ACK = 59; EMOTION = 60;
 }
 
-/// (categories, keys). A key with spaces is a phrase; a key ending in `*` is a prefix.
+/// (categories, keys). A key with spaces is a phrase.
 const ENTRIES: &[(u64, &str)] = &[
     (CODE_LANG, "python javascript typescript java c++ c# golang kotlin swift scala haskell perl php ruby \
       sql mysql postgresql postgres sqlite html css scss bash powershell zsh matlab julia lua dart elixir \
@@ -323,9 +323,7 @@ impl Lexicon {
         let mut keys: Vec<(u64, u64)> = Vec::with_capacity(4096);
         for &(cats, list) in entries {
             for key in split_keys(list) {
-                if let Some(p) = key.strip_suffix('*') {
-                    keys.push((prefix_hash(p), cats));
-                } else if let Some(h) = key_hash(&key) {
+                if let Some(h) = key_hash(&key) {
                     keys.push((h, cats));
                 }
             }

@@ -31,9 +31,6 @@ pub fn mix(prev: u64, next: u64) -> u64 {
     (prev.rotate_left(23) ^ next).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
 }
 
-/// Marks a key as a prefix key (`translat*`), so it never equals a whole-word key.
-pub const PREFIX_SALT: u64 = 0x5bd1_e995_7a3c_1f0d;
-
 use super::ascii_run::{word_run, Run};
 use super::script::{mark_of, script_of, Script, N_SCRIPTS};
 
@@ -742,7 +739,3 @@ fn hash_span(s: &str) -> u64 {
     h
 }
 
-/// Hash of a lower-cased prefix key (`translat` for `translat*`).
-pub fn prefix_hash(prefix: &str) -> u64 {
-    prefix.chars().fold(fnv_start(), fnv_char) ^ PREFIX_SALT
-}
