@@ -3,9 +3,9 @@
 //! Wire format: platform.openai.com/docs/api-reference/chat. Servers' departures from it are the
 //! model's catalog `quirks`.
 
-use bytes::Bytes;
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{

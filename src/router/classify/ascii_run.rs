@@ -4,7 +4,7 @@
 
 /// What the scan learns from a run of ASCII word bytes (`[A-Za-z0-9_]`), carried across runs of
 /// one word (a word can mix ASCII runs and other letters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Run {
     /// Every byte so far was a digit.
     pub digits_only: bool,
@@ -15,7 +15,19 @@ pub struct Run {
     /// Upper-case letters right after a lower-case one (camelCase humps), saturating.
     pub humps: u8,
     pub underscore: bool,
-    pub letters: u32,
+}
+
+impl Run {
+    /// A word's state before its first byte.
+    pub fn start() -> Run {
+        Run {
+            digits_only: true,
+            lead_digits: 0,
+            prev_lower: false,
+            humps: 0,
+            underscore: false,
+        }
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -36,11 +48,12 @@ fn count_highs(m: u64) -> u32 {
     ((m >> 7).wrapping_mul(ONES) >> 56) as u32
 }
 
-/// Extends `r` over the run of ASCII word bytes starting at `bytes[i]` and returns where it ends.
-/// Eight bytes at a time: this is the loop most of a prompt's bytes go through.
+/// Extends `r` over the run of ASCII word bytes starting at `bytes[i]`; returns where the run ends
+/// and how many letters it has. Eight bytes at a time: most of a prompt's bytes go through here.
 #[inline]
-pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
+pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
     let mut j = i;
+    let mut letters = 0;
     while let Some(chunk) = bytes.get(j..j + 8) {
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         let ascii = !w & HIGHS;
@@ -57,7 +70,7 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
         let m = HIGHS & stop.wrapping_sub(1) & !stop;
         let (lower, upper, digit) = (lower & m, upper & m, digit & m);
         let alpha = lower | upper;
-        r.letters += count_highs(alpha);
+        letters += count_highs(alpha);
         if r.digits_only {
             let non_digit = m & !digit;
             r.lead_digits += if non_digit == 0 { n } else { non_digit.trailing_zeros() as usize / 8 };
@@ -82,15 +95,17 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> usize {
         }
         j += n;
         if n < 8 {
-            return j;
+            return (j, letters);
         }
     }
-    word_run_bytewise(bytes, j, r)
+    let (end, tail_letters) = word_run_bytewise(bytes, j, r);
+    (end, letters + tail_letters)
 }
 
 /// `word_run` one byte at a time: its definition, and its last few bytes.
-fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
+fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
     let mut j = i;
+    let mut letters = 0;
     while let Some(&b) = bytes.get(j) {
         if !(b.is_ascii_alphanumeric() || b == b'_') {
             break;
@@ -99,7 +114,7 @@ fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
         r.lead_digits += usize::from(digit && r.digits_only);
         r.digits_only &= digit;
         if b.is_ascii_alphabetic() {
-            r.letters += 1;
+            letters += 1;
             let upper = b.is_ascii_uppercase();
             r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
             r.prev_lower = !upper;
@@ -107,7 +122,7 @@ fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> usize {
         r.underscore |= b == b'_';
         j += 1;
     }
-    j
+    (j, letters)
 }
 
 #[cfg(test)]
@@ -144,7 +159,6 @@ mod tests {
                 prev_lower: next() % 2 == 0,
                 humps: if case % 50 == 0 { 254 } else { 0 },
                 underscore: false,
-                letters: 0,
             };
             for i in 0..bytes.len() {
                 let (mut a, mut b) = (start, start);

@@ -161,7 +161,6 @@ fn is_emoji(c: char) -> bool {
     matches!(c as u32, 0x1f300..=0x1faff | 0x2600..=0x27bf | 0x1f000..=0x1f2ff)
 }
 
-
 /// Per-line state while scanning.
 struct Line {
     numbers: u32,
@@ -267,14 +266,14 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
         flags |= T_LINE_START;
     }
     let len = end - w.start;
-    if w.digits_only {
+    if w.run.digits_only {
         flags |= T_NUMBER;
         st.numbers += 1;
         if len == 4 && w.year_like {
             st.years += 1;
         }
-    } else if w.lead_digits > 0
-        && w.lead_digits + 1 == len
+    } else if w.run.lead_digits > 0
+        && w.run.lead_digits + 1 == len
         && matches!(
             w.last_lower,
             b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't'
@@ -289,11 +288,11 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
     if w.ascii {
         flags |= T_ASCII;
     }
-    if w.underscore && w.has_alpha {
+    if w.run.underscore && w.has_alpha {
         flags |= T_SNAKE;
         st.snake += 1;
     }
-    if w.humps >= 1 && end - w.start >= 5 && w.ascii && w.first_lower {
+    if w.run.humps >= 1 && end - w.start >= 5 && w.ascii && w.first_lower {
         flags |= T_CAMEL;
         st.camel += 1;
     }
@@ -319,10 +318,10 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
 #[inline(always)]
 fn end_word(toks: &mut TokBuf, st: &mut Stats, line: &mut Line, ws: &mut WordState, end: usize, next: char) -> (bool, bool) {
     finish(toks, st, end, next, ws);
-    if ws.digits_only {
+    if ws.run.digits_only {
         line.numbers += 1;
     }
-    (ws.digits_only, end - ws.start == 1 && ws.has_alpha && ws.ascii)
+    (ws.run.digits_only, end - ws.start == 1 && ws.has_alpha && ws.ascii)
 }
 
 /// Scans `text`, keeping the first `head` and the last `tail` tokens.
@@ -349,7 +348,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let mut last_tok_number = false;
     let mut last_single = false;
 
-
     let mut ws = WordState::default();
     let mut i = 0usize;
     while i < bytes.len() {
@@ -361,20 +359,16 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 in_word = true;
                 let next = bytes.get(i + 1).copied().unwrap_or(b' ');
                 ws = WordState {
+                    run: Run::start(),
                     year_like: b == b'1' || (b == b'2' && next == b'0'),
-                    lead_digits: 0,
                     last_lower: 0,
                     after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
                     start: i,
-                    digits_only: true,
                     has_alpha: false,
-                    humps: 0,
-                    underscore: false,
                     ascii: true,
                     sent: sent_start,
                     line: line_start,
                     first_lower: b.is_ascii_lowercase(),
-                    prev_lower: false,
                 };
                 sent_start = false;
                 line_start = false;
@@ -383,21 +377,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     line.first = Some(b);
                 }
             }
-            let mut run = Run {
-                digits_only: ws.digits_only,
-                lead_digits: ws.lead_digits,
-                prev_lower: ws.prev_lower,
-                humps: ws.humps,
-                underscore: ws.underscore,
-                letters: 0,
-            };
-            let j = word_run(bytes, i, &mut run);
-            let letters = run.letters;
-            ws.digits_only = run.digits_only;
-            ws.lead_digits = run.lead_digits;
-            ws.prev_lower = run.prev_lower;
-            ws.humps = run.humps;
-            ws.underscore = run.underscore;
+            let (j, letters) = word_run(bytes, i, &mut ws.run);
             ws.has_alpha |= letters > 0;
             ws.last_lower = bytes[j - 1].to_ascii_lowercase();
             st.script_chars[Script::Latin as usize] += letters;
@@ -504,20 +484,16 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if !in_word {
                 in_word = true;
                 ws = WordState {
+                    run: Run::start(),
                     year_like: c == '1' || (c == '2' && next == '0'),
-                    lead_digits: 0,
                     last_lower: 0,
                     after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
                     start: i,
-                    digits_only: true,
                     has_alpha: false,
-                    humps: 0,
-                    underscore: false,
                     ascii: true,
                     sent: sent_start,
                     line: line_start,
                     first_lower: c.is_ascii_lowercase() || (!c.is_ascii() && c.is_lowercase()),
-                    prev_lower: false,
                 };
                 sent_start = false;
                 line_start = false;
@@ -529,9 +505,9 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             };
             let letter = script.is_some();
             if letter || !(c.is_ascii_digit() || c == '.' || (!c.is_ascii() && c.is_numeric())) {
-                ws.digits_only = false;
-            } else if ws.digits_only && c.is_ascii_digit() {
-                ws.lead_digits += 1;
+                ws.run.digits_only = false;
+            } else if ws.run.digits_only && c.is_ascii_digit() {
+                ws.run.lead_digits += 1;
             }
             if c.is_ascii() {
                 ws.last_lower = lc as u8;
@@ -540,13 +516,13 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 ws.has_alpha = true;
                 // Lower-casing changed it: it was upper case (no second table lookup).
                 let upper = lc != c;
-                if upper && ws.prev_lower {
-                    ws.humps = ws.humps.saturating_add(1);
+                if upper && ws.run.prev_lower {
+                    ws.run.humps = ws.run.humps.saturating_add(1);
                 }
-                ws.prev_lower = !upper;
+                ws.run.prev_lower = !upper;
             }
             if c == '_' {
-                ws.underscore = true;
+                ws.run.underscore = true;
             }
             if !c.is_ascii() {
                 ws.ascii = false;
@@ -699,20 +675,17 @@ fn in_word_before(bytes: &[u8], i: usize) -> bool {
 
 #[derive(Default)]
 struct WordState {
+    /// What the word's bytes so far say (digits, humps, underscores), shared with `word_run`.
+    run: Run,
     year_like: bool,
-    lead_digits: usize,
     last_lower: u8,
     after_op: bool,
     start: usize,
-    digits_only: bool,
     has_alpha: bool,
-    humps: u8,
-    underscore: bool,
     ascii: bool,
     sent: bool,
     line: bool,
     first_lower: bool,
-    prev_lower: bool,
 }
 
 /// Hash of `key` tokenised as the scanner would (used to build the lexicon): the n-gram key of
