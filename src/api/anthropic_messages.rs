@@ -12,7 +12,7 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use super::json::{missing, parse_object};
+use super::json::{missing, parse_object, routing_field};
 use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
 use crate::providers::anthropic::wire::{
@@ -91,25 +91,6 @@ enum FormatIn {
     JsonSchema { schema: Value },
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// Canonical `Message` with no content yet.
-fn empty(role: Role) -> Message {
-    Message {
-        role,
-        content: Vec::new(),
-        tool_calls: Vec::new(),
-        tool_call_id: None,
-        name: None,
-        is_error: false,
-    }
-}
-
 fn image_part(source: ImageSourceIn) -> Part {
     let source = match source {
         ImageSourceIn::Base64 { media_type, data } => ImageSource::Base64 { media_type, data },
@@ -171,7 +152,7 @@ fn convert_messages(msgs: Vec<MessageIn>, extras: &mut bool) -> Result<Vec<Messa
             ContentIn::Blocks(b) => b,
         };
         let pushed = out.len();
-        let mut cur = empty(role);
+        let mut cur = Message::new(role, Vec::new());
         for (j, b) in blocks.into_iter().enumerate() {
             let at = || format!("messages[{i}].content[{j}]");
             *extras |= b.extras();
@@ -210,9 +191,9 @@ fn convert_messages(msgs: Vec<MessageIn>, extras: &mut bool) -> Result<Vec<Messa
                 }
                 Block::ToolResult(r) => {
                     if !cur.content.is_empty() {
-                        out.push(std::mem::replace(&mut cur, empty(role)));
+                        out.push(std::mem::replace(&mut cur, Message::new(role, Vec::new())));
                     }
-                    let mut t = empty(Role::Tool);
+                    let mut t = Message::new(Role::Tool, Vec::new());
                     t.content = result_parts(r.content, &at, extras)?;
                     t.tool_call_id = Some(r.tool_use_id);
                     t.is_error = r.is_error;
@@ -220,9 +201,9 @@ fn convert_messages(msgs: Vec<MessageIn>, extras: &mut bool) -> Result<Vec<Messa
                 }
                 Block::System(sys) => {
                     if !cur.content.is_empty() || !cur.tool_calls.is_empty() {
-                        out.push(std::mem::replace(&mut cur, empty(role)));
+                        out.push(std::mem::replace(&mut cur, Message::new(role, Vec::new())));
                     }
-                    let mut s = empty(Role::System);
+                    let mut s = Message::new(Role::System, Vec::new());
                     s.content = sys.content.into_iter().map(|t| Part::Text(t.text)).collect();
                     out.push(s);
                 }
@@ -282,10 +263,6 @@ fn convert_tools(tools: Vec<ToolIn>, unknown: &mut Vec<String>, extras: &mut boo
         });
     }
     Ok(out)
-}
-
-fn dollars(k: &str, d: f64) -> Result<Money, GatewayError> {
-    Money::from_dollars(d).ok_or_else(|| GatewayError::invalid(k, "budget_dollars must be a non-negative amount"))
 }
 
 /// Parse an Anthropic Messages request body.
@@ -379,15 +356,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                 }
                 r.metadata = m;
             }
-            "fallback" => {
-                r.routing.fallback = match parse_at(v.get(), at)? {
-                    OneOrMany::One(s) => vec![s],
-                    OneOrMany::Many(v) => v,
-                }
-            }
-            "budget_dollars" => r.routing.budget = Some(dollars(k, parse_at(v.get(), at)?)?),
-            "session_id" => r.routing.session_id = Some(parse_at(v.get(), at)?),
-            "router_mode" | "optimization" => r.routing.mode = Some(parse_at(v.get(), at)?),
+            _ if routing_field(k, v, &mut r.routing)? => {}
             // Forwarded as is to Anthropic; named as lossy for any other provider.
             _ => r.unknown_fields.push(k.clone()),
         }
@@ -1250,7 +1219,7 @@ pub(crate) mod tests {
                 .prop_filter("an assistant says or calls something", |(t, c, _)| t.is_some()
                     || !c.is_empty())
                 .prop_map(|(t, calls, results)| {
-                    let mut a = empty(Role::Assistant);
+                    let mut a = Message::new(Role::Assistant, Vec::new());
                     a.content = t.into_iter().map(Part::Text).collect();
                     a.tool_calls = calls.clone();
                     let mut out = vec![a];
