@@ -41,6 +41,12 @@ fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
     from_lo & !above_hi & HIGHS
 }
 
+/// `w` (ASCII bytes) with its upper-case letters lower-cased: the 0x20 bit set on each.
+#[inline]
+pub fn ascii_lower(w: u64) -> u64 {
+    w | (bytes_in(w, b'A', b'Z') >> 2)
+}
+
 /// How many bytes have their high bit set in `m` (only high bits set): a multiply adds them up,
 /// cheaper than `count_ones` without the POPCNT instruction of baseline x86-64.
 #[inline]
