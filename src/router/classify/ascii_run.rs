@@ -47,19 +47,30 @@ pub fn ascii_lower(w: u64) -> u64 {
     w | (bytes_in(w, b'A', b'Z') >> 2)
 }
 
-/// How many bytes have their high bit set in `m` (only high bits set): a multiply adds them up,
-/// cheaper than `count_ones` without the POPCNT instruction of baseline x86-64.
-#[inline]
-fn count_highs(m: u64) -> u32 {
-    ((m >> 7).wrapping_mul(ONES) >> 56) as u32
-}
-
 /// Extends `r` over the run of ASCII word bytes starting at `bytes[i]`; returns where the run ends
-/// and how many letters it has. Eight bytes at a time: most of a prompt's bytes go through here.
+/// and whether it has a letter. Eight bytes at a time: most of a prompt's bytes go through here.
 #[inline]
-pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
+pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
+    // Most runs are a few lower-case letters, perhaps capitalised, ended by a space or
+    // punctuation: those are settled from the lower-case mask alone (no digit, no underscore, a
+    // hump only at a capital after a lower-case letter).
+    if let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let capital = chunk[0].is_ascii_uppercase();
+        let lower = bytes_in(w & !HIGHS, b'a', b'z') & !w & HIGHS;
+        let letters = lower | u64::from(capital) << 7;
+        let n = (!letters & HIGHS).trailing_zeros() as usize / 8;
+        if (1..8).contains(&n) && !is_word_byte(bytes[i + n]) {
+            r.digits_only = false;
+            if capital {
+                r.humps = r.humps.saturating_add(u8::from(r.prev_lower));
+            }
+            r.prev_lower = !(capital && n == 1);
+            return (i + n, true);
+        }
+    }
     let mut j = i;
-    let mut letters = 0;
+    let mut any_letter = false;
     while let Some(chunk) = bytes.get(j..j + 8) {
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         let ascii = !w & HIGHS;
@@ -76,7 +87,7 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
         let m = HIGHS & stop.wrapping_sub(1) & !stop;
         let (lower, upper, digit) = (lower & m, upper & m, digit & m);
         let alpha = lower | upper;
-        letters += count_highs(alpha);
+        any_letter |= alpha != 0;
         if r.digits_only {
             let non_digit = m & !digit;
             r.lead_digits += if non_digit == 0 { n } else { non_digit.trailing_zeros() as usize / 8 };
@@ -101,17 +112,21 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
         }
         j += n;
         if n < 8 {
-            return (j, letters);
+            return (j, any_letter);
         }
     }
     let (end, tail_letters) = word_run_bytewise(bytes, j, r);
-    (end, letters + tail_letters)
+    (end, any_letter || tail_letters)
+}
+
+pub fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// `word_run` one byte at a time: its definition, and its last few bytes.
-fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
+fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
     let mut j = i;
-    let mut letters = 0;
+    let mut any_letter = false;
     while let Some(&b) = bytes.get(j) {
         if !(b.is_ascii_alphanumeric() || b == b'_') {
             break;
@@ -120,7 +135,7 @@ fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
         r.lead_digits += usize::from(digit && r.digits_only);
         r.digits_only &= digit;
         if b.is_ascii_alphabetic() {
-            letters += 1;
+            any_letter = true;
             let upper = b.is_ascii_uppercase();
             r.humps = r.humps.saturating_add(u8::from(upper && r.prev_lower));
             r.prev_lower = !upper;
@@ -128,7 +143,7 @@ fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, u32) {
         r.underscore |= b == b'_';
         j += 1;
     }
-    (j, letters)
+    (j, any_letter)
 }
 
 #[cfg(test)]

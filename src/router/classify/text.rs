@@ -260,7 +260,7 @@ impl TokBuf {
 
 /// A word ends at `end` (before `next`): its flags and counts, and its token kept if in the windows.
 #[inline(always)]
-fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut WordState) {
+fn finish(toks: &mut TokBuf, st: &mut Stats, bytes: &[u8], end: usize, next: char, w: &mut WordState) {
     let mut flags = 0u8;
     if w.sent {
         flags |= T_SENT_START;
@@ -272,19 +272,22 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
     if w.run.digits_only {
         flags |= T_NUMBER;
         st.numbers += 1;
-        if len == 4 && w.year_like {
+        // A word of digits has an ASCII first byte unless it starts with another script's digit.
+        let year_like = bytes[w.start] == b'1' || (bytes[w.start] == b'2' && bytes.get(w.start + 1) == Some(&b'0'));
+        if len == 4 && year_like {
             st.years += 1;
         }
     } else if w.run.lead_digits > 0
         && w.run.lead_digits + 1 == len
+        // Leading ASCII digits and one more byte: that byte is an ASCII char, the word's last.
         && matches!(
-            w.last_lower,
+            bytes[end - 1].to_ascii_lowercase(),
             b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't'
         )
     {
         // A coefficient glued to a variable: "3x", "2p".
         st.algebra += 1;
-    } else if len == 1 && w.ascii && w.has_alpha && w.after_op {
+    } else if len == 1 && w.ascii && w.has_alpha && is_operator(w.before) {
         // A single-letter variable right after an operator: "x + y", "p = 4".
         st.algebra += 1;
     }
@@ -295,7 +298,7 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
         flags |= T_SNAKE;
         st.snake += 1;
     }
-    if w.run.humps >= 1 && end - w.start >= 5 && w.ascii && w.first_lower {
+    if w.run.humps >= 1 && end - w.start >= 5 && w.ascii && bytes[w.start].is_ascii_lowercase() {
         flags |= T_CAMEL;
         st.camel += 1;
     }
@@ -319,8 +322,16 @@ fn finish(toks: &mut TokBuf, st: &mut Stats, end: usize, next: char, w: &mut Wor
 /// A word ends at `end` before `next`: `finish` it, count a number on its line, and return what
 /// the scan carries to the next char (the word was a number; it was a single ASCII letter).
 #[inline(always)]
-fn end_word(toks: &mut TokBuf, st: &mut Stats, line: &mut Line, ws: &mut WordState, end: usize, next: char) -> (bool, bool) {
-    finish(toks, st, end, next, ws);
+fn end_word(
+    toks: &mut TokBuf,
+    st: &mut Stats,
+    line: &mut Line,
+    bytes: &[u8],
+    ws: &mut WordState,
+    end: usize,
+    next: char,
+) -> (bool, bool) {
+    finish(toks, st, bytes, end, next, ws);
     if ws.run.digits_only {
         line.numbers += 1;
     }
@@ -360,18 +371,14 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             // as the general path below, without its punctuation and per-char line cases.
             if !in_word {
                 in_word = true;
-                let next = bytes.get(i + 1).copied().unwrap_or(b' ');
                 ws = WordState {
                     run: Run::start(),
-                    year_like: b == b'1' || (b == b'2' && next == b'0'),
-                    last_lower: 0,
-                    after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
+                    before: prev_nonspace,
                     start: i,
                     has_alpha: false,
                     ascii: true,
                     sent: sent_start,
                     line: line_start,
-                    first_lower: b.is_ascii_lowercase(),
                 };
                 sent_start = false;
                 line_start = false;
@@ -380,10 +387,8 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     line.first = Some(b);
                 }
             }
-            let (j, letters) = word_run(bytes, i, &mut ws.run);
-            ws.has_alpha |= letters > 0;
-            ws.last_lower = bytes[j - 1].to_ascii_lowercase();
-            st.script_chars[Script::Latin as usize] += letters;
+            let (j, has_letter) = word_run(bytes, i, &mut ws.run);
+            ws.has_alpha |= has_letter;
             for &b in &bytes[i..j] {
                 if line.nfirst >= 3 {
                     break;
@@ -396,7 +401,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             if bytes.get(j) == Some(&b' ') {
                 // The word ends at a plain space (most do): take both here rather than dispatch the
                 // space on its own. The line is not blank, so the space is not indentation.
-                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, j, ' ');
+                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, bytes, &mut ws, j, ' ');
                 in_word = false;
                 prev_char = ' ';
                 i = j + 1;
@@ -409,7 +414,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         if b == b' ' {
             // Fast path for a plain space: it ends a word and otherwise only counts as indentation.
             if in_word {
-                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, i, ' ');
+                (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, bytes, &mut ws, i, ' ');
                 in_word = false;
             }
             if !line.nonblank {
@@ -435,8 +440,9 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             script_of(c)
         };
         if let Some(s) = script {
-            st.script_chars[s as usize] += 1;
+            // ASCII letters are counted in one pass after the scan.
             if !c.is_ascii() {
+                st.script_chars[s as usize] += 1;
                 st.marks |= mark_of(c);
                 if char_token(s) {
                     st.cjk_chars += 1;
@@ -469,7 +475,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                     }
                 }
             }
-            (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, &mut ws, end, c);
+            (last_tok_number, last_single) = end_word(&mut toks, &mut st, &mut line, bytes, &mut ws, end, c);
             in_word = false;
         }
         if cjk {
@@ -488,15 +494,12 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 in_word = true;
                 ws = WordState {
                     run: Run::start(),
-                    year_like: c == '1' || (c == '2' && next == '0'),
-                    last_lower: 0,
-                    after_op: matches!(prev_nonspace, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×'),
+                    before: prev_nonspace,
                     start: i,
                     has_alpha: false,
                     ascii: true,
                     sent: sent_start,
                     line: line_start,
-                    first_lower: c.is_ascii_lowercase() || (!c.is_ascii() && c.is_lowercase()),
                 };
                 sent_start = false;
                 line_start = false;
@@ -511,9 +514,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 ws.run.digits_only = false;
             } else if ws.run.digits_only && c.is_ascii_digit() {
                 ws.run.lead_digits += 1;
-            }
-            if c.is_ascii() {
-                ws.last_lower = lc as u8;
             }
             if letter {
                 ws.has_alpha = true;
@@ -633,7 +633,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         i += clen;
     }
     if in_word {
-        finish(&mut toks, &mut st, bytes.len(), ' ', &mut ws);
+        finish(&mut toks, &mut st, bytes, bytes.len(), ' ', &mut ws);
     }
     st.lines += 1;
     close_line(&mut st, &line);
@@ -641,10 +641,21 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     st.ends_with_question = trimmed.ends_with('?') || trimmed.ends_with('？');
     st.answer_suffix = trimmed.ends_with("Answer:");
     st.urls = memchr::memmem::find_iter(bytes, b"://").count() as u32;
+    st.script_chars[Script::Latin as usize] += ascii_letters(bytes);
     Scan {
         toks: toks.finish(text),
         stats: st,
     }
+}
+
+/// How many ASCII letters `bytes` holds: one vectorisable pass instead of a count per word.
+fn ascii_letters(bytes: &[u8]) -> u32 {
+    bytes.iter().map(|&b| u32::from((b | 0x20).wrapping_sub(b'a') < 26)).sum()
+}
+
+/// Whether `c` is an arithmetic or comparison operator (a single letter after one is a variable).
+fn is_operator(c: char) -> bool {
+    matches!(c, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×')
 }
 
 /// The char starting at byte `i` (a char boundary) and its length.
@@ -680,15 +691,13 @@ fn in_word_before(bytes: &[u8], i: usize) -> bool {
 struct WordState {
     /// What the word's bytes so far say (digits, humps, underscores), shared with `word_run`.
     run: Run,
-    year_like: bool,
-    last_lower: u8,
-    after_op: bool,
+    /// The last non-space char before the word.
+    before: char,
     start: usize,
     has_alpha: bool,
     ascii: bool,
     sent: bool,
     line: bool,
-    first_lower: bool,
 }
 
 /// Hash of `key` tokenised as the scanner would (used to build the lexicon): the n-gram key of
@@ -786,6 +795,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn word_counts_read_from_the_text() {
+        // Years (ASCII and from a word that starts in the general path), coefficients glued to a
+        // variable, single-letter variables after an operator, camelCase, and the Latin letters of
+        // both paths (ASCII letters and é).
+        let s = scan("In 2024 and «2019» we saw 3x growth; x + y = 2p. fooBar Barfoo café ٢٠٢٤", 64, 0).stats;
+        assert_eq!(s.years, 2, "{s:?}");
+        assert_eq!(s.algebra, 5, "3x, x before +, y after + and before =, 2p: {s:?}");
+        assert_eq!(s.camel, 1, "{s:?}");
+        let latin = "Inandwesawxgrowthxyp".len() + "fooBarBarfoocafé".chars().count();
+        assert_eq!(s.script_chars[Script::Latin as usize] as usize, latin, "{s:?}");
+        assert_eq!((s.words, s.numbers), (15, 2), "{s:?}");
     }
 
     #[test]
