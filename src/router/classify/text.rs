@@ -650,7 +650,15 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
 
 /// How many ASCII letters `bytes` holds: one vectorisable pass instead of a count per word.
 fn ascii_letters(bytes: &[u8]) -> u32 {
-    bytes.iter().map(|&b| u32::from((b | 0x20).wrapping_sub(b'a') < 26)).sum()
+    // Counted in u8 lanes over 255-byte blocks (no lane can overflow), which vectorises sixteen
+    // bytes per instruction rather than four.
+    bytes
+        .chunks(255)
+        .map(|block| {
+            let n = block.iter().fold(0u8, |n, &b| n.wrapping_add(u8::from((b | 0x20).wrapping_sub(b'a') < 26)));
+            u32::from(n)
+        })
+        .sum()
 }
 
 /// Whether `c` is an arithmetic or comparison operator (a single letter after one is a variable).
