@@ -31,6 +31,11 @@ pub const N_SCRIPTS: usize = 21;
 
 pub fn script_of(c: char) -> Option<Script> {
     let u = c as u32;
+    // The main CJK block first: a Chinese or Japanese text is mostly these, and the match below
+    // tests its ranges one after another.
+    if (0x4e00..=0x9fff).contains(&u) {
+        return Some(Script::Han);
+    }
     Some(match u {
         // × and ÷ sit inside Latin-1 but are operators.
         0x41..=0x5a | 0x61..=0x7a | 0xc0..=0xd6 | 0xd8..=0xf6 | 0xf8..=0x24f | 0x1e00..=0x1eff => Script::Latin,
@@ -53,9 +58,23 @@ pub fn script_of(c: char) -> Option<Script> {
         0x1100..=0x11ff | 0x3130..=0x318f | 0xac00..=0xd7af => Script::Hangul,
         0x3040..=0x30ff | 0x31f0..=0x31ff | 0xff66..=0xff9f => Script::Kana,
         0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff => Script::Han,
+        _ if is_plain_punct(c) => return None,
         _ if c.is_alphabetic() => Script::Other,
         _ => return None,
     })
+}
+
+/// The punctuation blocks prose uses most outside ASCII (general punctuation, CJK and full-width
+/// marks): no letter, digit or space among them, so the costly Unicode property lookups
+/// (`is_alphabetic`, `is_numeric`) can be skipped for them.
+pub fn is_plain_punct(c: char) -> bool {
+    matches!(c as u32, 0x2010..=0x2027 | 0x2030..=0x205e | 0x3001..=0x3004 | 0x3008..=0x3020 | 0xff01..=0xff0f | 0xff1a..=0xff20)
+}
+
+/// Letters without case (Thai, kana, CJK ideographs, Hangul syllables): lower-casing is the
+/// identity for them, so the case-mapping table need not be searched.
+pub fn uncased(c: char) -> bool {
+    matches!(c as u32, 0xe00..=0xe7f | 0x3040..=0x9fff | 0xac00..=0xd7af)
 }
 
 pub const MARK_DE: u32 = 1;
@@ -71,6 +90,10 @@ pub const MARK_FA: u32 = 512;
 pub const MARK_UR: u32 = 1024;
 
 pub fn mark_of(c: char) -> u32 {
+    // Every marked letter is below U+1F00 (the last are Vietnamese, U+1Exx).
+    if c as u32 >= 0x1f00 {
+        return 0;
+    }
     match c {
         'ß' | 'ä' | 'ö' | 'ü' => MARK_DE,
         'ñ' | '¿' | '¡' => MARK_ES,
@@ -84,5 +107,33 @@ pub fn mark_of(c: char) -> u32 {
         'پ' | 'چ' | 'ژ' | 'گ' => MARK_FA,
         'ٹ' | 'ڈ' | 'ڑ' | 'ے' | 'ں' => MARK_UR,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(ranges: &[std::ops::RangeInclusive<u32>]) -> impl Iterator<Item = char> + '_ {
+        ranges.iter().flat_map(|r| r.clone()).filter_map(char::from_u32)
+    }
+
+    #[test]
+    fn plain_punctuation_has_no_letter_digit_or_space() {
+        let ranges = [0x2000..=0x2070, 0x3000..=0x3030, 0xff00..=0xff30];
+        for c in chars(&ranges) {
+            if is_plain_punct(c) {
+                assert!(!c.is_alphabetic() && !c.is_numeric() && !c.is_whitespace(), "{c:?} U+{:04X}", c as u32);
+            }
+        }
+        assert!(is_plain_punct('，') && is_plain_punct('。') && is_plain_punct('—') && !is_plain_punct('々'));
+    }
+
+    #[test]
+    fn uncased_letters_lower_case_to_themselves() {
+        for c in chars(&[0xe00..=0xe7f, 0x3040..=0x9fff, 0xac00..=0xd7af]) {
+            assert!(uncased(c));
+            assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "U+{:04X}", c as u32);
+        }
     }
 }

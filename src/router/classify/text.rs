@@ -13,18 +13,16 @@ const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 const HASH_FINAL: u64 = 0xff51_afd7_ed55_8ccd;
 
-#[inline]
-fn hash_start(len: usize) -> u64 {
-    HASH_SEED ^ (len as u64).wrapping_mul(HASH_MUL)
-}
 
 #[inline]
 fn hash_word(h: u64, w: u64) -> u64 {
     (h ^ w).wrapping_mul(HASH_MUL).rotate_left(29)
 }
 
+/// The token's length goes in last, so a token lower-cased on the fly need not be measured first.
 #[inline]
-fn hash_end(h: u64) -> u64 {
+fn hash_end(h: u64, len: usize) -> u64 {
+    let h = h ^ (len as u64).wrapping_mul(HASH_MUL);
     let h = (h ^ (h >> 32)).wrapping_mul(HASH_FINAL);
     h ^ (h >> 29)
 }
@@ -35,7 +33,7 @@ pub fn mix(prev: u64, next: u64) -> u64 {
 }
 
 use super::ascii_run::{ascii_lower, word_run, Run};
-use super::script::{mark_of, script_of, Script, N_SCRIPTS};
+use super::script::{is_plain_punct, mark_of, script_of, uncased, Script, N_SCRIPTS};
 
 /// Scripts written without spaces between words: each character is its own token.
 fn char_token(s: Script) -> bool {
@@ -363,6 +361,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let mut last_single = false;
 
     let mut ws = WordState::default();
+    let mut ahead = (usize::MAX, ' ');
     let mut i = 0usize;
     while i < bytes.len() {
         let b = bytes[i];
@@ -424,12 +423,14 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
             i += 1;
             continue;
         }
-        let (c, clen) = char_at(text, i);
+        // The char here was often decoded as the previous char's `next`.
+        let (c, clen) = if ahead.0 == i { (ahead.1, ahead.1.len_utf8()) } else { char_at(text, i) };
         let next = if i + clen < bytes.len() {
             char_at(text, i + clen).0
         } else {
             ' '
         };
+        ahead = (i + clen, next);
         let script = if c.is_ascii() {
             if c.is_ascii_alphabetic() {
                 Some(Script::Latin)
@@ -458,7 +459,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         let wordish = if c.is_ascii() {
             c.is_ascii_alphanumeric() || c == '_'
         } else {
-            script.is_some() || c.is_numeric()
+            script.is_some() || (!is_plain_punct(c) && c.is_numeric())
         };
         let apostrophe_inside = (c == '\'' || c == '’') && in_word && next.is_alphabetic();
         let cjk = script.is_some_and(char_token);
@@ -717,14 +718,14 @@ pub fn key_hash(key: &str) -> Option<u64> {
     Some(it.fold(first, |h, t| mix(h, t.hash)))
 }
 
-/// Hash of the token `text[start..end]` (see `hash_start`). ASCII tokens, nearly all of them, are
+/// Hash of the token `text[start..end]` (see `HASH_SEED`). ASCII tokens, nearly all of them, are
 /// lower-cased eight bytes at a time; others go through `hash_span`.
 fn hash_token(text: &str, start: usize, end: usize, ascii: bool) -> u64 {
     if !ascii {
         return hash_span(&text[start..end]);
     }
     let bytes = text.as_bytes();
-    let mut h = hash_start(end - start);
+    let mut h = HASH_SEED;
     let mut i = start;
     while i < end {
         let Some(chunk) = bytes.get(i..i + 8) else { break };
@@ -732,7 +733,7 @@ fn hash_token(text: &str, start: usize, end: usize, ascii: bool) -> u64 {
             // The last, partial word: mask off the bytes past the token.
             let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
             let keep = (end - i) * 8;
-            return hash_end(hash_word(h, ascii_lower(w & ((1u64 << keep) - 1))));
+            return hash_end(hash_word(h, ascii_lower(w & ((1u64 << keep) - 1))), end - start);
         }
         h = hash_word(h, ascii_lower(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))));
         i += 8;
@@ -745,16 +746,19 @@ fn hash_token(text: &str, start: usize, end: usize, ascii: bool) -> u64 {
     if i < end {
         h = hash_word(h, w);
     }
-    hash_end(h)
+    hash_end(h, end - start)
 }
 
 /// Hash of a token as the scanner lower-cases it: ASCII lower case, the first char of a Unicode
 /// lower case, and `’` read as `'`; the lower-cased bytes are hashed as `hash_token` does.
 fn hash_span(s: &str) -> u64 {
-    let mut lower = Vec::with_capacity(s.len() + 4);
+    // The lower-cased bytes are gathered eight at a time into `w`, as `hash_token` reads them.
+    let (mut h, mut w, mut n, mut len) = (HASH_SEED, 0u64, 0usize, 0usize);
     for c in s.chars() {
         let lc = if c.is_ascii() {
             c.to_ascii_lowercase()
+        } else if uncased(c) {
+            c
         } else {
             match c.to_lowercase().next().unwrap_or(c) {
                 '’' => '\'',
@@ -762,15 +766,20 @@ fn hash_span(s: &str) -> u64 {
             }
         };
         let mut buf = [0u8; 4];
-        lower.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
+        for &b in lc.encode_utf8(&mut buf).as_bytes() {
+            w |= u64::from(b) << (8 * n);
+            n += 1;
+            if n == 8 {
+                h = hash_word(h, w);
+                (w, n) = (0, 0);
+            }
+        }
+        len += lc.len_utf8();
     }
-    let mut h = hash_start(lower.len());
-    for chunk in lower.chunks(8) {
-        let mut w = [0u8; 8];
-        w[..chunk.len()].copy_from_slice(chunk);
-        h = hash_word(h, u64::from_le_bytes(w));
+    if n > 0 {
+        h = hash_word(h, w);
     }
-    hash_end(h)
+    hash_end(h, len)
 }
 
 #[cfg(test)]
