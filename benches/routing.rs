@@ -3,7 +3,8 @@
 //! eligibility filters, scoring, chain and reason) is measured beside them for reference.
 //!
 //! `cargo bench --bench routing` prints criterion's estimates, then a table of per-call percentiles
-//! from individually timed calls (criterion reports means and medians, the budgets are p99s).
+//! from individually timed calls (criterion reports means and medians, the budgets are p99s). Its last
+//! row times arithmetic as long as a classification: what the host alone adds to a p99 in that run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench that cannot run should stop loudly
 
 use std::hint::black_box;
@@ -108,6 +109,20 @@ fn percentiles(n: usize, mut f: impl FnMut()) -> (f64, f64) {
     (q(0.5), q(0.99))
 }
 
+/// A closure of pure arithmetic that takes about `us` µs.
+fn calibrated_spin(us: f64) -> impl FnMut() {
+    fn spin(n: u64) -> u64 {
+        (0..n).fold(1u64, |x, i| black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i)))
+    }
+    let t = Instant::now();
+    spin(black_box(2_000_000));
+    let per_iter_ns = t.elapsed().as_nanos() as f64 / 2e6;
+    let n = (us * 1000.0 / per_iter_ns) as u64;
+    move || {
+        black_box(spin(black_box(n)));
+    }
+}
+
 fn main() {
     let snap = snapshot();
     let state = RouterState::default();
@@ -150,10 +165,15 @@ fn main() {
 
     println!("\n== routing vs budgets (per-call percentiles, 20,000 calls each) ==");
     println!("{:<24} {:>10} {:>10} {:>10}", "what", "p50 µs", "p99 µs", "budget");
+    let classified = percentiles(20_000, classify);
+    // The host's own tail: arithmetic only, no memory, as long as a classification. Its p99 over
+    // its p50 is what preemption alone adds on this machine, in this run.
+    let spin = calibrated_spin(classified.0);
     for (name, (p50, p99), budget) in [
         ("score 50 models", percentiles(20_000, rank), Some(SCORE_BUDGET_US)),
-        ("classify 2k tokens", percentiles(20_000, classify), Some(CLASSIFY_BUDGET_US)),
+        ("classify 2k tokens", classified, Some(CLASSIFY_BUDGET_US)),
         ("auto route 50 models", percentiles(20_000, route), None),
+        ("spin (host reference)", percentiles(20_000, spin), None),
     ] {
         let verdict = budget.map_or("-".to_string(), |b| {
             format!("{b:.0} {}", if p99 <= b { "ok" } else { "OVER" })
