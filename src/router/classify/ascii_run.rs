@@ -90,7 +90,11 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
         any_letter |= alpha != 0;
         if r.digits_only {
             let non_digit = m & !digit;
-            r.lead_digits += if non_digit == 0 { n } else { non_digit.trailing_zeros() as usize / 8 };
+            r.lead_digits += if non_digit == 0 {
+                n
+            } else {
+                non_digit.trailing_zeros() as usize / 8
+            };
             r.digits_only = non_digit == 0;
         }
         r.underscore |= under & m != 0;
@@ -154,13 +158,7 @@ mod tests {
     fn word_run_matches_the_bytewise_definition() {
         // Bytes around every class edge, plus non-ASCII bytes that must end a run.
         const ALPHABET: &[u8] = b"aAzZbYmM09195_ @[`{/:-.\x7f\x80\xc3\xff";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::router::classify::tests::xorshift(0x9e37_79b9_7f4a_7c15);
         for case in 0..20_000 {
             let len = (next() % 40) as usize;
             // Mostly word bytes, so runs cross several 8-byte chunks.

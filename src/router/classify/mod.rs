@@ -14,6 +14,7 @@ mod lexicon;
 mod rules;
 mod script;
 mod text;
+mod token_hash;
 
 #[cfg(test)]
 mod tests;

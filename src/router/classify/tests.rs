@@ -4,6 +4,16 @@
 use super::*;
 use switchyard_sdk::ir::{ImageSource, Message};
 
+/// A small deterministic generator for the randomized tests of the scan's pieces.
+pub(super) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 fn c(p: &str) -> Classification {
     Classifier::builtin().classify(p, &Context::default())
 }
