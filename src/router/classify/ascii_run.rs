@@ -123,6 +123,7 @@ pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
     (end, any_letter || tail_letters)
 }
 
+/// An ASCII word byte: a letter, a digit or `_`.
 pub fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -132,7 +133,7 @@ fn word_run_bytewise(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
     let mut j = i;
     let mut any_letter = false;
     while let Some(&b) = bytes.get(j) {
-        if !(b.is_ascii_alphanumeric() || b == b'_') {
+        if !is_word_byte(b) {
             break;
         }
         let digit = b.is_ascii_digit();

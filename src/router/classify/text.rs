@@ -11,7 +11,7 @@ pub fn mix(prev: u64, next: u64) -> u64 {
     (prev.rotate_left(23) ^ next).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
 }
 
-use super::ascii_run::{word_run, Run};
+use super::ascii_run::{is_word_byte, word_run, Run};
 use super::script::{is_plain_punct, mark_of, script_of, Script, N_SCRIPTS};
 use super::token_hash::hash_token;
 
@@ -345,20 +345,12 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     let mut i = 0usize;
     while i < bytes.len() {
         let b = bytes[i];
-        if b.is_ascii_alphanumeric() || b == b'_' {
+        if is_word_byte(b) {
             // Fast path, most bytes of a prompt: a run of ASCII letters and digits. Same effect
             // as the general path below, without its punctuation and per-char line cases.
             if !in_word {
                 in_word = true;
-                ws = WordState {
-                    run: Run::start(),
-                    before: prev_nonspace,
-                    start: i,
-                    has_alpha: false,
-                    ascii: true,
-                    sent: sent_start,
-                    line: line_start,
-                };
+                ws = WordState::new(i, prev_nonspace, sent_start, line_start);
                 sent_start = false;
                 line_start = false;
                 line.nonblank = true;
@@ -441,7 +433,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         // Unicode property lookups are costly: a char with a known script is a letter, and only
         // the rest (punctuation, digits of other scripts) needs `is_numeric`.
         let wordish = if c.is_ascii() {
-            c.is_ascii_alphanumeric() || c == '_'
+            is_word_byte(c as u8)
         } else {
             script.is_some() || (!is_plain_punct(c) && c.is_numeric())
         };
@@ -477,15 +469,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
         } else if wordish || apostrophe_inside {
             if !in_word {
                 in_word = true;
-                ws = WordState {
-                    run: Run::start(),
-                    before: prev_nonspace,
-                    start: i,
-                    has_alpha: false,
-                    ascii: true,
-                    sent: sent_start,
-                    line: line_start,
-                };
+                ws = WordState::new(i, prev_nonspace, sent_start, line_start);
                 sent_start = false;
                 line_start = false;
             }
@@ -539,7 +523,7 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
                 '"' | '“' | '”' | '«' | '»' | '「' | '」' => st.quotes += 1,
                 _ => {}
             }
-            if last_single && matches!(c, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×') {
+            if last_single && is_operator(c) {
                 // A single-letter variable before an operator: "x + 1", "y=2".
                 st.algebra += 1;
                 last_single = false;
@@ -693,6 +677,21 @@ struct WordState {
     ascii: bool,
     sent: bool,
     line: bool,
+}
+
+impl WordState {
+    /// A word starting at byte `start`, after the non-space char `before`.
+    fn new(start: usize, before: char, sent: bool, line: bool) -> WordState {
+        WordState {
+            run: Run::start(),
+            before,
+            start,
+            has_alpha: false,
+            ascii: true,
+            sent,
+            line,
+        }
+    }
 }
 
 /// Hash of `key` tokenised as the scanner would (used to build the lexicon): the n-gram key of
