@@ -41,6 +41,17 @@ fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
     from_lo & !above_hi & HIGHS
 }
 
+const ONES_16: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+const HIGHS_16: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+
+/// `bytes_in` over sixteen bytes.
+#[inline]
+fn bytes_in_16(x: u128, lo: u8, hi: u8) -> u128 {
+    let above_hi = x + ONES_16 * u128::from(0x7f - hi);
+    let from_lo = x + ONES_16 * u128::from(0x80 - lo);
+    from_lo & !above_hi & HIGHS_16
+}
+
 /// `w` (ASCII bytes) with its upper-case letters lower-cased: the 0x20 bit set on each.
 #[inline]
 pub fn ascii_lower(w: u64) -> u64 {
@@ -51,21 +62,20 @@ pub fn ascii_lower(w: u64) -> u64 {
 /// and whether it has a letter. Eight bytes at a time: most of a prompt's bytes go through here.
 #[inline]
 pub fn word_run(bytes: &[u8], i: usize, r: &mut Run) -> (usize, bool) {
-    // Most runs are a few lower-case letters, perhaps capitalised, ended by a space or
-    // punctuation: those are settled from the lower-case mask alone (no digit, no underscore, a
-    // hump only at a capital after a lower-case letter).
-    if let Some(chunk) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    // Most runs are lower-case letters, perhaps capitalised, ended by a space or punctuation:
+    // those are settled from the lower-case mask alone (no digit, no underscore, a hump only at a
+    // capital after a lower-case letter). Sixteen bytes at once, so that long words ("regression",
+    // "infrastructure") stay on this path too: which path a word takes is then predictable.
+    if let Some(chunk) = bytes.get(i..i + 16) {
+        let w = u128::from_le_bytes(chunk.try_into().unwrap_or([0; 16]));
         let capital = chunk[0].is_ascii_uppercase();
-        let lower = bytes_in(w & !HIGHS, b'a', b'z') & !w & HIGHS;
-        let letters = lower | u64::from(capital) << 7;
-        let n = (!letters & HIGHS).trailing_zeros() as usize / 8;
-        if (1..8).contains(&n) && !is_word_byte(bytes[i + n]) {
+        let lower = bytes_in_16(w & !HIGHS_16, b'a', b'z') & !w & HIGHS_16;
+        let letters = lower | u128::from(capital) << 7;
+        let n = (!letters & HIGHS_16).trailing_zeros() as usize / 8;
+        if (1..16).contains(&n) && !is_word_byte(bytes[i + n]) {
             r.digits_only = false;
-            if capital {
-                r.humps = r.humps.saturating_add(u8::from(r.prev_lower));
-            }
-            r.prev_lower = !(capital && n == 1);
+            r.humps = r.humps.saturating_add(u8::from(capital & r.prev_lower));
+            r.prev_lower = !(capital & (n == 1));
             return (i + n, true);
         }
     }
@@ -162,14 +172,17 @@ mod tests {
         let mut next = crate::router::classify::tests::xorshift(0x9e37_79b9_7f4a_7c15);
         for case in 0..20_000 {
             let len = (next() % 40) as usize;
-            // Mostly word bytes, so runs cross several 8-byte chunks.
+            // Mostly word bytes, so runs cross several 8-byte chunks; every other case mostly
+            // lower-case letters, so long runs take the sixteen-byte path.
             let bytes: Vec<u8> = (0..len)
                 .map(|_| {
                     let r = next();
                     if r % 8 == 0 {
                         ALPHABET[(r >> 8) as usize % ALPHABET.len()]
-                    } else {
+                    } else if case % 2 == 0 || r % 8 == 1 {
                         ALPHABET[(r >> 8) as usize % 14]
+                    } else {
+                        b"azbm"[(r >> 8) as usize % 4]
                     }
                 })
                 .collect();
