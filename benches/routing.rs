@@ -5,6 +5,8 @@
 //! `cargo bench --bench routing` prints criterion's estimates, then a table of per-call percentiles
 //! from individually timed calls (criterion reports means and medians, the budgets are p99s). Its last
 //! row times arithmetic as long as a classification: what the host alone adds to a p99 in that run.
+//! The classifier is timed twice: on one prompt over and over (the CPU learns its branches, a best
+//! case) and on 64 different prompts in turn (what a gateway meets: every request a new prompt).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench that cannot run should stop loudly
 
 use std::hint::black_box;
@@ -68,6 +70,59 @@ fn long_prompt() -> String {
         s += para;
     }
     s + "Explain why the latency doubled and propose a faster merge with a proof of its complexity."
+}
+
+/// `n` different prompts of about 2,000 tokens: prose of random words and punctuation with the odd
+/// code line, list item and number, each prompt its own text. Classifying one prompt over and over
+/// lets the CPU learn its branches; these are timed in turn, as a gateway meets prompts.
+fn varied_prompts(n: usize) -> Vec<String> {
+    const WORDS: &[&str] = &[
+        "the", "a", "of", "to", "and", "in", "is", "that", "for", "it", "with", "as", "on", "be", "at", "by",
+        "this", "from", "or", "an", "which", "can", "how", "what", "why", "when", "should", "would", "could",
+        "please", "explain", "write", "summarize", "translate", "compare", "function", "latency", "service",
+        "request", "database", "question", "answer", "history", "between", "different", "algorithm", "proof",
+        "Paris", "Europe", "Python", "Rust", "revenue", "customer", "probability", "integral", "triangle",
+        "character", "story", "dialogue", "sentiment", "category", "extract", "names", "dates", "table",
+        "performance", "regression", "configuration", "infrastructure", "independent", "approximately",
+        "nevertheless", "consequences", "responsibility", "I", "we", "you", "they", "it's", "don't", "x", "y",
+    ];
+    const CODE: &[&str] = &[
+        "    for (i, x) in items.iter().enumerate() { total += x * weights[i]; }\n",
+        "def merge(a, b):\n    return sorted(a + b, key=lambda e: e.ts)\n",
+        "SELECT name, COUNT(*) FROM orders WHERE total > 100 GROUP BY name;\n",
+        "const result = await fetch(url, { method: 'POST', body: JSON.stringify(data) });\n",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..n)
+        .map(|_| {
+            let mut s = String::with_capacity(8_400);
+            while s.len() < 8_000 {
+                let r = next();
+                match r % 40 {
+                    0 => s += CODE[(r >> 8) as usize % CODE.len()],
+                    1 => s += &format!("\n{}. ", (r >> 8) % 9 + 1),
+                    2 => s += &format!("{} ", (r >> 8) % 5000),
+                    _ => {
+                        s += WORDS[(r >> 8) as usize % WORDS.len()];
+                        s += match (r >> 20) % 16 {
+                            0 => ". ",
+                            1 => ", ",
+                            2 => "? ",
+                            3 => ".\n",
+                            _ => " ",
+                        };
+                    }
+                }
+            }
+            s
+        })
+        .collect()
 }
 
 fn request(prompt: &str) -> ChatRequest {
@@ -156,6 +211,12 @@ fn main() {
     let classify = || {
         black_box(classifier.classify_request(black_box(&long)));
     };
+    let varied: Vec<ChatRequest> = varied_prompts(64).iter().map(|p| request(p)).collect();
+    let mut turn = 0usize;
+    let classify_varied = || {
+        turn = (turn + 1) % varied.len();
+        black_box(classifier.classify_request(black_box(&varied[turn])));
+    };
 
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("score/rank_50_models", |b| b.iter(rank));
@@ -163,7 +224,12 @@ fn main() {
     c.bench_function("route/auto_50_models", |b| b.iter(route));
     c.final_summary();
 
-    println!("\n== routing vs budgets (per-call percentiles, 20,000 calls each) ==");
+    let tokens: Vec<u32> = varied.iter().map(|r| classifier.classify_request(r).tokens).collect();
+    println!(
+        "\n== routing vs budgets (per-call percentiles, 20,000 calls each; the 64 prompts have {}–{} tokens) ==",
+        tokens.iter().min().unwrap(),
+        tokens.iter().max().unwrap()
+    );
     println!("{:<24} {:>10} {:>10} {:>10}", "what", "p50 µs", "p99 µs", "budget");
     let classified = percentiles(20_000, classify);
     // The host's own tail: arithmetic only, no memory, as long as a classification. Its p99 over
@@ -172,6 +238,7 @@ fn main() {
     for (name, (p50, p99), budget) in [
         ("score 50 models", percentiles(20_000, rank), Some(SCORE_BUDGET_US)),
         ("classify 2k tokens", classified, Some(CLASSIFY_BUDGET_US)),
+        ("classify 2k, 64 in turn", percentiles(20_000, classify_varied), Some(CLASSIFY_BUDGET_US)),
         ("auto route 50 models", percentiles(20_000, route), None),
         ("spin (host reference)", percentiles(20_000, spin), None),
     ] {

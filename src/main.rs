@@ -49,6 +49,11 @@ enum Command {
         /// Benchmark instead: classify each input N times and print its latency percentiles.
         #[arg(long, value_name = "N")]
         bench: Option<usize>,
+        /// With --bench: time N calls taking the inputs in turn and print one line, the cost of a
+        /// stream of different prompts. Classifying one prompt over and over lets the CPU learn
+        /// its branches and flatters the figures.
+        #[arg(long, requires = "bench")]
+        rotate: bool,
     },
     /// Show how `model: "auto"` would route a prompt: classification, eligible models with their
     /// scores, the chain and the reason (no request is sent; health starts empty).
@@ -168,7 +173,8 @@ fn main() -> ExitCode {
             weights,
             features,
             bench,
-        } => classify(weights, features, bench),
+            rotate,
+        } => classify(weights, features, bench, rotate),
         Command::Route {
             explain,
             config: path,
@@ -224,7 +230,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> ExitCode {
+fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>, rotate: bool) -> ExitCode {
     use std::io::{BufRead, Write};
     use switchyard::router::classify::{request_from_line, Classifier, RequestTexts, FEATURE_NAMES};
 
@@ -243,6 +249,7 @@ fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> E
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut stdin = std::io::stdin().lock();
     let mut buf = Vec::new();
+    let mut rotation = Vec::new();
     loop {
         buf.clear();
         match stdin.read_until(b'\n', &mut buf) {
@@ -258,6 +265,10 @@ fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> E
             continue;
         }
         let v = match parsed.and_then(request_from_line) {
+            Ok(req) if rotate => {
+                rotation.push(req);
+                continue;
+            }
             Ok(req) if bench.is_some() => bench_one(&c, &req, bench.unwrap_or(1)),
             Ok(req) => {
                 let texts = RequestTexts::new(&req);
@@ -279,10 +290,51 @@ fn classify(weights: Option<PathBuf>, features: bool, bench: Option<usize>) -> E
             return ExitCode::FAILURE;
         }
     }
+    if rotate && writeln!(out, "{}", bench_rotation(&c, &rotation, bench.unwrap_or(1))).is_err() {
+        return ExitCode::FAILURE;
+    }
     if out.flush().is_err() {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Latency percentiles of `n` individually timed calls of `f(k)`, k = 0..n, after a warm-up.
+fn call_percentiles(n: usize, mut f: impl FnMut(usize)) -> serde_json::Value {
+    let n = n.max(1);
+    for k in 0..n.min(100) {
+        f(k);
+    }
+    let mut ns: Vec<u64> = (0..n)
+        .map(|k| {
+            let t = std::time::Instant::now();
+            f(k);
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    let q = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    serde_json::json!({ "iterations": n, "median_us": q(0.5), "p99_us": q(0.99), "max_us": q(1.0) })
+}
+
+/// Latency of classifying `reqs` in turn, `n` timed calls: each call meets a different prompt than
+/// the one before, as on a gateway, so the CPU cannot learn one prompt's branches.
+fn bench_rotation(
+    c: &switchyard::router::classify::Classifier,
+    reqs: &[switchyard_sdk::ir::ChatRequest],
+    n: usize,
+) -> serde_json::Value {
+    if reqs.is_empty() {
+        return serde_json::json!({ "error": "--rotate needs at least one prompt" });
+    }
+    let tokens: Vec<u32> = reqs.iter().map(|r| c.classify_request(r).tokens).collect();
+    let mut v = call_percentiles(n, |k| {
+        std::hint::black_box(c.classify_request(std::hint::black_box(&reqs[k % reqs.len()])));
+    });
+    v["prompts"] = reqs.len().into();
+    v["tokens_min"] = tokens.iter().min().copied().unwrap_or(0).into();
+    v["tokens_max"] = tokens.iter().max().copied().unwrap_or(0).into();
+    v
 }
 
 /// Latency of classifying `req` (user text extraction included), `n` timed calls after a warm-up.
@@ -291,19 +343,10 @@ fn bench_one(
     req: &switchyard_sdk::ir::ChatRequest,
     n: usize,
 ) -> serde_json::Value {
-    let n = n.max(1);
-    let mut tokens = 0;
-    for _ in 0..n.min(100) {
-        tokens = std::hint::black_box(c.classify_request(std::hint::black_box(req))).tokens;
-    }
-    let mut ns: Vec<u64> = (0..n)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            std::hint::black_box(c.classify_request(std::hint::black_box(req)));
-            t.elapsed().as_nanos() as u64
-        })
-        .collect();
-    ns.sort_unstable();
-    let q = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
-    serde_json::json!({ "tokens": tokens, "iterations": n, "median_us": q(0.5), "p99_us": q(0.99), "max_us": q(1.0) })
+    let tokens = c.classify_request(req).tokens;
+    let mut v = call_percentiles(n, |_| {
+        std::hint::black_box(c.classify_request(std::hint::black_box(req)));
+    });
+    v["tokens"] = tokens.into();
+    v
 }
