@@ -1,5 +1,5 @@
 //! The command line: `check` names file, line and field path for every problem; `keys` prints keys
-//! and hashes the gateway accepts.
+//! and hashes the gateway accepts; `classify --bench` times each prompt or all of them in turn.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -130,4 +130,55 @@ fn generated_keys_hash_to_what_the_gateway_checks() {
     child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hash);
+}
+
+/// Runs `switchyard classify` with `args` on `input`: (success, stdout lines as JSON, stderr).
+fn classify(args: &[&str], input: &str) -> (bool, Vec<serde_json::Value>, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("classify")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.success(), lines, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn classify_benchmarks_each_prompt_or_all_in_turn() {
+    let long = "Explain how a hash map handles collisions. ".repeat(40);
+    let input = format!(
+        "{}\n{}\n{}\n",
+        serde_json::json!({"prompt": "Write a haiku about autumn."}),
+        serde_json::json!({"prompt": long}),
+        serde_json::json!({"prompt": "Translate good morning into French."}),
+    );
+    let (ok, each, err) = classify(&["--bench", "30"], &input);
+    assert!(ok, "{err}");
+    assert_eq!(each.len(), 3, "one line per prompt: {each:?}");
+    let tokens: Vec<u64> = each.iter().map(|v| v["tokens"].as_u64().unwrap()).collect();
+    assert!(tokens[1] > 10 * tokens[0], "{tokens:?}");
+
+    let (ok, turn, err) = classify(&["--bench", "30", "--rotate"], &input);
+    assert!(ok, "{err}");
+    assert_eq!(turn.len(), 1, "one line for all prompts: {turn:?}");
+    let v = &turn[0];
+    assert_eq!((v["prompts"].as_u64(), v["iterations"].as_u64()), (Some(3), Some(30)), "{v}");
+    assert_eq!(v["tokens_min"].as_u64(), tokens.iter().min().copied(), "{v}");
+    assert_eq!(v["tokens_max"].as_u64(), tokens.iter().max().copied(), "{v}");
+    let us = |k: &str| v[k].as_f64().unwrap();
+    let (p50, p99, max) = (us("median_us"), us("p99_us"), us("max_us"));
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{v}");
+
+    let (ok, _, err) = classify(&["--rotate"], &input);
+    assert!(!ok, "--rotate without --bench is refused");
+    assert!(err.contains("--bench"), "{err}");
 }
