@@ -41,15 +41,12 @@ fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
     from_lo & !above_hi & HIGHS
 }
 
-const ONES_16: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
-const HIGHS_16: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+const HIGHS_16: u128 = (HIGHS as u128) << 64 | HIGHS as u128;
 
-/// `bytes_in` over sixteen bytes.
+/// `bytes_in` over sixteen bytes: its two halves side by side.
 #[inline]
 fn bytes_in_16(x: u128, lo: u8, hi: u8) -> u128 {
-    let above_hi = x + ONES_16 * u128::from(0x7f - hi);
-    let from_lo = x + ONES_16 * u128::from(0x80 - lo);
-    from_lo & !above_hi & HIGHS_16
+    u128::from(bytes_in((x >> 64) as u64, lo, hi)) << 64 | u128::from(bytes_in(x as u64, lo, hi))
 }
 
 /// `w` (ASCII bytes) with its upper-case letters lower-cased: the 0x20 bit set on each.
