@@ -120,23 +120,14 @@ fn generated_keys_hash_to_what_the_gateway_checks() {
         .unwrap()
         .to_string();
     assert_eq!(hash, common::hash(&key));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["keys", "hash"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(key.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(&["keys", "hash"], &key);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hash);
 }
 
-/// Runs `switchyard classify` with `args` on `input`: (success, stdout lines as JSON, stderr).
-fn classify(args: &[&str], input: &str) -> (bool, Vec<serde_json::Value>, String) {
+/// Runs `switchyard` with `args`, `input` on its stdin, and collects its output.
+fn run_with_stdin(args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .arg("classify")
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -144,7 +135,12 @@ fn classify(args: &[&str], input: &str) -> (bool, Vec<serde_json::Value>, String
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `switchyard classify` with `args` on `input`: (success, stdout lines as JSON, stderr).
+fn classify(args: &[&str], input: &str) -> (bool, Vec<serde_json::Value>, String) {
+    let out = run_with_stdin(&[&["classify"], args].concat(), input);
     let lines = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
