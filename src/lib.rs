@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod dns;
 pub mod error;
+pub mod json_out;
 pub mod keys;
 pub mod logwriter;
 pub mod metrics;

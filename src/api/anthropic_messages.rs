@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{
-    ChatRequest, ChatResponse, FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent,
-    Tool, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, FinishReason, ImageSource, JsonText, Message, OutPart, Part, ResponseFormat, Role,
+    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
 use switchyard_sdk::Money;
 
@@ -41,7 +41,7 @@ enum RoleIn {
 struct ToolIn {
     name: String,
     description: Option<String>,
-    input_schema: Option<Value>,
+    input_schema: Option<Box<RawValue>>,
     strict: Option<bool>,
     /// Absent or `custom` for client tools; a versioned name for Anthropic's server tools.
     #[serde(rename = "type", default)]
@@ -256,9 +256,10 @@ fn convert_tools(tools: Vec<ToolIn>, unknown: &mut Vec<String>, extras: &mut boo
         out.push(Tool {
             name: t.name,
             description: t.description,
-            parameters: t
-                .input_schema
-                .ok_or_else(|| missing(&format!("tools[{i}].input_schema")))?,
+            parameters: JsonText::from_raw(
+                t.input_schema
+                    .ok_or_else(|| missing(&format!("tools[{i}].input_schema")))?,
+            ),
             strict: t.strict,
         });
     }
@@ -475,7 +476,7 @@ impl ClientCodec for MessagesCodec {
             usage: usage_out(resp.usage.as_ref(), cost),
             router,
         };
-        serde_json::to_vec(&msg).unwrap_or_default()
+        crate::json_out::to_vec(&msg).unwrap_or_default()
     }
 
     fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder> {
@@ -853,7 +854,7 @@ pub(crate) mod tests {
             vec![Part::Text("Should I take an umbrella?".into())]
         );
         assert_eq!(r.tools.len(), 2, "the server tool is Anthropic's alone");
-        assert_eq!(r.tools[0].parameters["required"], json!(["location"]));
+        assert_eq!(r.tools[0].parameters.to_value()["required"], json!(["location"]));
         assert_eq!(
             (r.tool_choice.clone(), r.parallel_tool_calls),
             (Some(ToolChoice::Auto), Some(false))

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use switchyard_sdk::ir::{
+    ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+};
 
 use super::json::{field, missing, parse_object, routing_field, OneOrMany};
 use super::ParsedRequest;
@@ -108,7 +110,7 @@ struct WireFunction {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    parameters: Option<Value>,
+    parameters: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     strict: Option<bool>,
 }
@@ -231,9 +233,7 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
             ("function", Some(f)) => Ok(Tool {
                 name: f.name,
                 description: f.description,
-                parameters: f
-                    .parameters
-                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                parameters: f.parameters.map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
                 strict: f.strict,
             }),
             ("function", None) => Err(missing(&format!("tools[{i}].function"))),

@@ -17,6 +17,7 @@ use switchyard_sdk::ir::{
 
 use super::{ProviderAdapter, Rendered, StreamDecoder, ANTHROPIC_VERSION};
 use crate::config::Model;
+use crate::json_out::Verbatim;
 use wire::{compact_json, finish_reason, Block, ToolInput, WireUsage};
 
 pub struct Anthropic;
@@ -147,7 +148,7 @@ struct ToolOut<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
-    input_schema: &'a Value,
+    input_schema: Verbatim<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     strict: Option<bool>,
 }
@@ -595,7 +596,7 @@ impl ProviderAdapter for Anthropic {
             .map(|t| ToolOut {
                 name: &t.name,
                 description: t.description.as_deref(),
-                input_schema: &t.parameters,
+                input_schema: Verbatim(t.parameters.get()),
                 strict: match t.strict {
                     Some(true) if !structured => {
                         note(
@@ -655,7 +656,7 @@ impl ProviderAdapter for Anthropic {
             output_config,
             stream: req.stream,
         };
-        let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let body = crate::json_out::to_vec(&body)?;
         Ok(Rendered {
             path: "/messages".into(),
             headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
@@ -842,7 +843,7 @@ pub(crate) mod tests {
         let tool = Tool {
             name: "f".into(),
             description: None,
-            parameters: json!({"type": "object"}),
+            parameters: json!({"type": "object"}).into(),
             strict: Some(true),
         };
         let base = ChatRequest {

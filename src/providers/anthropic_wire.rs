@@ -137,7 +137,7 @@ pub fn message_id(upstream: &str) -> String {
 /// A tool call's `input`. Anthropic requires a JSON object, while canonical arguments are the text a
 /// model produced, which may be empty or not JSON at all.
 pub enum ToolInput<'a> {
-    Raw(&'a RawValue),
+    Raw(crate::json_out::Raw<'a>),
     Empty,
     /// Not a JSON object: carried as a string under [`INVALID_ARGUMENTS_KEY`].
     Wrapped(&'a str),
@@ -151,9 +151,9 @@ impl<'a> ToolInput<'a> {
         if arguments.trim().is_empty() {
             return ToolInput::Empty;
         }
-        match serde_json::from_str::<&RawValue>(arguments) {
-            Ok(raw) if raw.get().trim_start().starts_with('{') => ToolInput::Raw(raw),
-            _ => ToolInput::Wrapped(arguments),
+        match crate::json_out::raw_object(arguments) {
+            Some(raw) => ToolInput::Raw(raw),
+            None => ToolInput::Wrapped(arguments),
         }
     }
 

@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use switchyard_sdk::ir::{
     ChatRequest, ChatResponse, FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent,
     ToolCall, ToolChoice, Usage,
@@ -254,10 +253,8 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
 }
 
 /// The call's arguments if they are a JSON object (validated without building a `Value`).
-fn raw_args(args: &str) -> Option<&RawValue> {
-    serde_json::from_str::<&RawValue>(args)
-        .ok()
-        .filter(|r| r.get().starts_with('{'))
+fn raw_args(args: &str) -> Option<crate::json_out::Raw<'_>> {
+    crate::json_out::raw_object(args)
 }
 
 /// A tool result as a `functionResponse` (in a `user` turn); images the tool returned follow it as
@@ -463,8 +460,8 @@ impl ProviderAdapter for Gemini {
                     .map(|t| wire::FunctionDeclaration {
                         name: &t.name,
                         description: t.description.as_deref(),
-                        parameters_json_schema: (!wire::is_empty_object_schema(&t.parameters))
-                            .then_some(wire::Schema(&t.parameters)),
+                        parameters_json_schema: (!wire::is_empty_object_schema(t.parameters.get()))
+                            .then_some(wire::ToolSchema(t.parameters.get())),
                     })
                     .collect(),
             }]
@@ -477,7 +474,7 @@ impl ProviderAdapter for Gemini {
             generation_config: generation_config(req),
         };
         let mut buf = Vec::with_capacity(body_size_hint(req));
-        serde_json::to_writer(&mut buf, &body).map_err(|e| e.to_string())?;
+        crate::json_out::write(&mut buf, &body)?;
         let method = if req.stream {
             "streamGenerateContent?alt=sse"
         } else {
@@ -1629,7 +1626,7 @@ mod tests {
                     .map(|n| Tool {
                         name: n.to_string(),
                         description: None,
-                        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+                        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}).into(),
                         strict: None,
                     })
                     .collect(),

@@ -100,7 +100,7 @@ pub struct FunctionCall<'a> {
 
 /// A call's arguments: the model's JSON object verbatim, or `{}` when it gave none (or none usable).
 pub enum Args<'a> {
-    Raw(&'a RawValue),
+    Raw(crate::json_out::Raw<'a>),
     Empty,
 }
 
@@ -144,7 +144,21 @@ pub struct FunctionDeclaration<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters_json_schema: Option<Schema<'a>>,
+    pub parameters_json_schema: Option<ToolSchema<'a>>,
+}
+
+/// A tool's JSON Schema text, sent like [`Schema`]: verbatim unless it names a `$schema`.
+pub struct ToolSchema<'a>(pub &'a str);
+
+impl Serialize for ToolSchema<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.contains("\"$schema\"") {
+            let v: Value = serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+            Schema(&v).serialize(s)
+        } else {
+            crate::json_out::Verbatim(self.0).serialize(s)
+        }
+    }
 }
 
 /// A client's JSON Schema, sent as `parametersJsonSchema` / `responseJsonSchema` (plain JSON Schema,
@@ -465,8 +479,12 @@ pub fn compact_json(raw: &str) -> String {
 
 /// Whether a tool's parameter schema says nothing (an object without properties): Gemini wants the
 /// field left out for functions without parameters.
-pub fn is_empty_object_schema(v: &Value) -> bool {
-    let Value::Object(m) = v else { return false };
+pub fn is_empty_object_schema(text: &str) -> bool {
+    // Such a schema is a few dozen bytes; longer ones are not parsed to find out.
+    if text.len() > 256 {
+        return false;
+    }
+    let Ok(Value::Object(m)) = serde_json::from_str(text) else { return false };
     m.iter().all(|(k, v)| match k.as_str() {
         "type" => v == "object",
         "properties" => v.as_object().is_some_and(serde_json::Map::is_empty),
@@ -506,13 +524,17 @@ mod tests {
         assert_eq!(image_mime_from_url("https://x.io/a/b.JPG?sig=1.2"), Some("image/jpeg"));
         assert_eq!(image_mime_from_url("https://x.io/a.b/c"), None);
         assert_eq!(image_mime_from_url("https://x.io/anim.gif"), None);
-        assert!(is_empty_object_schema(
-            &serde_json::json!({"type": "object", "properties": {}})
-        ));
-        assert!(!is_empty_object_schema(
-            &serde_json::json!({"type": "object", "required": []})
-        ));
+        assert!(is_empty_object_schema(r#"{"type": "object", "properties": {}}"#));
+        assert!(!is_empty_object_schema(r#"{"type": "object", "required": []}"#));
         let s = serde_json::json!({"$schema": "x", "type": "object"});
         assert_eq!(serde_json::to_string(&Schema(&s)).unwrap(), r#"{"type":"object"}"#);
+        let tool = r#"{"$schema": "x", "type": "object", "properties": {"a": {"$schema": "y"}}}"#;
+        assert_eq!(
+            crate::json_out::to_vec(&ToolSchema(tool)).unwrap(),
+            br#"{"type":"object","properties":{"a":{"$schema":"y"}}}"#,
+            "only the top-level $schema is left out"
+        );
+        let verbatim = r#"{ "type": "object", "properties": {"a": {"type": "string"}} }"#;
+        assert_eq!(crate::json_out::to_vec(&ToolSchema(verbatim)).unwrap(), verbatim.as_bytes());
     }
 }

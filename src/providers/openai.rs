@@ -16,6 +16,7 @@ use switchyard_sdk::ir::{
 use super::{joined_text, ProviderAdapter, Rendered, StreamDecoder};
 use crate::api::openai_passthrough::{error_message, parse_usage};
 use crate::config::{Model, ProviderKind};
+use crate::json_out::Verbatim;
 use crate::sse::SseEvent;
 
 pub struct OpenAi;
@@ -168,19 +169,45 @@ fn effort_for_budget(budget: u32) -> &'static str {
     }
 }
 
-/// `{"model":…,"messages":[…],<rest>}` in one buffer.
-fn write_body(model: &str, messages: &[WireMessage], rest: &Map<String, Value>) -> serde_json::Result<Vec<u8>> {
+#[derive(Serialize)]
+struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    parameters: Verbatim<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strict: Option<bool>,
+}
+
+/// `{"model":…,"messages":[…],"tools":[…],<rest>}` in one buffer.
+fn write_body(
+    model: &str,
+    messages: &[WireMessage],
+    tools: &[WireTool],
+    rest: &Map<String, Value>,
+) -> sonic_rs::Result<Vec<u8>> {
     use serde::ser::{SerializeMap, Serializer};
     let size: usize = messages.len() * 64
         + messages
             .iter()
             .map(|m| if let WireContent::Text(t) = &m.content { t.len() } else { 256 })
-            .sum::<usize>();
+            .sum::<usize>()
+        + tools.iter().map(|t| t.function.parameters.0.len() + 64).sum::<usize>();
     let mut out = Vec::with_capacity(size + 512);
-    let mut ser = serde_json::Serializer::new(&mut out);
-    let mut map = ser.serialize_map(Some(2 + rest.len()))?;
+    let mut ser = sonic_rs::Serializer::new(&mut out);
+    let mut map = ser.serialize_map(Some(2 + usize::from(!tools.is_empty()) + rest.len()))?;
     map.serialize_entry("model", model)?;
     map.serialize_entry("messages", messages)?;
+    if !tools.is_empty() {
+        map.serialize_entry("tools", tools)?;
+    }
     for (k, v) in rest {
         map.serialize_entry(k, v)?;
     }
@@ -207,25 +234,25 @@ impl ProviderAdapter for OpenAi {
     fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
         let mut lossy = Vec::new();
         let messages = render_messages(&req.messages, model, &mut lossy);
-        // Everything but the messages is small: a JSON map, written after them.
-        let mut b = Map::new();
-        if !req.tools.is_empty() {
-            let tools: Vec<Value> = req
-                .tools
-                .iter()
-                .map(|t| {
-                    let mut f = json!({"name": t.name, "parameters": t.parameters});
-                    if let Some(d) = &t.description {
-                        f["description"] = json!(d);
-                    }
-                    if let Some(s) = t.strict {
-                        f["strict"] = json!(s);
-                    }
-                    json!({"type": "function", "function": f})
-                })
-                .collect();
-            b.insert("tools".into(), Value::Array(tools));
+        let mut tools: Vec<WireTool> = req
+            .tools
+            .iter()
+            .map(|t| WireTool {
+                kind: "function",
+                function: WireFunction {
+                    name: &t.name,
+                    description: t.description.as_deref(),
+                    parameters: Verbatim(t.parameters.get()),
+                    strict: t.strict,
+                },
+            })
+            .collect();
+        if !tools.is_empty() && model.quirks.drop_fields.iter().any(|f| f == "tools") {
+            tools.clear();
+            lossy.push(format!("tools: not accepted by {}, not sent", model.provider.name));
         }
+        // Everything else is small: a JSON map, written after the messages and tools.
+        let mut b = Map::new();
         if let Some(tc) = &req.tool_choice {
             b.insert(
                 "tool_choice".into(),
@@ -293,7 +320,7 @@ impl ProviderAdapter for OpenAi {
                 lossy.push(format!("{f}: not accepted by {}, not sent", model.provider.name));
             }
         }
-        let body = write_body(&model.upstream_model, &messages, &b).map_err(|e| e.to_string())?;
+        let body = write_body(&model.upstream_model, &messages, &tools, &b).map_err(|e| e.to_string())?;
         Ok(Rendered {
             path: "/chat/completions".into(),
             headers: Vec::new(),

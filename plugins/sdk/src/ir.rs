@@ -95,9 +95,54 @@ impl Message {
 pub struct Tool {
     pub name: String,
     pub description: Option<String>,
-    /// JSON Schema of the arguments.
-    pub parameters: Value,
+    /// JSON Schema of the arguments, as the client wrote it.
+    pub parameters: JsonText,
     pub strict: Option<bool>,
+}
+
+/// A JSON value kept as its text: a client's tool schema passes to every provider verbatim, and
+/// building a `Value` tree of it cost more than parsing all the messages' text (load-tests/RESULTS.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(Box<str>);
+
+impl JsonText {
+    /// `text` when it is one valid JSON value.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: &serde_json::value::RawValue = serde_json::from_str(text)?;
+        Ok(JsonText(raw.get().into()))
+    }
+
+    /// Already validated JSON (a `RawValue` from a typed parse).
+    pub fn from_raw(raw: Box<serde_json::value::RawValue>) -> Self {
+        JsonText(raw.into())
+    }
+
+    /// `{"type":"object","properties":{}}`: the schema of a function without parameters.
+    pub fn empty_object_schema() -> Self {
+        JsonText(r#"{"type":"object","properties":{}}"#.into())
+    }
+
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as a tree, for the few places that inspect or edit it.
+    pub fn to_value(&self) -> Value {
+        // Constructed from valid JSON only, so this cannot fail; Null would be the harmless fallback.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl From<&Value> for JsonText {
+    fn from(v: &Value) -> Self {
+        JsonText(v.to_string().into())
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(v: Value) -> Self {
+        JsonText::from(&v)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +238,7 @@ impl ChatRequest {
         let tools: usize = self
             .tools
             .iter()
-            .map(|t| t.name.len() + t.description.as_ref().map_or(0, String::len) + t.parameters.to_string().len())
+            .map(|t| t.name.len() + t.description.as_ref().map_or(0, String::len) + t.parameters.get().len())
             .sum();
         ((text + tools) / 4 + 4 * self.messages.len() + 765 * images) as u64
     }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use switchyard_sdk::ir::{ChatRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
 use crate::api::json::{field, missing, parse_object, routing_field};
 use crate::api::openai_chat::image_source;
@@ -312,9 +312,7 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
             Ok(Tool {
                 name: t.name.ok_or_else(|| missing(&format!("tools[{i}].name")))?,
                 description: t.description,
-                parameters: t
-                    .parameters
-                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                parameters: t.parameters.map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
                 // Absent stays absent: each provider's own default applies.
                 strict: t.strict,
             })

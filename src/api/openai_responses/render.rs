@@ -241,7 +241,7 @@ pub(super) fn echo(req: &ChatRequest) -> String {
         .iter()
         .map(|t| {
             json!({"type": "function", "name": t.name, "description": t.description,
-                   "parameters": t.parameters, "strict": t.strict})
+                   "parameters": t.parameters.to_value(), "strict": t.strict})
         })
         .collect();
     let mut m = Map::new();

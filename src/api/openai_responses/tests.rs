@@ -152,7 +152,7 @@ mod parse {
                 assert_eq!(text(&r.messages[8]), "Fix it.");
                 assert_eq!(r.tools.len(), 2);
                 assert_eq!(r.tools[0].strict, Some(false));
-                assert_eq!(r.tools[0].parameters["required"], json!(["command"]));
+                assert_eq!(r.tools[0].parameters.to_value()["required"], json!(["command"]));
                 assert_eq!(r.tool_choice, Some(ToolChoice::Auto));
                 assert_eq!(r.parallel_tool_calls, Some(true));
                 assert_eq!(r.reasoning_effort.as_deref(), Some("medium"));

@@ -135,7 +135,7 @@ pub(super) struct WireTool {
     pub(super) kind: String,
     pub(super) name: Option<String>,
     pub(super) description: Option<String>,
-    pub(super) parameters: Option<Value>,
+    pub(super) parameters: Option<Box<serde_json::value::RawValue>>,
     pub(super) strict: Option<bool>,
 }
 
