@@ -12,11 +12,11 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use super::json::{missing, parse_object, routing_field};
+use super::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
 use crate::providers::anthropic::wire::{
-    compact_json, message_id, parse_at, stop_reason, Block, ContentIn, ImageSourceIn, ToolInput, UsageOut,
+    compact_json, message_id, stop_reason, Block, ContentIn, ImageSourceIn, ToolInput, UsageOut,
 };
 use crate::sse::write_event;
 
@@ -266,42 +266,59 @@ fn convert_tools(tools: Vec<ToolIn>, unknown: &mut Vec<String>, extras: &mut boo
     Ok(out)
 }
 
-/// Parse an Anthropic Messages request body.
-pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
-    let raw = parse_object(body)?;
-    let mut r = ChatRequest::default();
-    let (mut have_model, mut have_messages, mut have_max) = (false, false, false);
-    let mut system = Vec::new();
-    let (mut adaptive, mut effort) = (false, None::<String>);
-    let mut extras = false;
-    for (k, v) in &raw {
-        let v: &RawValue = v;
-        if v.get() == "null" {
-            continue; // an explicit null is an absent optional field
-        }
-        let at = || k.clone();
-        match k.as_str() {
+/// The request as its fields arrive.
+#[derive(Default)]
+struct MessagesFields {
+    r: ChatRequest,
+    have_model: bool,
+    have_messages: bool,
+    have_max: bool,
+    system: Vec<Message>,
+    adaptive: bool,
+    effort: Option<String>,
+    extras: bool,
+}
+
+impl Fields for MessagesFields {
+    fn set<V: FieldValue>(&mut self, k: &str, v: &mut V) -> Result<(), GatewayError> {
+        let r = &mut self.r;
+        match k {
             "model" => {
-                r.model = parse_at(v.get(), at)?;
-                have_model = true;
+                if let Some(m) = v.read(k)? {
+                    r.model = m;
+                    self.have_model = true;
+                }
             }
             "messages" => {
-                r.messages = convert_messages(parse_at(v.get(), at)?, &mut extras)?;
-                have_messages = true;
+                if let Some(m) = v.read(k)? {
+                    r.messages = convert_messages(m, &mut self.extras)?;
+                    self.have_messages = true;
+                }
             }
-            "system" => system = convert_system(parse_at(v.get(), at)?, &mut extras)?,
+            "system" => {
+                if let Some(s) = v.read(k)? {
+                    self.system = convert_system(s, &mut self.extras)?;
+                }
+            }
             "max_tokens" => {
-                r.max_tokens = Some(parse_at(v.get(), at)?);
-                have_max = true;
+                if let Some(n) = v.read(k)? {
+                    r.max_tokens = Some(n);
+                    self.have_max = true;
+                }
             }
-            "stop_sequences" => r.stop = parse_at(v.get(), at)?,
-            "temperature" => r.temperature = Some(parse_at(v.get(), at)?),
-            "top_p" => r.top_p = Some(parse_at(v.get(), at)?),
-            "top_k" => r.top_k = Some(parse_at(v.get(), at)?),
-            "stream" => r.stream = parse_at(v.get(), at)?,
-            "tools" => r.tools = convert_tools(parse_at(v.get(), at)?, &mut r.unknown_fields, &mut extras)?,
+            "stop_sequences" => r.stop = v.read(k)?.unwrap_or_default(),
+            "temperature" => r.temperature = v.read(k)?,
+            "top_p" => r.top_p = v.read(k)?,
+            "top_k" => r.top_k = v.read(k)?,
+            "stream" => r.stream = v.read(k)?.unwrap_or_default(),
+            "tools" => {
+                if let Some(t) = v.read(k)? {
+                    r.tools = convert_tools(t, &mut r.unknown_fields, &mut self.extras)?;
+                }
+            }
             "tool_choice" => {
-                let (choice, disable) = match parse_at(v.get(), at)? {
+                let Some(choice) = v.read(k)? else { return Ok(()) };
+                let (choice, disable) = match choice {
                     ToolChoiceIn::Auto {
                         disable_parallel_tool_use,
                     } => (ToolChoice::Auto, disable_parallel_tool_use),
@@ -319,21 +336,22 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                     r.parallel_tool_calls = Some(false);
                 }
             }
-            "thinking" => match parse_at(v.get(), at)? {
-                ThinkingIn::Enabled { budget_tokens } => r.reasoning_budget = Some(budget_tokens),
-                ThinkingIn::Disabled {} => {}
-                ThinkingIn::Adaptive {} => adaptive = true,
+            "thinking" => match v.read(k)? {
+                Some(ThinkingIn::Enabled { budget_tokens }) => r.reasoning_budget = Some(budget_tokens),
+                Some(ThinkingIn::Disabled {}) | None => {}
+                Some(ThinkingIn::Adaptive {}) => self.adaptive = true,
             },
             // `output_format` is the structured-outputs beta's name for `output_config.format`.
             "output_config" | "output_format" => {
-                let c: OutputConfigIn = if k == "output_format" {
-                    OutputConfigIn {
-                        format: Some(parse_at(v.get(), at)?),
+                let c: Option<OutputConfigIn> = if k == "output_format" {
+                    v.read(k)?.map(|format| OutputConfigIn {
+                        format: Some(format),
                         effort: None,
-                    }
+                    })
                 } else {
-                    parse_at(v.get(), at)?
+                    v.read(k)?
                 };
+                let Some(c) = c else { return Ok(()) };
                 if let Some(FormatIn::JsonSchema { schema }) = c.format {
                     r.response_format = Some(ResponseFormat::JsonSchema {
                         name: "output".into(),
@@ -341,10 +359,10 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                         strict: Some(true),
                     });
                 }
-                effort = c.effort;
+                self.effort = c.effort;
             }
             "metadata" => {
-                let m: Map<String, Value> = parse_at(v.get(), at)?;
+                let Some(m) = v.read::<Map<String, Value>>(k)? else { return Ok(()) };
                 match m.get("user_id") {
                     Some(Value::String(u)) => r.user = Some(u.clone()),
                     None | Some(Value::Null) => {}
@@ -359,9 +377,28 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
             }
             _ if routing_field(k, v, &mut r.routing)? => {}
             // Forwarded as is to Anthropic; named as lossy for any other provider.
-            _ => r.unknown_fields.push(k.clone()),
+            _ => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    r.unknown_fields.push(k.to_string());
+                }
+            }
         }
+        Ok(())
     }
+}
+
+/// Parse an Anthropic Messages request body.
+pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
+    let MessagesFields {
+        mut r,
+        have_model,
+        have_messages,
+        have_max,
+        mut system,
+        adaptive,
+        effort,
+        extras,
+    } = parse_fields(body, Naming::MissingField)?;
     if !have_model {
         return Err(missing("model"));
     }
@@ -385,7 +422,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
         system.append(&mut r.messages);
         r.messages = system;
     }
-    Ok(ParsedRequest { request: r, raw })
+    Ok(ParsedRequest { request: r })
 }
 
 #[derive(Serialize)]
@@ -874,10 +911,6 @@ pub(crate) mod tests {
                 "service_tier",
                 "cache_control and citations on content blocks"
             ]
-        );
-        assert!(
-            p.raw.iter().any(|(k, _)| k == "service_tier"),
-            "raw fields are kept for pass-through"
         );
     }
 

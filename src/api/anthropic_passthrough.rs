@@ -247,6 +247,7 @@ mod tests {
     use crate::api::anthropic_messages::tests::{accumulate, Fin};
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
+    use crate::api::json::parse_object;
     use crate::sse::SseParser;
 
     #[test]
@@ -255,7 +256,7 @@ mod tests {
         let parsed = crate::api::anthropic_messages::parse(body).unwrap();
         let m = test_model(ProviderKind::Anthropic, Quirks::default());
         let out: Map<String, Value> =
-            serde_json::from_slice(&render_request(&parsed.raw, &parsed.request, &m)).unwrap();
+            serde_json::from_slice(&render_request(&parse_object(body).unwrap(), &parsed.request, &m)).unwrap();
         let mut orig: Map<String, Value> = serde_json::from_slice(body).unwrap();
         assert_eq!(out["model"], "up-m");
         for k in GATEWAY_FIELDS {
@@ -272,7 +273,7 @@ mod tests {
         assert_eq!(keys, orig_keys, "in the client's order");
         let strip = |body: &[u8]| {
             let p = crate::api::anthropic_messages::parse(body).unwrap();
-            serde_json::from_slice::<Value>(&render_request(&p.raw, &p.request, &m)).unwrap()
+            serde_json::from_slice::<Value>(&render_request(&parse_object(body).unwrap(), &p.request, &m)).unwrap()
         };
         let v = strip(br#"{"model":"m","max_tokens":5,"messages":[],"metadata":{"user_id":"u1","team":"x"}}"#);
         assert_eq!(

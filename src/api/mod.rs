@@ -51,11 +51,11 @@ impl Schema {
     }
 }
 
-/// A parsed client request: the canonical view plus the raw fields for same-schema pass-through.
+/// A parsed client request: the canonical view. Same-schema pass-through reads the raw fields from
+/// the body again ([`json::parse_object`]) only for the providers that need them.
 #[derive(Debug)]
 pub struct ParsedRequest {
     pub request: ChatRequest,
-    pub raw: RawObject,
 }
 
 /// What a translator needs from the proxy when the answer is complete: the `router` object and the

@@ -3,14 +3,14 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{
     ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
-use super::json::{field, missing, parse_object, routing_field, OneOrMany};
+use super::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
 use super::ParsedRequest;
 use crate::error::GatewayError;
 
@@ -265,46 +265,53 @@ fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
     })
 }
 
-/// Parse an OpenAI chat request body.
-pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
-    let raw = parse_object(body)?;
-    let mut r = ChatRequest::default();
-    let (mut have_model, mut have_messages) = (false, false);
-    let mut store = false;
-    for (k, v) in &raw {
-        let v: &serde_json::value::RawValue = v;
-        if v.get() == "null" && k != "content" {
-            continue; // OpenAI treats an explicit null like an absent optional field
-        }
-        match k.as_str() {
+/// The request as its fields arrive.
+#[derive(Default)]
+struct ChatFields {
+    r: ChatRequest,
+    have_model: bool,
+    have_messages: bool,
+}
+
+impl Fields for ChatFields {
+    fn set<V: FieldValue>(&mut self, k: &str, v: &mut V) -> Result<(), GatewayError> {
+        let r = &mut self.r;
+        match k {
             "model" => {
-                r.model = field(k, v)?;
-                have_model = true;
+                if let Some(m) = v.read(k)? {
+                    r.model = m;
+                    self.have_model = true;
+                }
             }
             "messages" => {
-                let msgs: Vec<WireMessage> = field(k, v)?;
-                r.messages = msgs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, m)| convert_message(i, m))
-                    .collect::<Result<_, _>>()?;
-                have_messages = true;
+                if let Some(msgs) = v.read::<Vec<WireMessage>>(k)? {
+                    r.messages = msgs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, m)| convert_message(i, m))
+                        .collect::<Result<_, _>>()?;
+                    self.have_messages = true;
+                }
             }
-            "tools" => r.tools = convert_tools(field(k, v)?)?,
-            "tool_choice" => r.tool_choice = Some(convert_tool_choice(field(k, v)?)?),
-            "parallel_tool_calls" => r.parallel_tool_calls = Some(field(k, v)?),
-            "temperature" => r.temperature = Some(field(k, v)?),
-            "top_p" => r.top_p = Some(field(k, v)?),
-            "max_tokens" | "max_completion_tokens" => r.max_tokens = Some(field(k, v)?),
-            "stop" => r.stop = field::<OneOrMany>(k, v)?.into_vec(),
-            "seed" => r.seed = Some(field(k, v)?),
-            "presence_penalty" => r.presence_penalty = Some(field(k, v)?),
-            "frequency_penalty" => r.frequency_penalty = Some(field(k, v)?),
-            "n" => r.n = Some(field(k, v)?),
-            "logprobs" => r.logprobs = Some(field(k, v)?),
-            "top_logprobs" => r.top_logprobs = Some(field(k, v)?),
+            "tools" => r.tools = convert_tools(v.read(k)?.unwrap_or_default())?,
+            "tool_choice" => r.tool_choice = v.read(k)?.map(convert_tool_choice).transpose()?,
+            "parallel_tool_calls" => r.parallel_tool_calls = v.read(k)?,
+            "temperature" => r.temperature = v.read(k)?,
+            "top_p" => r.top_p = v.read(k)?,
+            "max_tokens" | "max_completion_tokens" => {
+                if let Some(n) = v.read(k)? {
+                    r.max_tokens = Some(n);
+                }
+            }
+            "stop" => r.stop = v.read::<OneOrMany>(k)?.map(OneOrMany::into_vec).unwrap_or_default(),
+            "seed" => r.seed = v.read(k)?,
+            "presence_penalty" => r.presence_penalty = v.read(k)?,
+            "frequency_penalty" => r.frequency_penalty = v.read(k)?,
+            "n" => r.n = v.read(k)?,
+            "logprobs" => r.logprobs = v.read(k)?,
+            "top_logprobs" => r.top_logprobs = v.read(k)?,
             "response_format" => {
-                r.response_format = Some(match field::<WireResponseFormat>(k, v)? {
+                r.response_format = v.read::<WireResponseFormat>(k)?.map(|f| match f {
                     WireResponseFormat::Text => ResponseFormat::Text,
                     WireResponseFormat::JsonObject => ResponseFormat::JsonObject,
                     WireResponseFormat::JsonSchema { json_schema } => ResponseFormat::JsonSchema {
@@ -314,27 +321,41 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                     },
                 })
             }
-            "reasoning_effort" => r.reasoning_effort = Some(field(k, v)?),
-            "stream" => r.stream = field(k, v)?,
+            "reasoning_effort" => r.reasoning_effort = v.read(k)?,
+            "stream" => r.stream = v.read(k)?.unwrap_or_default(),
             "stream_options" => {
-                r.stream_include_usage = field::<WireStreamOptions>(k, v)?.include_usage.unwrap_or(false)
+                r.stream_include_usage = v
+                    .read::<WireStreamOptions>(k)?
+                    .and_then(|o| o.include_usage)
+                    .unwrap_or(false)
             }
-            "user" => r.user = Some(field(k, v)?),
-            "store" => store = field(k, v)?,
-            "metadata" => r.metadata = field::<Map<String, Value>>(k, v)?,
+            "user" => r.user = v.read(k)?,
+            "store" => {
+                let _: Option<bool> = v.read(k)?;
+            }
+            "metadata" => r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default(),
             _ if routing_field(k, v, &mut r.routing)? => {}
             // Forwarded as is to OpenAI-schema providers; named as lossy elsewhere.
-            _ => r.unknown_fields.push(k.clone()),
+            _ => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    r.unknown_fields.push(k.to_string());
+                }
+            }
         }
+        Ok(())
     }
-    let _ = store;
-    if !have_model {
+}
+
+/// Parse an OpenAI chat request body.
+pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
+    let f: ChatFields = parse_fields(body, Naming::Path)?;
+    if !f.have_model {
         return Err(missing("model"));
     }
-    if !have_messages {
+    if !f.have_messages {
         return Err(missing("messages"));
     }
-    Ok(ParsedRequest { request: r, raw })
+    Ok(ParsedRequest { request: f.r })
 }
 
 #[cfg(test)]
@@ -384,10 +405,7 @@ mod tests {
         ));
         assert_eq!(r.routing.fallback, vec!["a", "b"]);
         assert_eq!(r.routing.budget, Money::from_dollars(0.5));
-        assert!(
-            p.raw.iter().any(|(k, _)| k == "logprobs"),
-            "unknown fields are kept for pass-through"
-        );
+        assert_eq!(r.logprobs, Some(true));
     }
 
     #[test]

@@ -294,7 +294,7 @@ mod tests {
 
     fn render(body: &[u8], model: &Model) -> Value {
         let parsed = crate::api::openai_chat::parse(body).unwrap();
-        serde_json::from_slice(&render_request(&parsed.raw, &parsed.request, model)).unwrap()
+        serde_json::from_slice(&render_request(&crate::api::json::parse_object(body).unwrap(), &parsed.request, model)).unwrap()
     }
 
     #[test]

@@ -15,9 +15,10 @@ use bytes::Bytes;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse, Part, StreamEvent, Usage};
 
 use crate::api::{
-    self, anthropic_passthrough, openai_passthrough, ClientCodec, Finalizer, Incomplete, RawObject, Schema,
+    self, anthropic_passthrough, openai_passthrough, ClientCodec, Finalizer, Incomplete, Schema,
     StreamEncoder, StreamTranslator,
 };
+use crate::api::json::parse_object;
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
 use crate::sse::SseEvent;
@@ -145,7 +146,7 @@ pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), Str
 }
 
 /// Render the client's request for `model`'s provider.
-pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, raw: &RawObject) -> Result<Prepared, GatewayError> {
+pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) -> Result<Prepared, GatewayError> {
     let p = &model.provider;
     let unsupported = |reason: String| GatewayError::Unsupported {
         model: model.id.clone(),
@@ -155,7 +156,7 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, raw: &RawObject
         return Ok(Prepared {
             path: format!("{}/chat/completions", p.origin.base_path()),
             headers: Vec::new(),
-            body: Bytes::from(openai_passthrough::render_request(raw, req, model)),
+            body: Bytes::from(openai_passthrough::render_request(&parse_object(body)?, req, model)),
             plan: Plan::PassOpenAi,
             lossy: Vec::new(),
         });
@@ -164,7 +165,7 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, raw: &RawObject
         return Ok(Prepared {
             path: format!("{}/messages", p.origin.base_path()),
             headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
-            body: Bytes::from(anthropic_passthrough::render_request(raw, req, model)),
+            body: Bytes::from(anthropic_passthrough::render_request(&parse_object(body)?, req, model)),
             plan: Plan::PassAnthropic,
             lossy: Vec::new(),
         });

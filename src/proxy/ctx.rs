@@ -8,7 +8,7 @@ use bytes::Bytes;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
-use crate::api::{RawObject, Schema, StreamTranslator};
+use crate::api::{Schema, StreamTranslator};
 use crate::config::{Model, Snapshot};
 use crate::error::GatewayError;
 use crate::providers::Plan;
@@ -65,8 +65,8 @@ pub struct Ctx {
     pub ex: Exchange,
     /// The schema the client speaks.
     pub schema: Schema,
-    /// The client's top-level body fields, for same-schema pass-through.
-    pub raw: RawObject,
+    /// The client's request body, for same-schema pass-through.
+    pub body: Bytes,
     pub route: Option<Route>,
     pub attempts: Vec<Attempt>,
     /// The current attempt's upstream path, extra headers and body, and how its answer is handled.
@@ -102,7 +102,7 @@ impl Ctx {
             started: Instant::now(),
             ex: Exchange::new(String::new(), Endpoint::Health),
             schema: Schema::OpenAiChat,
-            raw: Vec::new(),
+            body: Bytes::new(),
             route: None,
             attempts: Vec::new(),
             upstream_path: String::new(),

@@ -177,7 +177,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
     let bytes = body::read(s, ctx.snap.server.max_body_bytes, ctx.snap.server.client_body_timeout).await?;
     let parsed = codec(ctx.schema).parse(&bytes)?;
     ctx.ex.request = Some(parsed.request);
-    ctx.raw = parsed.raw;
+    ctx.body = bytes;
     run_phases(ctx, s.req_header(), Stage::Request)?;
     ctx.no_fallback = header(s, "x-jt-no-fallback").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let input = RouteInput {

@@ -55,7 +55,7 @@ pub async fn peer(
         .ex
         .request
         .as_ref()
-        .map(|r| providers::prepare(schema, &model, r, &ctx.raw))
+        .map(|r| providers::prepare(schema, &model, r, &ctx.body))
     {
         Some(Ok(p)) => p,
         Some(Err(e)) => {

@@ -3,12 +3,11 @@
 
 use std::collections::HashSet;
 
-use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
-use crate::api::json::{field, missing, parse_object, routing_field};
+use crate::api::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
@@ -347,39 +346,35 @@ fn convert_format(f: WireFormat) -> Result<ResponseFormat, GatewayError> {
     })
 }
 
-/// `field` without path tracking on the happy path: tracking each value's path costs about as much
-/// as the parse itself, so it is paid only when the fast parse fails and the error needs its `param`.
-fn typed<T: DeserializeOwned>(name: &str, raw: &RawValue) -> Result<T, GatewayError> {
-    serde_json::from_str(raw.get()).or_else(|_| field(name, raw))
-}
-
 const NOT_STORED: &str = "stored responses are not implemented: Switchyard keeps no responses; send the whole \
                           conversation in `input` (as clients using store: false do)";
 
-/// Parse a Responses request body.
-pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
-    let raw = parse_object(body)?;
-    let mut r = ChatRequest::default();
-    let mut have_model = false;
-    let mut instructions: Option<String> = None;
-    let mut input: Option<TextOr<WireItem>> = None;
-    for (k, v) in &raw {
-        let v: &RawValue = v;
-        if v.get() == "null" {
-            continue; // OpenAI treats an explicit null like an absent optional field
-        }
-        match k.as_str() {
+/// The request as its fields arrive.
+#[derive(Default)]
+struct ResponsesFields {
+    r: ChatRequest,
+    have_model: bool,
+    instructions: Option<String>,
+    input: Option<TextOr<WireItem>>,
+}
+
+impl Fields for ResponsesFields {
+    fn set<V: FieldValue>(&mut self, k: &str, v: &mut V) -> Result<(), GatewayError> {
+        let r = &mut self.r;
+        match k {
             "model" => {
-                r.model = field(k, v)?;
-                have_model = true;
+                if let Some(m) = v.read(k)? {
+                    r.model = m;
+                    self.have_model = true;
+                }
             }
-            "input" => input = Some(typed(k, v)?),
-            "instructions" => instructions = Some(field(k, v)?),
-            "tools" => r.tools = convert_tools(typed(k, v)?)?,
-            "tool_choice" => r.tool_choice = Some(convert_tool_choice(field(k, v)?)?),
-            "parallel_tool_calls" => r.parallel_tool_calls = Some(field(k, v)?),
+            "input" => self.input = v.read(k)?,
+            "instructions" => self.instructions = v.read(k)?,
+            "tools" => r.tools = convert_tools(v.read(k)?.unwrap_or_default())?,
+            "tool_choice" => r.tool_choice = v.read(k)?.map(convert_tool_choice).transpose()?,
+            "parallel_tool_calls" => r.parallel_tool_calls = v.read(k)?,
             "text" => {
-                let t: WireText = field(k, v)?;
+                let Some(t) = v.read::<WireText>(k)? else { return Ok(()) };
                 if let Some(f) = t.format {
                     r.response_format = Some(convert_format(f)?);
                 }
@@ -387,57 +382,78 @@ pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
                     r.unknown_fields.push("text.verbosity".into());
                 }
             }
-            "max_output_tokens" => r.max_tokens = Some(field(k, v)?),
-            "temperature" => r.temperature = Some(field(k, v)?),
-            "top_p" => r.top_p = Some(field(k, v)?),
+            "max_output_tokens" => r.max_tokens = v.read(k)?,
+            "temperature" => r.temperature = v.read(k)?,
+            "top_p" => r.top_p = v.read(k)?,
             // `summary` needs nothing: reasoning text a model gives is always returned as a summary.
-            "reasoning" => r.reasoning_effort = field::<WireReasoning>(k, v)?.effort,
-            "metadata" => r.metadata = field::<Map<String, Value>>(k, v)?,
-            "user" => r.user = Some(field(k, v)?),
-            "stream" => r.stream = field(k, v)?,
+            "reasoning" => r.reasoning_effort = v.read::<WireReasoning>(k)?.and_then(|w| w.effort),
+            "metadata" => r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default(),
+            "user" => r.user = v.read(k)?,
+            "stream" => r.stream = v.read(k)?.unwrap_or_default(),
             // Nothing is ever stored, so `store` (true by default at OpenAI) changes nothing; refusing it
             // would break every client that leaves the default.
             "store" => {
-                let _: bool = field(k, v)?;
+                let _: Option<bool> = v.read(k)?;
             }
             // Only reasoning.encrypted_content matters to a routed answer, and it is always given
             // when there is a signature; the other includes concern built-in tools or logprobs.
             "include" => {
-                let inc: Vec<String> = field(k, v)?;
+                let inc: Vec<String> = v.read(k)?.unwrap_or_default();
                 if inc.iter().any(|i| i != "reasoning.encrypted_content") {
-                    r.unknown_fields.push(k.clone());
+                    r.unknown_fields.push(k.to_string());
                 }
             }
             "stream_options" => {
-                let _: Map<String, Value> = field(k, v)?;
+                let _: Option<Map<String, Value>> = v.read(k)?;
             }
-            "truncation" => match field::<String>(k, v)?.as_str() {
-                "disabled" => {}
-                "auto" => r.unknown_fields.push(k.clone()),
-                other => {
+            "truncation" => match v.read::<String>(k)?.as_deref() {
+                None | Some("disabled") => {}
+                Some("auto") => r.unknown_fields.push(k.to_string()),
+                Some(other) => {
                     return Err(GatewayError::invalid(
                         k,
                         format!("truncation {other:?} must be auto or disabled"),
                     ))
                 }
             },
-            "previous_response_id" | "conversation" => return Err(unsupported(k, NOT_STORED)),
+            "previous_response_id" | "conversation" => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    return Err(unsupported(k, NOT_STORED));
+                }
+            }
             "background" => {
-                if field::<bool>(k, v)? {
+                if v.read::<bool>(k)? == Some(true) {
                     return Err(unsupported(k, NOT_STORED));
                 }
             }
             "prompt" => {
-                return Err(unsupported(
-                    k,
-                    "stored prompt templates are not supported; send instructions and input",
-                ))
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    return Err(unsupported(
+                        k,
+                        "stored prompt templates are not supported; send instructions and input",
+                    ));
+                }
             }
             _ if routing_field(k, v, &mut r.routing)? => {}
             // Named as lossy by the provider adapters (no Responses-schema provider to pass them to).
-            _ => r.unknown_fields.push(k.clone()),
+            _ => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    r.unknown_fields.push(k.to_string());
+                }
+            }
         }
+        Ok(())
     }
+}
+
+/// Parse a Responses request body.
+pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
+    let ResponsesFields {
+        mut r,
+        have_model,
+        instructions,
+        input,
+    } = parse_fields(body, Naming::Path)?;
     if !have_model {
         return Err(missing("model"));
     }
@@ -445,5 +461,5 @@ pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
     r.messages = convert_input(instructions, input)?;
     // A Responses stream always ends with usage (in `response.completed`), so ask the provider for it.
     r.stream_include_usage = r.stream;
-    Ok(ParsedRequest { request: r, raw })
+    Ok(ParsedRequest { request: r })
 }

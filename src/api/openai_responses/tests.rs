@@ -217,11 +217,6 @@ mod parse {
             let p = ResponsesCodec
                 .parse(body.as_bytes())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(
-                p.raw.len(),
-                serde_json::from_str::<Map<String, Value>>(body).unwrap().len(),
-                "{name}: raw keeps every field"
-            );
             check(&p.request);
         }
     }

@@ -58,7 +58,8 @@ pub async fn auto_route(s: &mut Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8
         let class = serde_json::json!({"task": "image_generation", "confidence": 1.0, "reasons": [why]});
         return image_route(s, ctx, gw, &ask, &requested, &|_, _| None, class, "auto.route").await;
     }
-    let mut parsed = input::parse_chat(&ask)?;
+    let (mut parsed, body) = input::parse_chat(&ask)?;
+    ctx.body = body;
     parsed.request.routing.task = task.map(|t| t.as_str().to_string());
     let mut class = ctx.snap.routing.classifier.classify_request(&parsed.request);
     if task.is_none() && auto && class.task == Task::ImageGeneration {
@@ -82,7 +83,8 @@ pub async fn models_route(s: &mut Session, ctx: &mut Ctx, gw: &Gateway, body: &[
         let filter = |m: &Model, cost: Money| filters.reject(m, cost);
         return image_route(s, ctx, gw, &ask, "auto", &filter, class, "models.route").await;
     }
-    let mut parsed = input::parse_chat(&ask)?;
+    let (mut parsed, body) = input::parse_chat(&ask)?;
+    ctx.body = body;
     parsed.request.routing.task = filters.task.map(|t| t.as_str().to_string());
     let mut class = ctx.snap.routing.classifier.classify_request(&parsed.request);
     if let Some(t) = filters.task {
@@ -163,7 +165,6 @@ async fn chat_flow(
     object: &str,
 ) -> Result<Value, GatewayError> {
     ctx.ex.request = Some(parsed.request);
-    ctx.raw = parsed.raw;
     super::request_phases(s, ctx).map_err(|e| input::remap(e, from_input))?;
     let (route, entries) = {
         let Some(req) = ctx.ex.request.as_ref() else {
@@ -472,7 +473,7 @@ impl Job for ChatJob {
         let Some(req) = ctx.ex.request.as_ref() else {
             return Err(GatewayError::Internal("no parsed request".into()));
         };
-        let p = providers::prepare(Schema::OpenAiChat, model, req, &ctx.raw)?;
+        let p = providers::prepare(Schema::OpenAiChat, model, req, &ctx.body)?;
         ctx.plan = Some(p.plan);
         if let Some(a) = ctx.attempts.last_mut() {
             a.lossy = p.lossy;

@@ -333,10 +333,11 @@ pub fn remap(e: GatewayError, from_input: &[String]) -> GatewayError {
     }
 }
 
-/// Parse the merged chat body as an OpenAI chat request.
-pub fn parse_chat(ask: &Ask) -> Result<ParsedRequest, GatewayError> {
+/// Parse the merged chat body as an OpenAI chat request; the body is returned for pass-through.
+pub fn parse_chat(ask: &Ask) -> Result<(ParsedRequest, bytes::Bytes), GatewayError> {
     let bytes = serde_json::to_vec(&ask.chat).map_err(|e| GatewayError::Internal(e.to_string()))?;
-    crate::api::openai_chat::parse(&bytes).map_err(|e| remap(e, &ask.from_input))
+    let parsed = crate::api::openai_chat::parse(&bytes).map_err(|e| remap(e, &ask.from_input))?;
+    Ok((parsed, bytes.into()))
 }
 
 /// `fallback`: a model or a list of models.
