@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     for schema in SCHEMAS {
         let Ok(parsed) = codec(schema).parse(data) else { continue };
         for m in models() {
-            if let Ok(p) = prepare(schema, m, &parsed.request, &parsed.raw) {
+            if let Ok(p) = prepare(schema, m, &parsed.request, data) {
                 assert!(
                     is_json_object(&p.body),
                     "{schema:?} -> {}: prepared body is not a JSON object: {}",
