@@ -159,6 +159,8 @@ impl<'de, A: MapAccess<'de>> FieldValue for Streamed<'_, A> {
 /// saves the raw split, about a quarter of a parse (load-tests/RESULTS.md).
 pub fn parse_fields<F: Fields>(body: &[u8], naming: Naming) -> Result<F, GatewayError> {
     let text = body_text(body)?;
+    #[cfg(test)]
+    let one_pass = |t: &str| if tests::CHECKED_ONLY.get() { None } else { one_pass::<F>(t) };
     if let Some(fields) = one_pass(text) {
         return Ok(fields);
     }
@@ -256,6 +258,59 @@ pub fn missing(param: &str) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{codec, Schema};
+
+    thread_local! {
+        /// Parse on the checked path only, to compare it with the one pass.
+        pub static CHECKED_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Every fixture request, and every body of the bad-request tables, parses to the same request
+    /// (or the same error) on the one pass as on the checked path.
+    #[test]
+    fn one_pass_and_checked_path_agree() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut bodies: Vec<(Schema, String)> = Vec::new();
+        for (sub, schema) in [("anthropic", Schema::AnthropicMessages), ("responses", Schema::OpenAiResponses)] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                let text = std::fs::read_to_string(&path).unwrap();
+                if name.starts_with("request") {
+                    bodies.push((schema, text));
+                } else if name == "parse_errors.json" || name == "bad_requests.json" {
+                    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+                    bodies.extend(cases.iter().map(|c| (schema, c["body"].to_string())));
+                }
+            }
+        }
+        let chat = ["anthropic/openai_request_tools.json", "gemini/openai_tools_request.json", "gemini/openai_vision_request.json"];
+        for f in chat {
+            bodies.push((Schema::OpenAiChat, std::fs::read_to_string(dir.join(f)).unwrap()));
+        }
+        let nulls = r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":null,"x":null,"y":[1]}"#;
+        bodies.push((Schema::OpenAiChat, nulls.into()));
+        assert!(bodies.len() > 30, "{} bodies", bodies.len());
+        let (mut ok, mut failed) = (0, 0);
+        for (schema, body) in &bodies {
+            let one = codec(*schema).parse(body.as_bytes()).map(|p| p.request);
+            CHECKED_ONLY.set(true);
+            let checked = codec(*schema).parse(body.as_bytes()).map(|p| p.request);
+            CHECKED_ONLY.set(false);
+            match (one, checked) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{schema:?}: {body}");
+                    ok += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!((a.code(), a.param()), (b.code(), b.param()), "{schema:?}: {body}");
+                    failed += 1;
+                }
+                (a, b) => panic!("{schema:?}: one pass {a:?}, checked {b:?}: {body}"),
+            }
+        }
+        assert!(ok >= 8 && failed >= 20, "{ok} parsed, {failed} refused");
+    }
 
     fn code_param(e: GatewayError) -> (&'static str, Option<String>) {
         (e.code(), e.param().map(str::to_string))
