@@ -480,17 +480,17 @@ pub fn compact_json(raw: &str) -> String {
 /// Whether a tool's parameter schema says nothing (an object without properties): Gemini wants the
 /// field left out for functions without parameters.
 pub fn is_empty_object_schema(text: &str) -> bool {
-    // Such a schema is a few dozen bytes; longer ones are not parsed to find out.
-    if text.len() > 256 {
+    use std::collections::BTreeMap;
+    // Borrowed raw text, no `Value` tree: a real schema (nearly every one) is told apart by its keys.
+    let Ok(fields) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(text) else {
         return false;
-    }
-    let Ok(Value::Object(m)) = serde_json::from_str(text) else { return false };
-    m.iter().all(|(k, v)| match k.as_str() {
-        "type" => v == "object",
-        "properties" => v.as_object().is_some_and(serde_json::Map::is_empty),
-        "$schema" => true,
-        _ => false,
-    })
+    };
+    fields.keys().all(|k| matches!(*k, "type" | "properties" | "$schema"))
+        && fields.get("type").is_none_or(|t| t.get() == "\"object\"")
+        && fields.get("properties").is_none_or(|p| {
+            // Keys with escapes do not borrow and fail to parse: such properties are not empty.
+            serde_json::from_str::<BTreeMap<&str, serde::de::IgnoredAny>>(p.get()).is_ok_and(|m| m.is_empty())
+        })
 }
 
 #[cfg(test)]
@@ -526,6 +526,10 @@ mod tests {
         assert_eq!(image_mime_from_url("https://x.io/anim.gif"), None);
         assert!(is_empty_object_schema(r#"{"type": "object", "properties": {}}"#));
         assert!(!is_empty_object_schema(r#"{"type": "object", "required": []}"#));
+        assert!(is_empty_object_schema(r#"{"$schema": "x", "properties": { }}"#));
+        assert!(!is_empty_object_schema(r#"{"type": "string"}"#));
+        assert!(!is_empty_object_schema(r#"{"type": "object", "properties": {"a": {}}}"#));
+        assert!(!is_empty_object_schema(r#"{"type": "object", "properties": {"\u0061": {}}}"#));
         let s = serde_json::json!({"$schema": "x", "type": "object"});
         assert_eq!(serde_json::to_string(&Schema(&s)).unwrap(), r#"{"type":"object"}"#);
         let tool = r#"{"$schema": "x", "type": "object", "properties": {"a": {"$schema": "y"}}}"#;
