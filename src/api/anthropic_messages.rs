@@ -581,8 +581,9 @@ fn write(out: &mut Vec<u8>, name: &str, data: &impl Serialize) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
-    // Serializing these plain structs into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, data);
+    // Through the same serializer as the whole answer, so a raw `ToolInput` is spliced in either way;
+    // these plain structs cannot fail to serialize into a Vec.
+    let _ = crate::json_out::write(out, data);
     out.extend_from_slice(b"\n\n");
 }
 

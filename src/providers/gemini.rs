@@ -232,7 +232,8 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
         last.thought_signature.get_or_insert(s);
     }
     for (k, c) in m.tool_calls.iter().enumerate() {
-        let args = match raw_args(&c.arguments) {
+        // The model's arguments verbatim when they are a JSON object (validated, no `Value` built).
+        let args = match crate::json_out::raw_object(&c.arguments) {
             Some(r) => wire::Args::Raw(r),
             None => {
                 notes.bad_args |= !c.arguments.trim().is_empty();
@@ -250,11 +251,6 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
         });
     }
     Ok(parts)
-}
-
-/// The call's arguments if they are a JSON object (validated without building a `Value`).
-fn raw_args(args: &str) -> Option<crate::json_out::Raw<'_>> {
-    crate::json_out::raw_object(args)
 }
 
 /// A tool result as a `functionResponse` (in a `user` turn); images the tool returned follow it as
