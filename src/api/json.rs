@@ -104,6 +104,11 @@ pub trait Fields: Default {
 /// A top-level field's value, read as a type. `None` is an explicit null, which OpenAI and
 /// Anthropic treat like an absent field.
 pub trait FieldValue {
+    /// Whether a read's error reaches the client. The one pass's do not (any failure there reads the
+    /// body again on the checked path), so a codec may read a field there with a faster reader that
+    /// takes only the common shapes and fails on the rest.
+    const PRECISE_ERRORS: bool;
+
     fn read<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, GatewayError>;
 }
 
@@ -123,6 +128,8 @@ pub struct Checked<'a> {
 }
 
 impl FieldValue for Checked<'_> {
+    const PRECISE_ERRORS: bool = true;
+
     fn read<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, GatewayError> {
         if self.raw.get() == "null" {
             return Ok(None);
@@ -141,6 +148,8 @@ struct Streamed<'m, A> {
 }
 
 impl<'de, A: MapAccess<'de>> FieldValue for Streamed<'_, A> {
+    const PRECISE_ERRORS: bool = false;
+
     fn read<T: DeserializeOwned>(&mut self, _name: &str) -> Result<Option<T>, GatewayError> {
         self.read = true;
         // Any failure sends the whole body down the checked path, which names the field.
@@ -290,6 +299,30 @@ mod tests {
         }
         let nulls = r#"{"model":"m","messages":[{"role":"user","content":"x"}],"stop":null,"x":null,"y":[1]}"#;
         bodies.push((Schema::OpenAiChat, nulls.into()));
+        // Responses inputs at the edges of its one-pass reader (openai_responses::one_pass).
+        let inputs = [
+            r#"[{"content":[{"text":"a","type":"input_text"}],"role":"user","type":"message"}]"#,
+            r#"[{"type":null,"role":"developer","content":"x","id":null,"status":null}]"#,
+            r#"[{"type":"reasoning","summary":[{"text":"s1"},{"text":"s2"}],"encrypted_content":"sig"},
+                {"type":"message","role":"assistant","content":[{"type":"refusal","refusal":null,"text":"t"}]},
+                {"type":"reasoning","summary":null},{"type":"function_call","call_id":"c","name":"f","arguments":"{}","content":null},
+                {"type":"function_call_output","call_id":"c","output":"r"},
+                {"type":"function_call_output","call_id":"c","output":[{"type":"output_text","text":"again"}]}]"#,
+            r#"[{"type":"reasoning","content":[{"type":"reasoning_text","text":"raw"}],"summary":[{"text":"s"}]},
+                {"type":"message","role":"assistant","content":[{"type":"input_text","text":"a","detail":"auto"}]}]"#,
+            r#"[{"role":"user","content":[{"type":"input_image","image_url":"https://x/a.png","detail":null},
+                {"type":"input_file","file_data":"data:application/pdf;base64,AA","filename":"a.pdf"}]}]"#,
+            r#"[{"r\u006fle":"user","content":"x"}]"#,
+            r#"[{"role":"user","content":"x","content":"y"}]"#,
+            r#"[{"role":"user","content":[{"type":"input_text","text":"a","text":"b"}]}]"#,
+            r#"[{"role":"user","content":[{"type":"input_text","text":"a","detail":5}]}]"#,
+            r#"[{"type":"function_call_output","call_id":"c","output":"early"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}]"#,
+            r#"[{"type":"function_call","call_id":"c","name":"f","arguments":"{}","summary":7}]"#,
+        ];
+        for input in inputs {
+            let body = format!(r#"{{"input":{input},"model":"m","instructions":"be brief"}}"#);
+            bodies.push((Schema::OpenAiResponses, body));
+        }
         assert!(bodies.len() > 30, "{} bodies", bodies.len());
         let (mut ok, mut failed) = (0, 0);
         for (schema, body) in &bodies {

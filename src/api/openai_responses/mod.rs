@@ -44,6 +44,7 @@ impl ClientCodec for ResponsesCodec {
 }
 
 mod parse;
+mod one_pass;
 mod render;
 mod stream;
 mod wire;

@@ -1,8 +1,6 @@
 //! Request body → canonical request: which fields each item kind needs, how a Responses
 //! conversation maps onto canonical messages, and what is refused.
 
-use std::collections::HashSet;
-
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
@@ -12,8 +10,9 @@ use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
 
+use super::one_pass::OnePassInput;
 use super::wire::{
-    ItemKind, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireText,
+    ItemKind, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireSummary, WireText,
     WireTool, WireToolChoice,
 };
 
@@ -117,7 +116,7 @@ fn convert_content(c: TextOr<WirePart>, item: usize, list: &'static str) -> Resu
 /// them to the open assistant message's content (the IR orders reasoning among the content, not
 /// among the calls).
 #[derive(Default)]
-struct Conversation {
+pub(super) struct Conversation {
     msgs: Vec<Message>,
     /// Reasoning items waiting for the assistant output they led to.
     reasoning: Vec<Part>,
@@ -125,8 +124,9 @@ struct Conversation {
     assistant_open: bool,
     /// The input index of each function_call_output, in order (for `check_outputs`).
     outputs: Vec<usize>,
+    /// Items taken so far.
+    pub(super) items: usize,
 }
-
 
 impl Conversation {
     /// A reasoning item that led nowhere (no assistant output follows it before the next
@@ -143,8 +143,13 @@ impl Conversation {
 
     /// A new assistant message: the pending reasoning comes first, as it came first in the turn.
     fn start_assistant(&mut self, content: Vec<Part>) {
-        let mut parts = std::mem::take(&mut self.reasoning);
-        parts.extend(content);
+        let parts = if self.reasoning.is_empty() {
+            content
+        } else {
+            let mut parts = std::mem::take(&mut self.reasoning);
+            parts.extend(content);
+            parts
+        };
         self.msgs.push(Message::new(Role::Assistant, parts));
         self.assistant_open = true;
     }
@@ -162,6 +167,53 @@ impl Conversation {
         &mut self.msgs[last]
     }
 
+    pub(super) fn reserve(&mut self, items: usize) {
+        self.msgs.reserve(items);
+    }
+
+    /// The whole input as one string: a single user message.
+    pub(super) fn text(&mut self, text: String) {
+        self.items += 1;
+        self.msgs.push(Message::new(Role::User, vec![Part::Text(text)]));
+    }
+
+    /// A message item.
+    pub(super) fn message(&mut self, role: WireRole, content: Vec<Part>) {
+        self.items += 1;
+        match role {
+            WireRole::Assistant => self.start_assistant(content),
+            WireRole::User => self.push(Message::new(Role::User, content)),
+            WireRole::System => self.push(Message::new(Role::System, content)),
+            WireRole::Developer => self.push(Message::new(Role::Developer, content)),
+        }
+    }
+
+    /// A function_call item: joins the open assistant message.
+    pub(super) fn function_call(&mut self, call: ToolCall) {
+        self.items += 1;
+        self.assistant().tool_calls.push(call);
+    }
+
+    /// A function_call_output item, input item `i`.
+    pub(super) fn function_call_output(&mut self, i: usize, call_id: String, content: Vec<Part>) {
+        self.items += 1;
+        self.outputs.push(i);
+        let mut m = Message::new(Role::Tool, content);
+        m.tool_call_id = Some(call_id);
+        self.push(m);
+    }
+
+    /// A reasoning item. `encrypted_content` is where this gateway puts a thinking block's signature
+    /// (see render), so it goes back as that. An item with neither text nor signature carries
+    /// nothing and is dropped.
+    pub(super) fn reasoning(&mut self, text: String, signature: Option<String>) {
+        self.items += 1;
+        if !text.is_empty() || signature.is_some() {
+            self.reasoning.push(Part::Reasoning { text, signature });
+        }
+    }
+
+    /// An input item as the wire structs read it: the fields its kind needs are checked here.
     fn item(&mut self, i: usize, it: WireItem) -> Result<(), GatewayError> {
         let kind = match it.kind {
             Some(k) => k,
@@ -173,33 +225,22 @@ impl Conversation {
             ItemKind::Message => {
                 let role = it.role.ok_or_else(|| missing(&format!("input[{i}].role")))?;
                 let content = it.content.ok_or_else(|| missing(&format!("input[{i}].content")))?;
-                let content = convert_content(content, i, "content")?;
-                match role {
-                    WireRole::Assistant => self.start_assistant(content),
-                    WireRole::User => self.push(Message::new(Role::User, content)),
-                    WireRole::System => self.push(Message::new(Role::System, content)),
-                    WireRole::Developer => self.push(Message::new(Role::Developer, content)),
-                }
+                self.message(role, convert_content(content, i, "content")?);
             }
             ItemKind::FunctionCall => {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
                 let name = it.name.ok_or_else(|| missing(&format!("input[{i}].name")))?;
                 let arguments = it.arguments.ok_or_else(|| missing(&format!("input[{i}].arguments")))?;
-                self.assistant().tool_calls.push(ToolCall { id, name, arguments });
+                self.function_call(ToolCall { id, name, arguments });
             }
             ItemKind::FunctionCallOutput => {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
-                self.outputs.push(i);
                 let output = it.output.ok_or_else(|| missing(&format!("input[{i}].output")))?;
-                let mut m = Message::new(Role::Tool, convert_content(output, i, "output")?);
-                m.tool_call_id = Some(id);
-                self.push(m);
+                self.function_call_output(i, id, convert_content(output, i, "output")?);
             }
             ItemKind::Reasoning => {
                 // Raw reasoning (`content`) when given, else the summary: the text a provider that
-                // takes earlier reasoning back (Anthropic thinking) needs. `encrypted_content` is
-                // where this gateway puts a thinking block's signature (see render), so it goes back
-                // as that. An item with neither text nor signature carries nothing and is dropped.
+                // takes earlier reasoning back (Anthropic thinking) needs.
                 let mut text = String::new();
                 if let Some(TextOr::List(parts)) = it.content {
                     for p in parts {
@@ -207,19 +248,9 @@ impl Conversation {
                     }
                 }
                 if text.is_empty() {
-                    for (k, s) in it.summary.into_iter().flatten().enumerate() {
-                        if k > 0 {
-                            text.push_str("\n\n");
-                        }
-                        text.push_str(&s.text);
-                    }
+                    text = summary_text(it.summary.unwrap_or_default());
                 }
-                if !text.is_empty() || it.encrypted_content.is_some() {
-                    self.reasoning.push(Part::Reasoning {
-                        text,
-                        signature: it.encrypted_content,
-                    });
-                }
+                self.reasoning(text, it.encrypted_content);
             }
             ItemKind::Other(t) if t == "item_reference" => {
                 return Err(unsupported(
@@ -240,26 +271,51 @@ impl Conversation {
         }
         Ok(())
     }
+
+    /// The canonical messages: `instructions` first, as a system message.
+    fn finish(mut self, instructions: Option<String>) -> Result<Vec<Message>, GatewayError> {
+        if self.items == 0 {
+            return Err(GatewayError::invalid("input", "input has no items"));
+        }
+        check_outputs(&self.msgs, &self.outputs)?;
+        if let Some(text) = instructions.filter(|t| !t.is_empty()) {
+            self.msgs.insert(0, Message::new(Role::System, vec![Part::Text(text)]));
+        }
+        Ok(self.msgs)
+    }
+}
+
+/// A reasoning item's summary parts as one text, a blank line between parts.
+pub(super) fn summary_text(summary: Vec<WireSummary>) -> String {
+    let mut text = String::new();
+    for (k, s) in summary.into_iter().enumerate() {
+        if k > 0 {
+            text.push_str("\n\n");
+        }
+        text.push_str(&s.text);
+    }
+    text
 }
 
 /// Every function_call_output must answer a function_call before it: every provider refuses a
 /// result for a call it never saw, so the error is given here, naming the item. Checked once the
-/// messages are built, borrowing their ids rather than copying each one.
+/// messages are built, on their ids sorted (borrowed, not copied; no hashing for a handful).
 fn check_outputs(msgs: &[Message], outputs: &[usize]) -> Result<(), GatewayError> {
     if outputs.is_empty() {
         return Ok(());
     }
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut items = outputs.iter();
-    for m in msgs {
-        seen.extend(m.tool_calls.iter().map(|c| c.id.as_str()));
-        if m.role != Role::Tool {
-            continue;
-        }
-        let (Some(id), Some(i)) = (m.tool_call_id.as_deref(), items.next()) else {
-            continue;
-        };
-        if !seen.contains(id) {
+    // Each call id with the first message that makes the call.
+    let mut calls: Vec<(&str, usize)> = msgs
+        .iter()
+        .enumerate()
+        .flat_map(|(at, m)| m.tool_calls.iter().map(move |c| (c.id.as_str(), at)))
+        .collect();
+    calls.sort_unstable();
+    let tool_msgs = msgs.iter().enumerate().filter(|(_, m)| m.role == Role::Tool);
+    for ((at, m), i) in tool_msgs.zip(outputs) {
+        let Some(id) = m.tool_call_id.as_deref() else { continue };
+        let first = calls.partition_point(|(c, _)| *c < id);
+        if !calls.get(first).is_some_and(|&(c, made)| c == id && made < at) {
             return Err(GatewayError::invalid(
                 format!("input[{i}].call_id"),
                 format!(
@@ -272,25 +328,19 @@ fn check_outputs(msgs: &[Message], outputs: &[usize]) -> Result<(), GatewayError
     Ok(())
 }
 
-fn convert_input(instructions: Option<String>, input: TextOr<WireItem>) -> Result<Vec<Message>, GatewayError> {
+/// The input as the wire structs read it (the checked path).
+fn read_input(input: TextOr<WireItem>) -> Result<Conversation, GatewayError> {
     let mut c = Conversation::default();
-    if let Some(text) = instructions.filter(|t| !t.is_empty()) {
-        c.msgs.push(Message::new(Role::System, vec![Part::Text(text)]));
-    }
     match input {
-        TextOr::Text(t) => c.msgs.push(Message::new(Role::User, vec![Part::Text(t)])),
+        TextOr::Text(t) => c.text(t),
         TextOr::List(items) => {
-            if items.is_empty() {
-                return Err(GatewayError::invalid("input", "input has no items"));
-            }
-            c.msgs.reserve(items.len());
+            c.reserve(items.len());
             for (i, it) in items.into_iter().enumerate() {
                 c.item(i, it)?;
             }
         }
     }
-    check_outputs(&c.msgs, &c.outputs)?;
-    Ok(c.msgs)
+    Ok(c)
 }
 
 fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
@@ -349,13 +399,22 @@ fn convert_format(f: WireFormat) -> Result<ResponseFormat, GatewayError> {
 const NOT_STORED: &str = "stored responses are not implemented: Switchyard keeps no responses; send the whole \
                           conversation in `input` (as clients using store: false do)";
 
+/// `input` as it was read.
+enum Input {
+    /// By the wire structs (the checked path): converted once every field is in, so that errors
+    /// come in the same order as the fields are checked.
+    Wire(TextOr<WireItem>),
+    /// By the one pass's reader, straight into the conversation.
+    Read(Conversation),
+}
+
 /// The request as its fields arrive.
 #[derive(Default)]
 struct ResponsesFields {
     r: ChatRequest,
     have_model: bool,
     instructions: Option<String>,
-    input: Option<TextOr<WireItem>>,
+    input: Option<Input>,
 }
 
 impl Fields for ResponsesFields {
@@ -368,7 +427,8 @@ impl Fields for ResponsesFields {
                     self.have_model = true;
                 }
             }
-            "input" => self.input = v.read(k)?,
+            "input" if V::PRECISE_ERRORS => self.input = v.read(k)?.map(Input::Wire),
+            "input" => self.input = v.read::<OnePassInput>(k)?.map(|i| Input::Read(i.0)),
             "instructions" => self.instructions = v.read(k)?,
             "tools" => r.tools = convert_tools(v.read(k)?.unwrap_or_default())?,
             "tool_choice" => r.tool_choice = v.read(k)?.map(convert_tool_choice).transpose()?,
@@ -457,8 +517,11 @@ pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
     if !have_model {
         return Err(missing("model"));
     }
-    let input = input.ok_or_else(|| missing("input"))?;
-    r.messages = convert_input(instructions, input)?;
+    let conversation = match input.ok_or_else(|| missing("input"))? {
+        Input::Wire(items) => read_input(items)?,
+        Input::Read(c) => c,
+    };
+    r.messages = conversation.finish(instructions)?;
     // A Responses stream always ends with usage (in `response.completed`), so ask the provider for it.
     r.stream_include_usage = r.stream;
     Ok(ParsedRequest { request: r })
