@@ -480,17 +480,62 @@ pub fn compact_json(raw: &str) -> String {
 /// Whether a tool's parameter schema says nothing (an object without properties): Gemini wants the
 /// field left out for functions without parameters.
 pub fn is_empty_object_schema(text: &str) -> bool {
-    use std::collections::BTreeMap;
-    // Borrowed raw text, no `Value` tree: a real schema (nearly every one) is told apart by its keys.
-    let Ok(fields) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(text) else {
-        return false;
-    };
-    fields.keys().all(|k| matches!(*k, "type" | "properties" | "$schema"))
-        && fields.get("type").is_none_or(|t| t.get() == "\"object\"")
-        && fields.get("properties").is_none_or(|p| {
-            // Keys with escapes do not borrow and fail to parse: such properties are not empty.
-            serde_json::from_str::<BTreeMap<&str, serde::de::IgnoredAny>>(p.get()).is_ok_and(|m| m.is_empty())
-        })
+    // Read until the first sign of a real schema (nearly every one shows it in its first key or its
+    // first property), not through the whole text: any such sign is an error here, and so is a key
+    // with escapes, which does not borrow.
+    struct Schema;
+    struct NoKeys;
+
+    fn not_empty<E: serde::de::Error>() -> E {
+        E::custom("a schema that says something")
+    }
+
+    impl<'de> serde::de::Visitor<'de> for Schema {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a schema object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<&'de str>()? {
+                match key {
+                    "type" => {
+                        if map.next_value::<&'de RawValue>()?.get() != "\"object\"" {
+                            return Err(not_empty());
+                        }
+                    }
+                    "properties" => map.next_value_seed(NoKeys)?,
+                    "$schema" => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                    _ => return Err(not_empty()),
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl<'de> serde::de::DeserializeSeed<'de> for NoKeys {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for NoKeys {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an empty object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            match map.next_key::<serde::de::IgnoredAny>()? {
+                Some(_) => Err(not_empty()),
+                None => Ok(()),
+            }
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Schema).is_ok() && de.end().is_ok()
 }
 
 #[cfg(test)]
@@ -530,6 +575,10 @@ mod tests {
         assert!(!is_empty_object_schema(r#"{"type": "string"}"#));
         assert!(!is_empty_object_schema(r#"{"type": "object", "properties": {"a": {}}}"#));
         assert!(!is_empty_object_schema(r#"{"type": "object", "properties": {"\u0061": {}}}"#));
+        assert!(is_empty_object_schema(r#"{"type": "object"}"#));
+        assert!(is_empty_object_schema("{}"));
+        assert!(!is_empty_object_schema(r#"{"type": "object", "properties": null}"#));
+        assert!(!is_empty_object_schema(r#"{"properties": {}, "type": ["object", "null"]}"#));
         let s = serde_json::json!({"$schema": "x", "type": "object"});
         assert_eq!(serde_json::to_string(&Schema(&s)).unwrap(), r#"{"type":"object"}"#);
         let tool = r#"{"$schema": "x", "type": "object", "properties": {"a": {"$schema": "y"}}}"#;
