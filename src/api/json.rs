@@ -265,7 +265,7 @@ pub fn missing(param: &str) -> GatewayError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::{codec, Schema};
 

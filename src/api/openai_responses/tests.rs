@@ -878,7 +878,83 @@ mod round_trip {
         }
     }
 
+    const ITEM_KEYS: [&str; 10] =
+        ["type", "role", "content", "call_id", "name", "arguments", "output", "summary", "encrypted_content", "id"];
+    const PART_KEYS: [&str; 6] = ["type", "text", "refusal", "image_url", "detail", "file_id"];
+    const NAMES: [&str; 14] = [
+        "refusal", "input_image", "input_file", "reasoning_text", "summary_text", "bogus", "message",
+        "function_call", "function_call_output", "reasoning", "item_reference", "user", "assistant", "developer",
+    ];
+
+    /// What a mutation puts at a key (`None`: the key is removed).
+    fn mutant(action: usize) -> Option<Value> {
+        match action % 8 {
+            0 => None,
+            1 => Some(Value::Null),
+            2 => Some(json!(7)),
+            3 => Some(json!("x")),
+            4 => Some(json!([])),
+            5 => Some(json!({})),
+            6 => Some(json!([{"type": "input_text", "text": "t"}, {"type": "input_image", "image_url": "https://x/i.png"}])),
+            _ => Some(json!(NAMES[action / 8 % NAMES.len()])),
+        }
+    }
+
+    /// Change one key of one input item, or of one of its content parts.
+    fn mutate(body: &mut Value, (item, key, action, in_part): (usize, usize, usize, bool)) {
+        let Some(items) = body["input"].as_array_mut().filter(|i| !i.is_empty()) else { return };
+        let n = items.len();
+        let it = &mut items[item % n];
+        let parts = ["content", "output"].into_iter().find_map(|k| it.get(k).and_then(Value::as_array).map(|_| k));
+        let (target, keys): (&mut Value, &[&str]) = match parts {
+            Some(list) if in_part => {
+                let list = it[list].as_array_mut().unwrap();
+                if list.is_empty() {
+                    return;
+                }
+                let m = list.len();
+                (&mut list[item / n % m], &PART_KEYS)
+            }
+            _ => (it, &ITEM_KEYS),
+        };
+        let Some(obj) = target.as_object_mut() else { return };
+        let key = keys[key % keys.len()];
+        match mutant(action) {
+            None => obj.remove(key),
+            Some(v) => obj.insert(key.into(), v),
+        };
+    }
+
     proptest! {
+        /// The one pass's reader of `input` (`one_pass.rs`) gives what the checked path gives, or
+        /// falls back to it: the same request, or the same error, on conversations with broken items.
+        #[test]
+        fn one_pass_and_checked_path_agree_on_broken_items(
+            exchanges in proptest::collection::vec(exchange(), 1..4),
+            mutations in proptest::collection::vec((any::<usize>(), 0..10usize, any::<usize>(), any::<bool>()), 0..4),
+            duplicate in 0..4usize,
+        ) {
+            let mut body = to_responses_json(&conversation(None, exchanges));
+            for m in mutations {
+                mutate(&mut body, m);
+            }
+            let mut text = body.to_string();
+            // serde_json's maps keep one value per key, so a duplicate is written into the text.
+            let key = ["\"role\":", "\"call_id\":", "\"text\":", ""][duplicate];
+            if let Some(at) = text.find(key).filter(|_| !key.is_empty()) {
+                text.insert_str(at, &format!("{key}\"dup\","));
+            }
+            let one = ResponsesCodec.parse(text.as_bytes()).map(|p| p.request);
+            crate::api::json::tests::CHECKED_ONLY.set(true);
+            let checked = ResponsesCodec.parse(text.as_bytes()).map(|p| p.request);
+            crate::api::json::tests::CHECKED_ONLY.set(false);
+            match (one, checked) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (Err(a), Err(b)) => prop_assert_eq!((a.code(), a.param()), (b.code(), b.param()), "{}", text),
+                (a, b) => prop_assert!(false, "one pass {:?}, checked {:?}: {}", a, b, text),
+            }
+        }
+
         #[test]
         fn conversations_survive_a_round_trip(
             system in proptest::option::of("\\PC{1,40}"),
