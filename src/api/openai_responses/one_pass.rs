@@ -239,7 +239,6 @@ impl<'de> Visitor<'de> for PartSeed {
                 }
             }
         }
-        let text: Option<String> = text;
         match kind.ok_or_else(fail)? {
             PartKind::InputText | PartKind::OutputText | PartKind::SummaryText => Ok(Part::Text(text.ok_or_else(fail)?)),
             PartKind::Refusal => Ok(Part::Text(refusal.or(text).ok_or_else(fail)?)),
