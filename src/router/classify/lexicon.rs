@@ -157,7 +157,7 @@ const ENTRIES: &[(u64, &str)] = &[
       you_are_going you_are_able you_are_expected you_are_tasked you_are_required you_are_supposed \
       you_are_an_expert you_are_a_large you_are_chatgpt you_are_an_assistant you_are_a_assistant \
       you_are_right you_are_wrong you_are_correct you_are_welcome you_are_not"),
-    (EXTRACT, "extract extracting extraction pull_out list_all identify_all find_all pick_out \
+    (EXTRACT, "extract extracting extraction pull_out list_all list_every identify_all find_all pick_out \
       named_entities mentioned_in_the mentioned_in_this are_mentioned is_mentioned identify_the_entities output_the_names fill_in_the parse_this \
       parse_the_following \
       extrae extraer extrais extraire extrahiere extrahieren estrai extraia извлеки извлечь выдели 提取 \

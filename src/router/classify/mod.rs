@@ -4,8 +4,9 @@
 //! Deterministic and explainable: task rules are hand-written from what each task means (see
 //! `rules`), every decision carries the names of the rules that made it, and the only learned part
 //! is the small strong/weak logistic model, whose weights are a JSON file loaded once (see
-//! `Classifier::load`). No allocation beyond one token vector; a 2,000-token prompt classifies in
-//! tens of microseconds.
+//! `Classifier::load`). It reads at most 6 KiB of any text (see `WINDOW`) and allocates little
+//! beyond one token vector, so a classification takes tens of microseconds whatever the prompt's
+//! length.
 
 mod ascii_run;
 mod complexity;
@@ -169,11 +170,17 @@ pub struct Context<'a> {
     pub max_tokens: Option<u32>,
 }
 
-/// Past this many bytes only the first `HEAD_BYTES` and last `TAIL_BYTES` are scanned; the token
-/// estimate still covers the whole text.
-const MAX_SCAN: usize = 64 * 1024;
-const HEAD_BYTES: usize = 48 * 1024;
-const TAIL_BYTES: usize = 16 * 1024;
+/// The classifier reads at most `WINDOW` bytes of a text. Past that it reads the first `HEAD_BYTES`
+/// and the last `TAIL_BYTES`, cut at whitespace: instructions sit at the start or the end of a
+/// prompt, the keyword windows (`rules::HEAD` and `rules::TAIL` tokens) fall inside these bytes, and
+/// the structural counts (code, math, lists) are read from them as a sample of the whole. So the
+/// cost of a classification is bounded, about that of a 1,500-token prompt, however long the
+/// prompt; the token estimate still covers the whole text.
+const WINDOW: usize = 4 * 1024;
+const HEAD_BYTES: usize = 3 * 1024;
+const TAIL_BYTES: usize = 1024;
+/// How far a cut may move to fall on whitespace rather than inside a word.
+const CUT_SLACK: usize = 128;
 
 /// The classifier: rules are built in; the strong/weak weights may come from a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -364,13 +371,10 @@ impl RequestTexts {
 }
 
 /// Rule scores of a side text (system prompt, earlier turn), keeping only clear evidence so that
-/// their defaults do not add up.
+/// their defaults do not add up. Read through the same window as the prompt.
 fn side_scores(text: &str) -> rules::Scores {
-    let text = if text.len() > 16 * 1024 {
-        floor_slice(text, 16 * 1024)
-    } else {
-        text
-    };
+    let bounded = bounded(text);
+    let text: &str = bounded.as_deref().unwrap_or(text);
     let scan = text::scan(text, rules::HEAD, rules::TAIL);
     let hits = rules::hits(text, &scan);
     let mut s = rules::score(&scan, &hits);
@@ -382,32 +386,43 @@ fn side_scores(text: &str) -> rules::Scores {
     s
 }
 
-fn floor_slice(s: &str, mut n: usize) -> &str {
-    while n > 0 && !s.is_char_boundary(n) {
-        n -= 1;
+/// Where to end the head: the last whitespace within `CUT_SLACK` before `n`, else the char boundary
+/// at or before `n`.
+fn head_cut(s: &str, n: usize) -> usize {
+    let b = s.as_bytes();
+    let from = n.saturating_sub(CUT_SLACK);
+    if let Some(i) = b[from..n].iter().rposition(u8::is_ascii_whitespace) {
+        return from + i;
     }
-    &s[..n]
+    (0..=n).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
 }
 
-fn ceil_start(s: &str, mut n: usize) -> &str {
-    while n < s.len() && !s.is_char_boundary(n) {
-        n += 1;
+/// Where to start the tail: just past the first whitespace within `CUT_SLACK` after `n`, else the
+/// char boundary at or after `n`.
+fn tail_cut(s: &str, n: usize) -> usize {
+    let b = s.as_bytes();
+    if let Some(i) = b[n..(n + CUT_SLACK).min(b.len())].iter().position(u8::is_ascii_whitespace) {
+        return n + i + 1;
     }
-    &s[n..]
+    (n..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())
 }
 
-/// For very long prompts, the head and the tail joined (where instructions are).
-fn bounded(prompt: &str) -> Option<String> {
-    if prompt.len() <= MAX_SCAN {
+/// For a text longer than `WINDOW`, its head and tail joined by a line break.
+fn bounded(text: &str) -> Option<String> {
+    if text.len() <= WINDOW {
         return None;
     }
-    let head = floor_slice(prompt, HEAD_BYTES);
-    let tail = ceil_start(prompt, prompt.len() - TAIL_BYTES);
-    Some(format!("{head}\n{tail}"))
+    let head = &text[..head_cut(text, HEAD_BYTES)];
+    let tail = &text[tail_cut(text, text.len() - TAIL_BYTES)..];
+    let mut s = String::with_capacity(head.len() + 1 + tail.len());
+    s.push_str(head);
+    s.push('\n');
+    s.push_str(tail);
+    Some(s)
 }
 
 /// About four bytes a token for ASCII, one token per CJK character, two characters a token for
-/// other scripts; scaled up when only part of a very long prompt was scanned.
+/// other scripts; scaled up to the whole text when only its window was scanned.
 fn estimate_tokens(prompt: &str, scan: &text::Scan, scanned: usize) -> u32 {
     let st = &scan.stats;
     let non_ascii_bytes = 3 * st.cjk_chars as usize + 2 * st.other_non_ascii as usize;

@@ -7,7 +7,7 @@
 //! prompts; the middle contributes through the structural counts only.
 
 use super::lexicon::*;
-use super::text::{mix, Scan, Tok, T_CHAR, T_LINE_START, T_NUMBER, T_SENT_START};
+use super::text::{mix, Scan, Stats, Tok, T_CHAR, T_LINE_START, T_NUMBER, T_SENT_START};
 use super::Task;
 
 pub const HEAD: usize = 320;
@@ -28,6 +28,9 @@ pub struct Hits {
     pub start: u64,
     /// Categories hit within the first few tokens of the text.
     pub first: u64,
+    /// Categories hit in imperative position in the text's first sentence or its last
+    /// `ZONE_TAIL` tokens: where a request around a pasted document sits.
+    pub directive: u64,
     /// Categories of the very first token.
     pub tok0: u64,
     /// Categories hit anywhere looked up.
@@ -43,6 +46,7 @@ impl Default for Hits {
             w: [0.0; 64],
             start: 0,
             first: 0,
+            directive: 0,
             tok0: 0,
             any: 0,
             code_line_starts: 0,
@@ -66,13 +70,16 @@ impl Hits {
     }
 }
 
-fn add_cats(h: &mut Hits, cats: u64, weight: f32, lead: u32, first: bool) {
+fn add_cats(h: &mut Hits, cats: u64, weight: f32, lead: u32, first: bool, zone: bool) {
     if cats == 0 {
         return;
     }
     h.any |= cats;
     if lead <= LEAD {
         h.start |= cats;
+        if zone {
+            h.directive |= cats;
+        }
     }
     if first {
         h.first |= cats;
@@ -102,8 +109,11 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
         let mut grams = [0u64; 4];
         let mut leads = [0u32; 5];
         let mut lead = 0u32;
+        // Still in the text's first sentence (the head window starts the text).
+        let mut opening = from == 0;
         for (i, t) in toks.iter().enumerate().take(to).skip(from) {
             if t.flags & T_SENT_START != 0 {
+                opening &= i == 0;
                 lead = 0;
             } else {
                 lead += 1;
@@ -113,6 +123,7 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
                 leads = [lead; 5];
                 continue;
             }
+            let zone = (opening && i < ZONE_HEAD) || i + ZONE_TAIL >= n;
             let weight = if i < ZONE_HEAD || i + ZONE_TAIL >= n {
                 1.0
             } else {
@@ -125,7 +136,7 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
             if i == 0 {
                 h.tok0 = uni;
             }
-            add_cats(&mut h, uni, weight, lead, i <= 3);
+            add_cats(&mut h, uni, weight, lead, i <= 3, zone);
             if uni & CODE_LINE != 0 && t.flags & T_LINE_START != 0 && line_has_code_punct(bytes, t) {
                 h.code_line_starts += 1;
             }
@@ -140,7 +151,7 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
                 let cats = lex.lookup(g);
                 if cats != 0 {
                     let start_idx = i.saturating_sub(k + 1);
-                    add_cats(&mut h, cats, weight, leads[k + 1], start_idx <= 3);
+                    add_cats(&mut h, cats, weight, leads[k + 1], start_idx <= 3, zone);
                     if start_idx == 0 {
                         h.tok0 |= cats;
                     }
@@ -149,7 +160,7 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
             // 5-grams ("which one of the following") from the 4-gram slot.
             if grams[3] != 0 {
                 let g = mix(grams[3], t.hash);
-                add_cats(&mut h, lex.lookup(g), weight, leads[4], i <= 7);
+                add_cats(&mut h, lex.lookup(g), weight, leads[4], i <= 7, zone);
             }
             grams = next;
         }
@@ -552,5 +563,38 @@ pub fn score(scan: &Scan, h: &Hits) -> Scores {
         }
         sc.add(Task::Music, 0.5 * cap(h.n(MUSIC_CUE), 3.0), "tempo/genre/instrument");
     }
+    request_around_long_text(st, h, &mut sc);
     sc
+}
+
+/// Past this many words a prompt is mostly pasted material: a document, a log, a file.
+const LONG_TEXT_WORDS: u32 = 250;
+
+/// "Summarize the following: <10 KB of a licence>": the material's own vocabulary and structure
+/// (code syntax, programming terms) are not the request. A summarize, translate, extract or
+/// classify request in the opening sentence or the closing lines is, so it is put ahead of every
+/// other task. Not when that same place also asks for programming ("extract the parser and fix
+/// it"): the scores decide those.
+fn request_around_long_text(st: &Stats, h: &Hits, sc: &mut Scores) {
+    const REQUESTS: [(u64, Task); 4] = [
+        (SUMMARY, Task::Summarization),
+        (TRANSLATE, Task::Translation),
+        (EXTRACT, Task::Extraction),
+        (CLASSIFY, Task::Classification),
+    ];
+    if st.words <= LONG_TEXT_WORDS || h.directive & CODE_VERB != 0 {
+        return;
+    }
+    let asked = REQUESTS
+        .iter()
+        .filter(|(cat, _)| h.directive & cat != 0)
+        .map(|&(_, t)| t)
+        .max_by(|&a, &b| sc.s[a as usize].total_cmp(&sc.s[b as usize]));
+    if let Some(t) = asked {
+        let best_other = (0..N_TASKS)
+            .filter(|&i| i != t as usize)
+            .map(|i| sc.s[i])
+            .fold(f32::MIN, f32::max);
+        sc.add(t, (best_other - sc.s[t as usize] + 1.0).max(0.0), "request around a long text");
+    }
 }

@@ -307,6 +307,61 @@ fn very_long_prompt_is_bounded_and_keeps_the_instruction() {
     assert_eq!(c(&tail).task, Task::Summarization);
 }
 
+/// About 12 KB of a licence-like document: numbered, indented, full of "program" and "source
+/// code" and parentheses, so that on its own it reads as code.
+fn licence() -> String {
+    let mut d = String::new();
+    for i in 0..60 {
+        d.push_str(&format!(
+            "  {i}. You may copy and distribute verbatim copies of the Program's source code (as \
+             received), in any medium, provided that you publish_notice() on each copy.\n"
+        ));
+        d.push_str("     The compiled executable = the object code; see Section 3(b).\n");
+    }
+    d
+}
+
+#[test]
+fn a_request_around_a_long_document_decides_the_task() {
+    let d = licence();
+    assert_eq!(c(&d).task, Task::Code, "the document alone reads as code");
+    check("summarization", &[&format!("Summarize the following document in five bullet points:\n\n{d}"),
+        &format!("{d}\n\nSummarize the text above in one paragraph.")]);
+    check("translation", &[&format!("Translate the following text into German:\n\n{d}"),
+        &format!("{d}\n\nTranslate all of the above into Spanish.")]);
+    check("extraction", &[&format!("Extract every section number and date from the following text as JSON:\n\n{d}"),
+        &format!("{d}\n\nFrom the text above, list every function it names.")]);
+    // The same place asking for programming leaves it to the scores.
+    check("code", &[&format!("Fix the bug in this code and extract it into a function:\n\n{d}")]);
+    // A short prompt is not material: its code is what the request is about.
+    check("code", &["Extract the loop into its own function:\n```python\nfor i in range(10):\n    total += price[i] * qty[i]\n```"]);
+}
+
+#[test]
+fn reads_a_bounded_window_of_long_prompts() {
+    let head = "Summarize the following meeting notes for the team:\n\n";
+    let tail = "\n\nKeep it under 100 words.";
+    let filler = |unit: &str, n: usize| unit.repeat(n / unit.len() + 1)[..n].to_string();
+    let prose = filler("The team discussed the roadmap and the budget for next year. ", 4_000);
+    let maths = filler("Let x^2 + 3y = 17 and solve for y where f(x) = 2x - 1. ", 4_000);
+    let p1 = format!("{head}{}{prose}{}{tail}", prose, prose);
+    let p2 = format!("{head}{}{maths}{}{tail}", prose, prose);
+    let (r1, r2) = (c(&p1), c(&p2));
+    // The middle is not read: the same head and tail give the same classification.
+    assert_eq!((r1.task, r1.complexity_tier, r1.strong), (r2.task, r2.complexity_tier, r2.strong));
+    assert_eq!(r1.task, Task::Summarization);
+    // The token estimate still covers the whole text (about four bytes a token).
+    let want = p1.len() as f64 / 4.0;
+    assert!((f64::from(r1.tokens) - want).abs() < want * 0.05, "{} vs {want}", r1.tokens);
+    // Cuts fall on whitespace or char boundaries, whatever the script.
+    for p in ["汉".repeat(5000), format!("{}{}", "é".repeat(3000), "字".repeat(3000)), "x".repeat(20_000)] {
+        let r = c(&p);
+        assert!(r.tokens > 0);
+    }
+    assert_eq!(head_cut("ab cd", 4), 2);
+    assert_eq!(tail_cut("ab cd", 1), 3);
+}
+
 #[test]
 fn weights_file_parsing() {
     let w = Classifier::from_json(r#"{"strong": {"bias": 1.5, "weights": {"len": 2}}, "task_bias": {"chat": 0.5}}"#)
