@@ -4,7 +4,7 @@
 //! Deterministic and explainable: task rules are hand-written from what each task means (see
 //! `rules`), every decision carries the names of the rules that made it, and the only learned part
 //! is the small strong/weak logistic model, whose weights are a JSON file loaded once (see
-//! `Classifier::load`). It reads at most 6 KiB of any text (see `WINDOW`) and allocates little
+//! `Classifier::load`). It reads at most 4 KiB of any text (see `WINDOW`) and allocates little
 //! beyond one token vector, so a classification takes tens of microseconds whatever the prompt's
 //! length.
 
@@ -174,7 +174,7 @@ pub struct Context<'a> {
 /// and the last `TAIL_BYTES`, cut at whitespace: instructions sit at the start or the end of a
 /// prompt, the keyword windows (`rules::HEAD` and `rules::TAIL` tokens) fall inside these bytes, and
 /// the structural counts (code, math, lists) are read from them as a sample of the whole. So the
-/// cost of a classification is bounded, about that of a 1,500-token prompt, however long the
+/// cost of a classification is bounded, about that of a 1,000-token prompt, however long the
 /// prompt; the token estimate still covers the whole text.
 const WINDOW: usize = 4 * 1024;
 const HEAD_BYTES: usize = 3 * 1024;
