@@ -19,9 +19,10 @@ def binary():
     sys.exit("build first: cargo build --release (or set SWITCHYARD_BIN)")
 
 
-def classify(items, weights=None, features=False):
-    """items: list of dicts with "prompt" or "messages". Returns one output dict per item."""
-    cmd = [binary(), "classify"]
+def classify(items, weights=None, features=False, bin_path=None):
+    """items: list of dicts with "prompt" or "messages". Returns one output dict per item.
+    bin_path: another switchyard binary than the shipped one."""
+    cmd = [bin_path or binary(), "classify"]
     if weights:
         cmd += ["--weights", weights]
     if features:

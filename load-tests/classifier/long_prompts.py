@@ -15,15 +15,13 @@ builds on one machine, not across machines.
 """
 import argparse
 import glob
-import json
 import os
 import random
-import subprocess
 import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import ROOT, binary  # noqa: E402
+from common import classify  # noqa: E402
 
 PROSE_REQUESTS = {
     "summarization": [("Summarize the following document in five bullet points:\n\n{d}",
@@ -81,12 +79,6 @@ def build(seed=7):
     return rows
 
 
-def run(bin_path, rows):
-    inp = "".join(json.dumps({"prompt": r["prompt"]}) + "\n" for r in rows).encode()
-    out = subprocess.run([bin_path, "classify"], input=inp, capture_output=True, check=True, cwd=ROOT)
-    return [json.loads(line) for line in out.stdout.decode().splitlines()]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--against", help="another switchyard binary to compare with")
@@ -94,8 +86,8 @@ def main():
     rows = build()
     if not rows:
         sys.exit("no documents found (see the module doc for where they are looked for)")
-    ours = run(binary(), rows)
-    other = run(a.against, rows) if a.against else None
+    ours = classify(rows)
+    other = classify(rows, bin_path=a.against) if a.against else None
     by = defaultdict(lambda: [0, 0, 0])
     for i, (r, o) in enumerate(zip(rows, ours)):
         k = by[(r["task"], r["where"])]

@@ -123,8 +123,9 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
                 leads = [lead; 5];
                 continue;
             }
-            let zone = (opening && i < ZONE_HEAD) || i + ZONE_TAIL >= n;
-            let weight = if i < ZONE_HEAD || i + ZONE_TAIL >= n {
+            let (head_zone, tail_zone) = (i < ZONE_HEAD, i + ZONE_TAIL >= n);
+            let zone = (opening && head_zone) || tail_zone;
+            let weight = if head_zone || tail_zone {
                 1.0
             } else {
                 MID_WEIGHT
