@@ -87,6 +87,48 @@ async fn non_streaming_answer_with_headers_cost_and_router() {
     }
 }
 
+/// An answer that reaches the gateway whole goes out with its exact length; one whose body comes after
+/// its header has gone out goes chunked. Either way the client gets the whole rewritten answer, over
+/// HTTP/1.1 and h2c.
+#[tokio::test(flavor = "multi_thread")]
+async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
+    let (_up, gw) = setup(|n, _| {
+        let body = completion("upstream-a", "Hello!");
+        if n % 2 == 0 {
+            Reply::Json(200, body)
+        } else {
+            Reply::LateBody(Duration::from_millis(200), body)
+        }
+    })
+    .await;
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    for (name, c) in [("http/1.1", client()), ("h2c", h2)] {
+        for late in [false, true] {
+            let resp = c
+                .post(gw.chat_url())
+                .bearer_auth(KEY)
+                .json(&json!({"model": "a", "messages": user_msg("hi")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{name}");
+            let length = resp.headers().get("content-length").map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+            let chunked = resp.headers().get("transfer-encoding").is_some_and(|v| v == "chunked");
+            let body = resp.bytes().await.unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["choices"][0]["message"]["content"], "Hello!", "{name}");
+            assert_eq!(v["router"]["model"], "up/a", "{name}: the rewritten answer");
+            if late {
+                assert_eq!(length, None, "{name}: a late body cannot have had its length known");
+                assert_eq!(chunked, name == "http/1.1", "{name}");
+            } else {
+                assert_eq!(length, Some(body.len()), "{name}: a whole answer has its exact length");
+                assert!(!chunked, "{name}");
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn streaming_is_forwarded_event_by_event_with_router_last() {
     let words = ["one ", "two ", "three ", "four ", "five"];

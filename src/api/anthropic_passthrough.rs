@@ -8,27 +8,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Usage};
-use switchyard_sdk::Money;
 
-use super::json::parse_object;
+use super::json::{rewrite_answer, write_field, write_str};
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
 use crate::providers::anthropic::wire::{error_message, WireUsage};
 use crate::sse::{write_event, SseEvent};
-
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-fn write_field(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &[u8]) {
-    if !std::mem::take(first) {
-        out.push(b',');
-    }
-    write_str(out, k);
-    out.push(b':');
-    out.extend_from_slice(v);
-}
 
 /// The upstream request body: the client's fields in the client's order, with the provider's model
 /// name and without Switchyard's own fields. `metadata` is free-form for the gateway's rules but
@@ -64,52 +49,11 @@ pub fn render_request(raw: &RawObject, _req: &ChatRequest, model: &Model) -> Vec
     out
 }
 
-fn with_cost(usage: &RawValue, cost: Option<Money>) -> Vec<u8> {
-    match (serde_json::from_str::<Map<String, Value>>(usage.get()), cost) {
-        (Ok(mut m), Some(c)) => {
-            m.insert("cost".into(), Value::from(c.as_dollars_f64()));
-            Value::Object(m).to_string().into_bytes()
-        }
-        _ => usage.get().as_bytes().to_vec(),
-    }
-}
-
 /// Rewrite a complete non-streaming answer: `model` becomes the catalog id, `usage` gains `cost`,
 /// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
 pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
-    let obj = parse_object(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
-    if !obj.iter().any(|(k, _)| k == "content") {
-        return Err("response has no `content`".into());
-    }
-    let usage = obj
-        .iter()
-        .find(|(k, _)| k == "usage")
-        .and_then(|(_, v)| serde_json::from_str::<WireUsage>(v.get()).ok())
-        .map(|u| u.canonical());
-    let (router, cost) = fin.finish(usage);
-    let mut out = Vec::with_capacity(body.len() + 512);
-    out.push(b'{');
-    let mut first = true;
-    let mut model = Vec::with_capacity(model_id.len() + 2);
-    write_str(&mut model, model_id);
-    let mut saw_model = false;
-    for (k, v) in &obj {
-        match k.as_str() {
-            "model" => {
-                saw_model = true;
-                write_field(&mut out, &mut first, k, &model);
-            }
-            "usage" => write_field(&mut out, &mut first, k, &with_cost(v, cost)),
-            "router" => {}
-            _ => write_field(&mut out, &mut first, k, v.get().as_bytes()),
-        }
-    }
-    if !saw_model {
-        write_field(&mut out, &mut first, "model", &model);
-    }
-    write_field(&mut out, &mut first, "router", router.to_string().as_bytes());
-    out.push(b'}');
-    Ok(out)
+    let usage_of = |v: &RawValue| serde_json::from_str::<WireUsage>(v.get()).ok().map(|u| u.canonical());
+    rewrite_answer(body, "content", model_id, usage_of, fin)
 }
 
 /// Passes an Anthropic SSE stream through, event by event: content events go out byte for byte;

@@ -62,6 +62,13 @@ pub struct ParsedRequest {
 /// exact cost for the usage the provider reported (`None` when it reported none).
 pub trait Finalizer {
     fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>);
+
+    /// The same with the `router` object serialized, for answers written as text; an implementor
+    /// can serialize it without building a `Value`.
+    fn finish_bytes(&mut self, usage: Option<Usage>) -> (Vec<u8>, Option<Money>) {
+        let (router, cost) = self.finish(usage);
+        (serde_json::to_vec(&router).unwrap_or_default(), cost)
+    }
 }
 
 /// One client schema.

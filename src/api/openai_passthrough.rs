@@ -2,10 +2,12 @@
 //! Same schema on both sides, so bodies pass through losslessly: the request keeps every field the
 //! client sent except the gateway's own, and responses are edited in place (model, cost, router).
 
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use switchyard_sdk::Money;
 
+use super::json::rewrite_answer;
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
 use crate::providers::openai::{max_tokens_field, render_messages};
@@ -96,21 +98,11 @@ fn add_cost(usage: &mut Value, cost: Option<Money>) {
     }
 }
 
-/// Rewrite a complete non-streaming response. `Err` carries why the body is unusable.
+/// Rewrite a complete non-streaming response: `model` becomes the catalog id, `usage` gains `cost`,
+/// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
 pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
-    let mut m: Map<String, Value> =
-        serde_json::from_slice(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
-    if !m.contains_key("choices") {
-        return Err("response has no `choices`".into());
-    }
-    m.insert("model".into(), Value::String(model_id.to_string()));
-    let usage = m.get("usage").and_then(parse_usage);
-    let (router, cost) = fin.finish(usage);
-    if let Some(u) = m.get_mut("usage") {
-        add_cost(u, cost);
-    }
-    m.insert("router".into(), router);
-    serde_json::to_vec(&m).map_err(|e| e.to_string())
+    let usage_of = |v: &RawValue| serde_json::from_str::<Value>(v.get()).ok().as_ref().and_then(parse_usage);
+    rewrite_answer(body, "choices", model_id, usage_of, fin)
 }
 
 /// The message of an OpenAI-shaped error body (`{"error": {"message": …}}`), else the body's text.

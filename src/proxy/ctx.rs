@@ -8,6 +8,7 @@ use bytes::Bytes;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
+use super::router_meta::AttemptView;
 use crate::api::{Schema, StreamTranslator};
 use crate::config::{Model, Snapshot};
 use crate::error::GatewayError;
@@ -145,15 +146,8 @@ impl Ctx {
 
     /// The attempts, for the `router` object and the error of an exhausted chain.
     pub fn attempts_json(&self) -> serde_json::Value {
-        self.attempts
-            .iter()
-            .map(|a| {
-                serde_json::json!({
-                    "model": a.model.id, "provider": &*a.model.provider.name, "status": a.status,
-                    "latency_ms": a.headers_after.or(a.duration).map(|d| d.as_millis() as u64), "error": a.error,
-                })
-            })
-            .collect()
+        let views: Vec<AttemptView> = self.attempts.iter().map(AttemptView::from).collect();
+        serde_json::to_value(views).unwrap_or_default()
     }
 
     /// Time spent waiting on upstreams, summed over attempts.

@@ -5,10 +5,12 @@ pub mod body;
 pub mod complete;
 pub mod ctx;
 pub mod failure;
+pub mod framing;
 pub mod log;
 pub mod request;
 pub mod respond;
 pub mod response;
+pub mod router_meta;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::modules::http::HttpModules;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::Error;
@@ -72,6 +75,12 @@ impl ProxyHttp for Gateway {
     fn new_ctx(&self) -> Ctx {
         // The snapshot is taken once: a reload mid-request does not change what this request sees.
         Ctx::new(self.state.load_full())
+    }
+
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        // Instead of Pingora's default (a disabled compression module): answers are JSON or SSE
+        // the client asked for uncompressed.
+        modules.add_module(Box::new(framing::KnownLengthBuilder));
     }
 
     async fn early_request_filter(&self, s: &mut Session, ctx: &mut Ctx) -> pingora::Result<()> {
@@ -152,12 +161,14 @@ impl ProxyHttp for Gateway {
 
     fn response_body_filter(
         &self,
-        _s: &mut Session,
+        s: &mut Session,
         body: &mut Option<Bytes>,
         eos: bool,
         ctx: &mut Ctx,
     ) -> pingora::Result<Option<std::time::Duration>> {
-        response::body(body, eos, ctx)?;
+        if let Some(len) = response::body(body, eos, ctx)? {
+            framing::whole_answer(s, len);
+        }
         Ok(None)
     }
 

@@ -5,11 +5,12 @@
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::{Error, ErrorType};
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
 use super::ctx::{Answer, Ctx, StreamState};
+use super::router_meta::RouterMeta;
 use crate::api::Incomplete;
 use crate::api::{codec, Finalizer};
 use crate::error::{client_status_for_upstream, GatewayError};
@@ -165,68 +166,52 @@ impl<'a> Report<'a> {
     }
 }
 
-impl Finalizer for Report<'_> {
-    fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
+impl Report<'_> {
+    fn settle(&mut self, usage: Option<Usage>) -> Option<Money> {
         let cost = match (usage, self.ctx.current_model()) {
             (Some(u), Some(m)) => Some(m.pricing.cost(&u)),
             _ => None,
         };
         self.usage = usage;
         self.cost = cost;
-        (router_json(self.ctx, cost), cost)
+        cost
     }
 }
 
-/// The `router` metadata of API.md: what answered, why, every attempt, what was lost in translation,
-/// and the money.
-pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
-    let trace: Vec<Value> = ctx
-        .ex
-        .trace
-        .iter()
-        .map(|t| json!({"phase": t.phase, "rule": t.rule, "action": t.action, "detail": t.detail}))
-        .collect();
-    let m = ctx.current_model();
-    let estimated = match (m, ctx.ex.request.as_ref()) {
-        (Some(m), Some(r)) => Some(estimate_cost(m, r)),
-        _ => None,
-    };
-    let route = ctx.route.as_ref();
-    json!({
-        "request_id": ctx.request_id(),
-        "model": m.map(|m| m.id.as_str()),
-        "provider": m.map(|m| &*m.provider.name),
-        "upstream_model": m.map(|m| m.upstream_model.as_str()),
-        "requested_model": ctx.ex.request.as_ref().map(|r| r.model.as_str()),
-        "mode": route.map(|r| r.mode),
-        "reason": route.map(|r| r.reason.as_str()),
-        "classification": route.and_then(|r| r.classification.clone()),
-        "candidates": route.map(|r| r.scored.clone()).unwrap_or_default(),
-        "filtered": route.map(|r| r.filtered.iter().map(|(m, w)| json!({"model": m, "reason": w})).collect::<Vec<_>>()).unwrap_or_default(),
-        "policy": route.and_then(|r| r.policy.clone()),
-        "split_arm": route.and_then(|r| r.split_arm.clone()),
-        "session_sticky": route.is_some_and(|r| r.sticky),
-        "fallback": ctx.attempts.len() > 1,
-        "attempts": ctx.attempts_json(),
-        "cost": {
-            "estimated_dollars": estimated.map(Money::as_dollars_f64),
-            "actual_dollars": cost.map(Money::as_dollars_f64),
-        },
-        "rule_trace": trace,
-        "firewall": [],
-        "lossy": ctx.attempts.last().map(|a| a.lossy.clone()).unwrap_or_default(),
-    })
+impl Finalizer for Report<'_> {
+    fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
+        let cost = self.settle(usage);
+        (router_json(self.ctx, cost), cost)
+    }
+
+    fn finish_bytes(&mut self, usage: Option<Usage>) -> (Vec<u8>, Option<Money>) {
+        let cost = self.settle(usage);
+        (RouterMeta::new(self.ctx, cost).to_bytes(), cost)
+    }
 }
 
-/// `response_body_filter`: translate one chunk of the upstream body.
-pub fn body(body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
+/// The `router` metadata of API.md as a `Value`, for answers built as trees.
+pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
+    RouterMeta::new(ctx, cost).to_value()
+}
+
+/// `response_body_filter`: translate one chunk of the upstream body. Returns the answer's length
+/// when this chunk completed an answer sent whole (JSON, or an error before any byte): everything
+/// the client gets is then in `body`.
+pub fn body(body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<Option<usize>> {
     if ctx.first_byte.is_none() && body.as_ref().is_some_and(|b| !b.is_empty()) {
         ctx.first_byte = Some(std::time::Instant::now());
     }
     let mut answer = std::mem::replace(&mut ctx.answer, Answer::None);
+    let whole = eos
+        && matches!(
+            answer,
+            Answer::Json { .. } | Answer::UpstreamError { in_stream: false, .. }
+        );
     let result = translate(&mut answer, body, eos, ctx);
     ctx.answer = answer;
-    result
+    result?;
+    Ok(whole.then(|| body.as_ref().map_or(0, Bytes::len)))
 }
 
 fn provider_name(ctx: &Ctx) -> String {

@@ -43,6 +43,8 @@ pub enum Reply {
     ResetAfter(Vec<String>),
     /// Wait this long before answering with the inner reply.
     Delay(Duration, Box<Reply>),
+    /// JSON whose body follows its header after this long (the header goes out on its own).
+    LateBody(Duration, serde_json::Value),
     /// Never answer.
     Hang,
 }
@@ -80,6 +82,13 @@ async fn render(reply: Reply) -> Response<Body> {
         Reply::Json(s, v) => (s, "application/json", full(v.to_string()), vec![]),
         Reply::JsonWith(s, v, h) => (s, "application/json", full(v.to_string()), h),
         Reply::Text(s, ct, t) => (s, ct, full(t), vec![]),
+        Reply::LateBody(d, v) => {
+            let st = futures_util::stream::once(async move {
+                tokio::time::sleep(d).await;
+                Ok(Frame::data(Bytes::from(v.to_string())))
+            });
+            (200, "application/json", boxed(st), vec![])
+        }
         Reply::Sse(events, gap) => {
             let st = futures_util::stream::unfold((events.into_iter(), true), move |(mut it, first)| async move {
                 let ev = it.next()?;

@@ -1,0 +1,63 @@
+//! A rewritten answer's framing: `Content-Length` when the whole answer is known before its header
+//! is written, chunked otherwise.
+//!
+//! Why: the gateway rewrites every answer (model, cost, the `router` object), so `response_filter`
+//! cannot know the length and the header goes out chunked. Pingora 0.9.1 flushes a chunked header,
+//! every chunk and the terminator separately: three `sendto` calls (and three wake-ups of the
+//! client) for an answer that fits one. But Pingora runs the proxy's header and body filters on a
+//! whole batch of upstream tasks before it writes any of them, and a small upstream answer usually
+//! arrives as one batch (header and complete body). Downstream modules' header filters run later,
+//! at write time. So when `response_body_filter` finishes an answer whose header has not been
+//! written yet, this module learns the length and gives the header a `Content-Length` instead.
+//! When the header was written in an earlier batch, the answer stays chunked: both are correct.
+
+use async_trait::async_trait;
+use pingora::http::ResponseHeader;
+use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
+use pingora::proxy::Session;
+
+/// Per-request state: has the client's header been written, and the answer's length when it was
+/// complete before that.
+#[derive(Default)]
+pub struct KnownLength {
+    header_written: bool,
+    length: Option<usize>,
+}
+
+#[async_trait]
+impl HttpModule for KnownLength {
+    async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> pingora::Result<()> {
+        self.header_written = true;
+        if let Some(n) = self.length.take() {
+            resp.remove_header(&http::header::TRANSFER_ENCODING);
+            resp.insert_header(http::header::CONTENT_LENGTH, n.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+pub struct KnownLengthBuilder;
+
+impl HttpModuleBuilder for KnownLengthBuilder {
+    fn init(&self) -> Module {
+        Box::<KnownLength>::default()
+    }
+}
+
+/// Called with a complete answer of `len` bytes, all of it produced in the current batch: if the
+/// header is still unwritten, it will carry `Content-Length: len`.
+pub fn whole_answer(s: &mut Session, len: usize) {
+    if let Some(m) = s.downstream_modules_ctx.get_mut::<KnownLength>() {
+        if !m.header_written {
+            m.length = Some(len);
+        }
+    }
+}

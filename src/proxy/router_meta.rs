@@ -1,0 +1,136 @@
+//! The `router` object of API.md (what answered, why, every attempt, what was lost in translation,
+//! and the money) as a view over the request's state. It is serialized straight from borrowed
+//! fields: building it as a `serde_json::Value` first cost more than the rest of a non-streaming
+//! answer's rewrite.
+
+use serde::Serialize;
+use serde_json::Value;
+use switchyard_sdk::Money;
+
+use super::ctx::{Attempt, Ctx};
+use crate::router::estimate_cost;
+
+#[derive(Serialize)]
+pub struct AttemptView<'a> {
+    model: &'a str,
+    provider: &'a str,
+    status: Option<u16>,
+    latency_ms: Option<u64>,
+    error: Option<&'a str>,
+}
+
+impl<'a> From<&'a Attempt> for AttemptView<'a> {
+    fn from(a: &'a Attempt) -> Self {
+        AttemptView {
+            model: &a.model.id,
+            provider: &a.model.provider.name,
+            status: a.status,
+            latency_ms: a.headers_after.or(a.duration).map(|d| d.as_millis() as u64),
+            error: a.error.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Filtered<'a> {
+    model: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Cost {
+    estimated_dollars: Option<f64>,
+    actual_dollars: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Trace<'a> {
+    phase: &'a str,
+    rule: &'a str,
+    action: &'a str,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct RouterMeta<'a> {
+    request_id: &'a str,
+    model: Option<&'a str>,
+    provider: Option<&'a str>,
+    upstream_model: Option<&'a str>,
+    requested_model: Option<&'a str>,
+    mode: Option<&'static str>,
+    reason: Option<&'a str>,
+    classification: Option<&'a Value>,
+    candidates: &'a [Value],
+    filtered: Vec<Filtered<'a>>,
+    policy: Option<&'a str>,
+    split_arm: Option<&'a str>,
+    session_sticky: bool,
+    fallback: bool,
+    attempts: Vec<AttemptView<'a>>,
+    cost: Cost,
+    rule_trace: Vec<Trace<'a>>,
+    firewall: [(); 0],
+    lossy: &'a [String],
+}
+
+impl<'a> RouterMeta<'a> {
+    /// `cost` is the actual cost, once the usage is known.
+    pub fn new(ctx: &'a Ctx, cost: Option<Money>) -> Self {
+        let m = ctx.current_model();
+        let req = ctx.ex.request.as_ref();
+        let route = ctx.route.as_ref();
+        let estimated = match (m, req) {
+            (Some(m), Some(r)) => Some(estimate_cost(m, r)),
+            _ => None,
+        };
+        RouterMeta {
+            request_id: ctx.request_id(),
+            model: m.map(|m| m.id.as_str()),
+            provider: m.map(|m| &*m.provider.name),
+            upstream_model: m.map(|m| m.upstream_model.as_str()),
+            requested_model: req.map(|r| r.model.as_str()),
+            mode: route.map(|r| r.mode),
+            reason: route.map(|r| r.reason.as_str()),
+            classification: route.and_then(|r| r.classification.as_ref()),
+            candidates: route.map_or(&[], |r| r.scored.as_slice()),
+            filtered: route.map_or_else(Vec::new, |r| {
+                r.filtered
+                    .iter()
+                    .map(|(model, reason)| Filtered { model, reason })
+                    .collect()
+            }),
+            policy: route.and_then(|r| r.policy.as_deref()),
+            split_arm: route.and_then(|r| r.split_arm.as_deref()),
+            session_sticky: route.is_some_and(|r| r.sticky),
+            fallback: ctx.attempts.len() > 1,
+            attempts: ctx.attempts.iter().map(AttemptView::from).collect(),
+            cost: Cost {
+                estimated_dollars: estimated.map(Money::as_dollars_f64),
+                actual_dollars: cost.map(Money::as_dollars_f64),
+            },
+            rule_trace: ctx
+                .ex
+                .trace
+                .iter()
+                .map(|t| Trace {
+                    phase: t.phase,
+                    rule: &t.rule,
+                    action: &t.action,
+                    detail: &t.detail,
+                })
+                .collect(),
+            firewall: [],
+            lossy: ctx.attempts.last().map_or(&[], |a| a.lossy.as_slice()),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serializing borrowed strings, numbers and `Value`s into a Vec cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
