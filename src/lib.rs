@@ -8,6 +8,7 @@ pub mod dns;
 pub mod error;
 pub mod json_out;
 pub mod keys;
+pub mod logformat;
 pub mod logwriter;
 pub mod metrics;
 pub mod phases;

@@ -111,9 +111,7 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn"));
     let _ = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
+        .event_format(switchyard::logformat::JsonLines)
         .with_env_filter(filter)
         .with_writer(writer)
         .try_init();

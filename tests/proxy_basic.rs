@@ -40,9 +40,10 @@ async fn non_streaming_answer_with_headers_cost_and_router() {
     assert_eq!(h["x-routed-model"], "up/a");
     assert_eq!(h["x-jt-route"], "pinned");
     assert_eq!(h["x-jt-fallback"], "false");
-    assert_eq!(h["x-jt-cost-basis"], "estimate");
     assert!(h["x-jt-latency-ms"].to_str().unwrap().parse::<u64>().is_ok());
-    assert!(h["x-jt-cost-usd"].to_str().unwrap().parse::<f64>().unwrap() > 0.0);
+    // The answer reached the gateway whole, so its header carries the actual cost (see below).
+    assert_eq!(h["x-jt-cost-basis"], "actual");
+    assert_eq!(h["x-jt-cost-usd"], "0.0019");
     assert!(h.get("set-cookie").is_none());
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["model"], "up/a", "body model is the catalog model that answered");
@@ -87,9 +88,9 @@ async fn non_streaming_answer_with_headers_cost_and_router() {
     }
 }
 
-/// An answer that reaches the gateway whole goes out with its exact length; one whose body comes after
-/// its header has gone out goes chunked. Either way the client gets the whole rewritten answer, over
-/// HTTP/1.1 and h2c.
+/// An answer that reaches the gateway whole goes out with its exact length and its actual cost in the
+/// header; one whose body comes after its header has gone out goes chunked, with the estimate. Either
+/// way the client gets the whole rewritten answer, over HTTP/1.1 and h2c.
 #[tokio::test(flavor = "multi_thread")]
 async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
     let (_up, gw) = setup(|n, _| {
@@ -114,16 +115,22 @@ async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
             assert_eq!(resp.status(), 200, "{name}");
             let length = resp.headers().get("content-length").map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
             let chunked = resp.headers().get("transfer-encoding").is_some_and(|v| v == "chunked");
+            let header = |k: &str| resp.headers()[k].to_str().unwrap().to_string();
+            let cost_headers = (header("x-jt-cost-basis"), header("x-jt-cost-usd"));
             let body = resp.bytes().await.unwrap();
             let v: Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["choices"][0]["message"]["content"], "Hello!", "{name}");
             assert_eq!(v["router"]["model"], "up/a", "{name}: the rewritten answer");
+            let basis = (cost_headers.0.as_str(), cost_headers.1.parse::<f64>().is_ok_and(|c| c > 0.0));
             if late {
                 assert_eq!(length, None, "{name}: a late body cannot have had its length known");
                 assert_eq!(chunked, name == "http/1.1", "{name}");
+                assert_eq!(basis, ("estimate", true), "{name}: the pre-flight estimate");
             } else {
                 assert_eq!(length, Some(body.len()), "{name}: a whole answer has its exact length");
                 assert!(!chunked, "{name}");
+                assert_eq!(basis, ("actual", true), "{name}");
+                assert_eq!(cost_headers.1, v["usage"]["cost"].to_string(), "{name}: the body's cost");
             }
         }
     }

@@ -10,27 +10,36 @@
 //! at write time. So when `response_body_filter` finishes an answer whose header has not been
 //! written yet, this module learns the length and gives the header a `Content-Length` instead.
 //! When the header was written in an earlier batch, the answer stays chunked: both are correct.
+//! A whole answer's usage is known by then as well, so its header carries the actual cost.
 
 use async_trait::async_trait;
 use pingora::http::ResponseHeader;
 use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
 use pingora::proxy::Session;
+use switchyard_sdk::Money;
 
-/// Per-request state: has the client's header been written, and the answer's length when it was
-/// complete before that.
+use super::headers;
+
+/// Per-request state: has the client's header been written, and the answer's length (and actual
+/// cost) when it was complete before that.
 #[derive(Default)]
 pub struct KnownLength {
     header_written: bool,
-    length: Option<usize>,
+    whole: Option<(usize, Option<Money>)>,
 }
 
 #[async_trait]
 impl HttpModule for KnownLength {
     async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> pingora::Result<()> {
         self.header_written = true;
-        if let Some(n) = self.length.take() {
+        if let Some((n, cost)) = self.whole.take() {
             resp.remove_header(&http::header::TRANSFER_ENCODING);
             resp.insert_header(http::header::CONTENT_LENGTH, n.to_string())?;
+            // The usage is known too, so the header can carry the actual cost, not the estimate.
+            if let Some(c) = cost {
+                resp.insert_header(headers::X_JT_COST_USD, c.to_string())?;
+                resp.insert_header(headers::X_JT_COST_BASIS, "actual")?;
+            }
         }
         Ok(())
     }
@@ -53,11 +62,11 @@ impl HttpModuleBuilder for KnownLengthBuilder {
 }
 
 /// Called with a complete answer of `len` bytes, all of it produced in the current batch: if the
-/// header is still unwritten, it will carry `Content-Length: len`.
-pub fn whole_answer(s: &mut Session, len: usize) {
+/// header is still unwritten, it will carry `Content-Length: len` and the actual cost.
+pub fn whole_answer(s: &mut Session, len: usize, cost: Option<Money>) {
     if let Some(m) = s.downstream_modules_ctx.get_mut::<KnownLength>() {
         if !m.header_written {
-            m.length = Some(len);
+            m.whole = Some((len, cost));
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod complete;
 pub mod ctx;
 pub mod failure;
 pub mod framing;
+pub mod headers;
 pub mod log;
 pub mod request;
 pub mod respond;
@@ -167,7 +168,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
     ) -> pingora::Result<Option<std::time::Duration>> {
         if let Some(len) = response::body(body, eos, ctx)? {
-            framing::whole_answer(s, len);
+            framing::whole_answer(s, len, ctx.cost);
         }
         Ok(None)
     }

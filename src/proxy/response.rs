@@ -10,6 +10,7 @@ use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
 use super::ctx::{Answer, Ctx, StreamState};
+use super::headers::{self, Fresh};
 use super::router_meta::RouterMeta;
 use crate::api::Incomplete;
 use crate::api::{codec, Finalizer};
@@ -94,10 +95,7 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
         // A fallback after the first attempt's headers went out: Pingora ignores these.
         return Ok(());
     }
-    let names: Vec<http::HeaderName> = resp.headers.keys().cloned().collect();
-    for n in names {
-        resp.remove_header(&n);
-    }
+    let mut h = Fresh::with_capacity(16);
     let status = match &ctx.answer {
         Answer::UpstreamError {
             upstream_status,
@@ -112,38 +110,36 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
             };
             // Retry-After means something only with 429 and 503.
             if let (Some(s), 429 | 503) = (retry_after, status) {
-                resp.insert_header("retry-after", s.to_string())?;
+                h.put(http::header::RETRY_AFTER, &s.to_string())?;
             }
             status
         }
         _ => resp.status.as_u16(),
     };
-    resp.set_status(status)?;
     let ctype = match ctx.answer {
         Answer::Stream(_) => "text/event-stream",
         _ => "application/json",
     };
-    resp.insert_header("content-type", ctype)?;
-    resp.insert_header("cache-control", "no-cache")?;
-    resp.insert_header("transfer-encoding", "chunked")?;
-    resp.insert_header("x-request-id", ctx.request_id())?;
+    h.put_static(http::header::CONTENT_TYPE, ctype);
+    h.put_static(http::header::CACHE_CONTROL, "no-cache");
+    h.put_static(http::header::TRANSFER_ENCODING, "chunked");
+    h.put(headers::X_REQUEST_ID, ctx.request_id())?;
     if let (Some(a), Some(route), Some(req)) = (ctx.attempts.last(), ctx.route.as_ref(), ctx.ex.request.as_ref()) {
         // The alias the client named when that model answered, else the id of the one that did.
         let named = ctx.snap.catalog.get(&req.model).is_some_and(|m| m.id == a.model.id);
-        resp.insert_header(
-            "x-jt-model",
+        h.put(
+            headers::X_JT_MODEL,
             if named { req.model.as_str() } else { a.model.id.as_str() },
         )?;
-        resp.insert_header("x-routed-model", a.model.id.as_str())?;
-        resp.insert_header("x-jt-route", route.mode)?;
-        resp.insert_header(
-            "x-jt-latency-ms",
-            a.headers_after.map_or(0, |d| d.as_millis()).to_string(),
-        )?;
-        resp.insert_header("x-jt-fallback", if ctx.attempts.len() > 1 { "true" } else { "false" })?;
-        resp.insert_header("x-jt-cost-usd", estimate_cost(&a.model, req).to_string())?;
-        resp.insert_header("x-jt-cost-basis", "estimate")?;
+        h.put(headers::X_ROUTED_MODEL, a.model.id.as_str())?;
+        h.put_static(headers::X_JT_ROUTE, route.mode);
+        let latency = a.headers_after.map_or(0, |d| d.as_millis());
+        h.put(headers::X_JT_LATENCY_MS, &latency.to_string())?;
+        h.put_static(headers::X_JT_FALLBACK, if ctx.attempts.len() > 1 { "true" } else { "false" });
+        h.put(headers::X_JT_COST_USD, &estimate_cost(&a.model, req).to_string())?;
+        h.put_static(headers::X_JT_COST_BASIS, "estimate");
     }
+    *resp = h.response(status)?;
     ctx.status = status;
     ctx.headers_sent = true;
     Ok(())

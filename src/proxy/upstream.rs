@@ -10,6 +10,7 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
 use super::ctx::{Attempt, Ctx};
+use super::headers::{self, Fresh};
 use crate::config::Origin;
 use crate::dns::Resolver;
 use crate::error::GatewayError;
@@ -122,50 +123,42 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
         return Err(Error::explain(ErrorType::InternalError, "no attempt"));
     };
     let p = &model.provider;
-    let names: Vec<http::HeaderName> = req.headers.keys().cloned().collect();
-    for n in names {
-        req.remove_header(&n);
-    }
-    req.set_method(http::Method::POST);
-    req.set_uri(
-        ctx.upstream_path
-            .parse::<http::Uri>()
-            .map_err(|e| Error::because(ErrorType::InternalError, "upstream path", e))?,
-    );
     let host = match &p.origin {
         Origin::Remote { host, port, tls, .. } if (*tls && *port == 443) || (!*tls && *port == 80) => host.clone(),
         Origin::Remote { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
         Origin::Remote { host, port, .. } => format!("{host}:{port}"),
         Origin::Simulator { .. } => "simulator.switchyard.local".to_string(),
     };
-    req.insert_header("host", host)?;
-    req.insert_header("content-type", "application/json")?;
-    req.insert_header("content-length", ctx.upstream_body.len().to_string())?;
+    let mut h = Fresh::with_capacity(16);
+    h.put(http::header::HOST, &host)?;
+    h.put_static(http::header::CONTENT_TYPE, "application/json");
+    h.put(http::header::CONTENT_LENGTH, &ctx.upstream_body.len().to_string())?;
     let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
-    req.insert_header(
-        "accept",
+    h.put_static(
+        http::header::ACCEPT,
         if stream {
             "text/event-stream"
         } else {
             "application/json"
         },
-    )?;
-    req.insert_header("accept-encoding", "identity")?;
-    req.insert_header("user-agent", USER_AGENT)?;
-    req.insert_header("x-request-id", ctx.request_id())?;
+    );
+    h.put_static(http::header::ACCEPT_ENCODING, "identity");
+    h.put_static(http::header::USER_AGENT, USER_AGENT);
+    h.put(headers::X_REQUEST_ID, ctx.request_id())?;
     for (k, v) in providers::auth_headers(p)
-        .into_iter()
-        .chain(ctx.upstream_headers.iter().cloned())
+        .iter()
+        .chain(ctx.upstream_headers.iter())
     {
-        req.insert_header(k, v)?;
+        h.put_named(k, v)?;
     }
     if matches!(ctx.plan, Some(providers::Plan::PassAnthropic)) {
         for (k, v) in &ctx.forwarded_headers {
-            req.insert_header(*k, v.as_str())?;
+            h.put_named(k, v)?;
         }
     }
     for (k, v) in &p.headers {
-        req.insert_header(k.clone(), v.as_str())?;
+        h.put_named(k, v)?;
     }
+    *req = h.request(http::Method::POST, &ctx.upstream_path)?;
     Ok(())
 }

@@ -48,8 +48,17 @@ impl fmt::Display for Money {
         if frac == 0 {
             return write!(f, "{whole}");
         }
-        let digits = format!("{frac:012}");
-        write!(f, "{whole}.{}", digits.trim_end_matches('0'))
+        // Twelve fraction digits without the trailing zeros, on the stack (this is on every
+        // request's path: the cost header and the access line).
+        let mut digits = [b'0'; 12];
+        let mut rest = frac;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+        let digits = std::str::from_utf8(&digits[..len]).map_err(|_| fmt::Error)?;
+        write!(f, "{whole}.{digits}")
     }
 }
 
