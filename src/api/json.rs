@@ -8,10 +8,10 @@ use serde::de::{DeserializeOwned, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer;
 use serde_json::value::RawValue;
 
-use switchyard_sdk::ir::{RoutingHints, Usage};
+use switchyard_sdk::ir::RoutingHints;
 use switchyard_sdk::Money;
 
-use super::{Finalizer, RawObject};
+use super::RawObject;
 use crate::error::GatewayError;
 use crate::providers::anthropic::wire::parse_at;
 
@@ -65,82 +65,6 @@ pub fn parse_object(body: &[u8]) -> Result<RawObject, GatewayError> {
     })?;
     de.end().map_err(|e| invalid_json(format!("malformed JSON: {e}")))?;
     Ok(obj)
-}
-
-/// Writes `s` as a JSON string.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// Writes `"k":v` into an object being built, with the comma when it is not the first field.
-pub fn write_field(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &[u8]) {
-    if !std::mem::take(first) {
-        out.push(b',');
-    }
-    write_str(out, k);
-    out.push(b':');
-    out.extend_from_slice(v);
-}
-
-/// A usage object with `cost` added (unchanged when there is no cost or it is not an object).
-fn with_cost(usage: &RawValue, cost: Option<Money>) -> Vec<u8> {
-    let text = usage.get().as_bytes();
-    let (Some(c), Ok(fields)) = (cost, parse_object(text)) else {
-        return text.to_vec();
-    };
-    let mut out = Vec::with_capacity(text.len() + 32);
-    out.push(b'{');
-    let mut first = true;
-    for (k, v) in fields.iter().filter(|(k, _)| k != "cost") {
-        write_field(&mut out, &mut first, k, v.get().as_bytes());
-    }
-    let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
-    write_field(&mut out, &mut first, "cost", &cost);
-    out.push(b'}');
-    out
-}
-
-/// Edits a provider's complete answer for the client without building it as a tree: `model` becomes
-/// the catalog id, `usage` gains `cost`, and `router` is added; every other field is copied as raw
-/// text, in order. `required` is the field without which the body is not an answer; `usage_of` reads
-/// the provider's usage object. `Err` says why the body is unusable.
-pub fn rewrite_answer(
-    body: &[u8],
-    required: &str,
-    model_id: &str,
-    usage_of: impl Fn(&RawValue) -> Option<Usage>,
-    fin: &mut dyn Finalizer,
-) -> Result<Vec<u8>, String> {
-    let obj = parse_object(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
-    if !obj.iter().any(|(k, _)| k == required) {
-        return Err(format!("response has no `{required}`"));
-    }
-    let usage = obj.iter().find(|(k, _)| k == "usage").and_then(|(_, v)| usage_of(v));
-    let (router, cost) = fin.finish_bytes(usage);
-    let mut out = Vec::with_capacity(body.len() + router.len() + 64);
-    out.push(b'{');
-    let mut first = true;
-    let mut model = Vec::with_capacity(model_id.len() + 2);
-    write_str(&mut model, model_id);
-    let mut saw_model = false;
-    for (k, v) in &obj {
-        match k.as_str() {
-            "model" => {
-                saw_model = true;
-                write_field(&mut out, &mut first, k, &model);
-            }
-            "usage" => write_field(&mut out, &mut first, k, &with_cost(v, cost)),
-            "router" => {}
-            _ => write_field(&mut out, &mut first, k, v.get().as_bytes()),
-        }
-    }
-    if !saw_model {
-        write_field(&mut out, &mut first, "model", &model);
-    }
-    write_field(&mut out, &mut first, "router", &router);
-    out.push(b'}');
-    Ok(out)
 }
 
 /// Parse one field's raw value as `T`; an error names the exact path (`messages[2].content`).

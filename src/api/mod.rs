@@ -2,6 +2,7 @@
 //! IR (plus the raw top-level fields, for lossless pass-through to a provider of the same schema) and
 //! renders canonical answers, whole or as a stream, back in the client's schema.
 
+pub mod answer_edit;
 pub mod anthropic_messages;
 pub mod anthropic_passthrough;
 pub mod json;

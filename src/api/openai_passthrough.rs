@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use switchyard_sdk::Money;
 
-use super::json::rewrite_answer;
+use super::answer_edit::rewrite_answer;
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
 use crate::providers::openai::{max_tokens_field, render_messages};

@@ -33,13 +33,15 @@ impl HttpModule for KnownLength {
     async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> pingora::Result<()> {
         self.header_written = true;
         if let Some((n, cost)) = self.whole.take() {
-            resp.remove_header(&http::header::TRANSFER_ENCODING);
-            resp.insert_header(http::header::CONTENT_LENGTH, n.to_string())?;
-            // The usage is known too, so the header can carry the actual cost, not the estimate.
-            if let Some(c) = cost {
-                resp.insert_header(headers::X_JT_COST_USD, c.to_string())?;
-                resp.insert_header(headers::X_JT_COST_BASIS, "actual")?;
-            }
+            headers::edit(resp, |h| {
+                h.remove(http::header::TRANSFER_ENCODING);
+                h.insert(http::header::CONTENT_LENGTH, n.into());
+                // The usage is known too, so the header can carry the actual cost, not the estimate.
+                if let Some(v) = cost.and_then(|c| http::HeaderValue::from_str(&c.to_string()).ok()) {
+                    h.insert(headers::X_JT_COST_USD, v);
+                    h.insert(headers::X_JT_COST_BASIS, http::HeaderValue::from_static("actual"));
+                }
+            });
         }
         Ok(())
     }

@@ -61,3 +61,12 @@ impl Fresh {
         Ok(RequestHeader::from(parts))
     }
 }
+
+/// Edits a header the gateway built (see [`Fresh`]) through its plain `http` map. Pingora's own
+/// `ResponseHeader` gives only `insert_header` for that.
+pub fn edit(resp: &mut ResponseHeader, f: impl FnOnce(&mut HeaderMap)) {
+    let placeholder = ResponseHeader::from(http::Response::new(()).into_parts().0);
+    let mut parts = http::response::Parts::from(std::mem::replace(resp, placeholder));
+    f(&mut parts.headers);
+    *resp = ResponseHeader::from(parts);
+}

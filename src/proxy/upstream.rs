@@ -81,7 +81,6 @@ pub async fn peer(
     }
 }
 
-/// The upstream request header: built fresh rather than forwarded, so client credentials, cookies and
 /// The Pingora peer for `model`'s provider: its address resolved through the async cache (the
 /// simulator's for `mock` providers), its timeouts, and h2 by ALPN over TLS. The proxy path and the
 /// whole-answer endpoints (`complete::call`) both connect through it.
@@ -117,6 +116,7 @@ pub async fn peer_for(
     Ok(peer)
 }
 
+/// The upstream request header: built fresh rather than forwarded, so client credentials, cookies and
 /// Switchyard's own control headers never reach a provider.
 pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()> {
     let Some(model) = ctx.current_model() else {

@@ -43,22 +43,36 @@ impl Money {
 /// Exact decimal dollars without trailing zeros, e.g. `0.0000045`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.0 / PICO_PER_DOLLAR;
-        let frac = self.0 % PICO_PER_DOLLAR;
-        if frac == 0 {
-            return write!(f, "{whole}");
+        // Written on the stack and handed over once: this is on every request's path (the cost
+        // header and the access line). `u64::MAX` pico-dollars is 8 integer digits.
+        let mut buf = [0u8; 40];
+        let mut at = buf.len();
+        let mut push = |b: u8| {
+            at -= 1;
+            buf[at] = b;
+        };
+        let (mut whole, mut frac) = (self.0 / PICO_PER_DOLLAR, self.0 % PICO_PER_DOLLAR);
+        if frac != 0 {
+            let mut keep = false;
+            for _ in 0..12 {
+                let d = (frac % 10) as u8;
+                frac /= 10;
+                keep |= d != 0;
+                if keep {
+                    push(b'0' + d);
+                }
+            }
+            push(b'.');
         }
-        // Twelve fraction digits without the trailing zeros, on the stack (this is on every
-        // request's path: the cost header and the access line).
-        let mut digits = [b'0'; 12];
-        let mut rest = frac;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (rest % 10) as u8;
-            rest /= 10;
+        loop {
+            push(b'0' + (whole % 10) as u8);
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
         }
-        let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-        let digits = std::str::from_utf8(&digits[..len]).map_err(|_| fmt::Error)?;
-        write!(f, "{whole}.{digits}")
+        // Only ASCII digits and a dot were written.
+        f.write_str(std::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -102,6 +116,9 @@ mod tests {
         assert_eq!(Money(0).to_string(), "0");
         assert_eq!(Money(4_500_000).to_string(), "0.0000045");
         assert_eq!(Money(2_000_000_000_000).to_string(), "2");
+        assert_eq!(Money(1).to_string(), "0.000000000001");
+        assert_eq!(Money(10_500_000_000_000).to_string(), "10.5");
+        assert_eq!(Money(u64::MAX).to_string(), "18446744.073709551615");
         assert_eq!(Money::from_dollars(-1.0), None);
         assert_eq!(Money::from_dollars(f64::NAN), None);
         assert_eq!(Money::from_dollars(0.5), Some(Money(500_000_000_000)));

@@ -1,0 +1,163 @@
+//! Editing a provider's complete answer for the client as text: the top-level fields are borrowed
+//! from the body, not built as a tree, and copied as they are but for `model`, `usage` (which gains
+//! `cost`) and `router` (ours, added). On a non-streaming request this is most of the gateway's own
+//! work on the answer, so it allocates no more than the output.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use switchyard_sdk::ir::Usage;
+use switchyard_sdk::Money;
+
+use super::Finalizer;
+
+/// A field name as written: borrowed from the body unless it had escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+type Fields<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+        let mut out: Fields<'de> = Vec::with_capacity(12);
+        while let Some((Name(k), v)) = map.next_entry::<Name<'de>, &'de RawValue>()? {
+            if out.iter().any(|(seen, _)| *seen == k) {
+                return Err(A::Error::custom(format!("duplicate field `{k}`")));
+            }
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+}
+
+/// The top-level fields of a JSON object, borrowed from its text.
+fn fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = de.deserialize_map(FieldsVisitor)?;
+    de.end()?;
+    Ok(fields)
+}
+
+/// Writes `s` as a JSON string.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Serializing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Writes `"k":v` into an object being built, with the comma when it is not the first field.
+pub fn write_field(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &[u8]) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    write_str(out, k);
+    out.push(b':');
+    out.extend_from_slice(v);
+}
+
+/// Like [`write_field`] for a name read from JSON text: a borrowed name had no escapes in the text,
+/// so it goes back as it was.
+fn write_read_field(out: &mut Vec<u8>, first: &mut bool, k: &Cow<str>, v: &[u8]) {
+    match k {
+        Cow::Borrowed(name) => {
+            if !std::mem::take(first) {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(v);
+        }
+        Cow::Owned(name) => write_field(out, first, name, v),
+    }
+}
+
+/// A usage object with `cost` added (unchanged when there is no cost or it is not an object).
+fn with_cost(out: &mut Vec<u8>, usage: &RawValue, cost: Option<Money>) {
+    let text = usage.get();
+    let (Some(c), Ok(fields)) = (cost, fields(text)) else {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    };
+    out.push(b'{');
+    let mut first = true;
+    for (k, v) in fields.iter().filter(|(k, _)| k != "cost") {
+        write_read_field(out, &mut first, k, v.get().as_bytes());
+    }
+    let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
+    write_field(out, &mut first, "cost", &cost);
+    out.push(b'}');
+}
+
+/// Edits a provider's complete answer for the client: `model` becomes the catalog id, `usage` gains
+/// `cost`, and `router` is added; every other field is copied as raw text, in order. `required` is
+/// the field without which the body is not an answer; `usage_of` reads the provider's usage object.
+/// `Err` says why the body is unusable.
+pub fn rewrite_answer(
+    body: &[u8],
+    required: &str,
+    model_id: &str,
+    usage_of: impl Fn(&RawValue) -> Option<Usage>,
+    fin: &mut dyn Finalizer,
+) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "response is not UTF-8".to_string())?;
+    let obj = fields(text).map_err(|e| format!("response is not a JSON object: {e}"))?;
+    if !obj.iter().any(|(k, _)| k == required) {
+        return Err(format!("response has no `{required}`"));
+    }
+    let usage_raw = obj.iter().find(|(k, _)| k == "usage").map(|(_, v)| *v);
+    let (router, cost) = fin.finish_bytes(usage_raw.and_then(&usage_of));
+    let mut out = Vec::with_capacity(body.len() + router.len() + model_id.len() + 64);
+    out.push(b'{');
+    let mut first = true;
+    let mut model = Vec::with_capacity(model_id.len() + 2);
+    write_str(&mut model, model_id);
+    let mut saw_model = false;
+    for (k, v) in &obj {
+        match k.as_ref() {
+            "model" => {
+                saw_model = true;
+                write_read_field(&mut out, &mut first, k, &model);
+            }
+            "usage" => {
+                write_read_field(&mut out, &mut first, k, b"");
+                with_cost(&mut out, v, cost);
+            }
+            "router" => {}
+            _ => write_read_field(&mut out, &mut first, k, v.get().as_bytes()),
+        }
+    }
+    if !saw_model {
+        write_field(&mut out, &mut first, "model", &model);
+    }
+    write_field(&mut out, &mut first, "router", &router);
+    out.push(b'}');
+    Ok(out)
+}
