@@ -136,6 +136,31 @@ async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
     }
 }
 
+/// A provider's stream that reached the gateway whole (one write) is framed like a whole answer:
+/// exact length, actual cost; its events are the translated ones, ending with `[DONE]`. A stream
+/// that arrives over time stays chunked (`streaming_is_forwarded_event_by_event_with_router_last`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_that_arrived_whole_carries_its_length() {
+    let sse: String = stream_events("upstream-a", &["one ", "two"])
+        .iter()
+        .map(|e| format!("data: {e}\n\n"))
+        .collect();
+    let (_up, gw) = setup(move |_, _| Reply::Text(200, "text/event-stream", sse.clone())).await;
+    let resp = chat(&gw, json!({"model": "a", "stream": true, "messages": user_msg("count")})).await;
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers().clone();
+    let body = resp.text().await.unwrap();
+    assert_eq!(h["content-length"].to_str().unwrap().parse::<usize>().unwrap(), body.len());
+    assert!(h.get("transfer-encoding").is_none());
+    assert_eq!(h["content-type"], "text/event-stream");
+    let data = sse_data(&body);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(last["router"]["model"], "up/a");
+    assert_eq!(h["x-jt-cost-basis"], "actual");
+    assert_eq!(h["x-jt-cost-usd"].to_str().unwrap(), last["usage"]["cost"].to_string());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn streaming_is_forwarded_event_by_event_with_router_last() {
     let words = ["one ", "two ", "three ", "four ", "five"];
@@ -148,6 +173,8 @@ async fn streaming_is_forwarded_event_by_event_with_router_last() {
     .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert_eq!(resp.headers()["transfer-encoding"], "chunked", "a stream in progress has no length");
+    assert_eq!(resp.headers()["x-jt-cost-basis"], "estimate");
     let mut first_at = None;
     let mut body = String::new();
     while let Some(chunk) = resp.chunk().await.unwrap() {

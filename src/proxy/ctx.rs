@@ -91,6 +91,8 @@ pub struct Ctx {
     pub headers_sent: bool,
     /// Body bytes went to the client: from here on nothing may be retried.
     pub body_sent: bool,
+    /// Body bytes produced for the client so far.
+    pub bytes_out: usize,
     /// `x-jt-no-fallback: true`.
     pub no_fallback: bool,
     pub counted_in_flight: bool,
@@ -120,6 +122,7 @@ impl Ctx {
             truncated: false,
             headers_sent: false,
             body_sent: false,
+            bytes_out: 0,
             no_fallback: false,
             counted_in_flight: false,
         }

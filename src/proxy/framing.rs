@@ -9,6 +9,8 @@
 //! arrives as one batch (header and complete body). Downstream modules' header filters run later,
 //! at write time. So when `response_body_filter` finishes an answer whose header has not been
 //! written yet, this module learns the length and gives the header a `Content-Length` instead.
+//! A stream is framed the same way when the provider's whole stream arrived before the header left
+//! (a real model's stream arrives over seconds, so it goes chunked, event by event).
 //! When the header was written in an earlier batch, the answer stays chunked: both are correct.
 //! A whole answer's usage is known by then as well, so its header carries the actual cost.
 
@@ -63,8 +65,10 @@ impl HttpModuleBuilder for KnownLengthBuilder {
     }
 }
 
-/// Called with a complete answer of `len` bytes, all of it produced in the current batch: if the
-/// header is still unwritten, it will carry `Content-Length: len` and the actual cost.
+/// Called at the end of the upstream body with the `len` bytes produced for the client. If the
+/// header is still unwritten, all of them were produced in the batch it is written with (Pingora
+/// writes a batch's header before its body), so it can carry `Content-Length: len` and the actual
+/// cost. This holds for a stream too, when the provider's whole stream came before the header left.
 pub fn whole_answer(s: &mut Session, len: usize, cost: Option<Money>) {
     if let Some(m) = s.downstream_modules_ctx.get_mut::<KnownLength>() {
         if !m.header_written {

@@ -191,23 +191,19 @@ pub fn router_json(ctx: &Ctx, cost: Option<Money>) -> Value {
     RouterMeta::new(ctx, cost).to_value()
 }
 
-/// `response_body_filter`: translate one chunk of the upstream body. Returns the answer's length
-/// when this chunk completed an answer sent whole (JSON, or an error before any byte): everything
-/// the client gets is then in `body`.
+/// `response_body_filter`: translate one chunk of the upstream body. At the end of the body, returns
+/// the length of everything produced for the client (see `framing` for when that is the answer's
+/// length).
 pub fn body(body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<Option<usize>> {
     if ctx.first_byte.is_none() && body.as_ref().is_some_and(|b| !b.is_empty()) {
         ctx.first_byte = Some(std::time::Instant::now());
     }
     let mut answer = std::mem::replace(&mut ctx.answer, Answer::None);
-    let whole = eos
-        && matches!(
-            answer,
-            Answer::Json { .. } | Answer::UpstreamError { in_stream: false, .. }
-        );
     let result = translate(&mut answer, body, eos, ctx);
     ctx.answer = answer;
     result?;
-    Ok(whole.then(|| body.as_ref().map_or(0, Bytes::len)))
+    ctx.bytes_out += body.as_ref().map_or(0, Bytes::len);
+    Ok(eos.then_some(ctx.bytes_out))
 }
 
 fn provider_name(ctx: &Ctx) -> String {
