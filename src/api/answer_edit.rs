@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-type Fields<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+pub type Fields<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
 
 struct FieldsVisitor;
 
@@ -59,7 +59,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 }
 
 /// The top-level fields of a JSON object, borrowed from its text.
-fn fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
+pub fn fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let fields = de.deserialize_map(FieldsVisitor)?;
     de.end()?;
@@ -114,6 +114,31 @@ fn with_cost(out: &mut Vec<u8>, usage: &RawValue, cost: Option<Money>) {
     let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
     write_field(out, &mut first, "cost", &cost);
     out.push(b'}');
+}
+
+/// The object of `fields` with `model` set to `model_id` (added at the end when absent), every other
+/// field as it was written.
+pub fn with_model(fields: &Fields, model_id: &str, extra: usize) -> Vec<u8> {
+    let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+    let mut out = Vec::with_capacity(size + model_id.len() + extra + 16);
+    out.push(b'{');
+    let mut first = true;
+    let mut model = Vec::with_capacity(model_id.len() + 2);
+    write_str(&mut model, model_id);
+    let mut saw_model = false;
+    for (k, v) in fields {
+        if k == "model" {
+            saw_model = true;
+            write_read_field(&mut out, &mut first, k, &model);
+        } else {
+            write_read_field(&mut out, &mut first, k, v.get().as_bytes());
+        }
+    }
+    if !saw_model {
+        write_field(&mut out, &mut first, "model", &model);
+    }
+    out.push(b'}');
+    out
 }
 
 /// Edits a provider's complete answer for the client: `model` becomes the catalog id, `usage` gains

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use switchyard_sdk::Money;
 
-use super::answer_edit::rewrite_answer;
+use super::answer_edit::{self, rewrite_answer};
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
 use crate::providers::openai::{max_tokens_field, render_messages};
@@ -166,6 +166,47 @@ impl PassthroughStream {
         self.finalized = true;
     }
 
+    /// Most events are a delta and nothing else: no usage, no error, no finish reason. Those are
+    /// edited as text (only `model` changes), without building the event as a tree; `false` leaves
+    /// the event to the general path.
+    fn plain_event(&mut self, data: &str, out: &mut Vec<u8>) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Choice {
+            #[serde(default)]
+            finish_reason: Option<serde::de::IgnoredAny>,
+        }
+        let Ok(fields) = answer_edit::fields(data) else {
+            return false;
+        };
+        let mut plain_choices = false;
+        for (k, v) in &fields {
+            match k.as_ref() {
+                "error" => return false,
+                "usage" if v.get() != "null" => return false,
+                "choices" => {
+                    plain_choices = serde_json::from_str::<Vec<Choice>>(v.get())
+                        .is_ok_and(|cs| cs.iter().all(|c| c.finish_reason.is_none()));
+                }
+                _ => {}
+            }
+        }
+        if !plain_choices {
+            return false;
+        }
+        if self.template.is_none() {
+            let raw = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| serde_json::from_str(v.get()).ok())
+                    .unwrap_or(Value::Null)
+            };
+            self.template = Some((raw("id"), raw("created")));
+        }
+        write_event(out, None, &answer_edit::with_model(&fields, &self.model_id, 0));
+        true
+    }
+
     /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
     fn close(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         if self.finalized {
@@ -195,6 +236,9 @@ impl StreamTranslator for PassthroughStream {
             self.close(out, fin);
             self.done = true;
             out.extend_from_slice(b"data: [DONE]\n\n");
+            return;
+        }
+        if self.plain_event(&ev.data, out) {
             return;
         }
         let Ok(mut m) = serde_json::from_str::<Map<String, Value>>(&ev.data) else {
