@@ -104,10 +104,23 @@ pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
         out.extend_from_slice(e.as_bytes());
         out.push(b'\n');
     }
-    for line in data.split(|&b| b == b'\n') {
+    out.reserve(data.len() + 16);
+    // One `data:` line per line of `data`.
+    let mut rest = data;
+    loop {
         out.extend_from_slice(b"data: ");
-        out.extend_from_slice(line);
-        out.push(b'\n');
+        match memchr(b'\n', rest) {
+            Some(i) => {
+                out.extend_from_slice(&rest[..i]);
+                out.push(b'\n');
+                rest = &rest[i + 1..];
+            }
+            None => {
+                out.extend_from_slice(rest);
+                out.push(b'\n');
+                break;
+            }
+        }
     }
     out.push(b'\n');
 }
