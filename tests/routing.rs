@@ -219,6 +219,13 @@ async fn an_error_as_the_first_stream_event_falls_back_before_the_client_sees_a_
     let (ups, gw) = trio(behave, "").await;
     let r = client().post(gw.chat_url()).bearer_auth(KEY).json(&json!({"model": "auto:quality", "stream": true, "messages": user_msg("Hello!")})).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    // Which attempt's header the client got depends on whether the first one had been written when its
+    // error event arrived; either way it is the gateway's header, consistent with itself.
+    assert!(h.contains_key("x-request-id"), "{h:?}");
+    assert_eq!(h["x-jt-route"], "quality", "{h:?}");
+    let fell_back = h["x-jt-fallback"] == "true";
+    assert_eq!(h["x-routed-model"], if fell_back { "fast/m" } else { "strong/m" });
     let body = r.text().await.unwrap();
     let data = sse_data(&body);
     assert_eq!(data.last().unwrap(), "[DONE]", "{body}");

@@ -87,7 +87,8 @@ pub struct Ctx {
     pub first_byte: Option<Instant>,
     /// The answering stream broke after it started.
     pub truncated: bool,
-    /// Response headers went to the client (a later attempt's headers are then ignored by Pingora).
+    /// The client's response header has been written (`framing::header_written`, read at each
+    /// attempt's header hooks); a later attempt's header is then not written.
     pub headers_sent: bool,
     /// Body bytes went to the client: from here on nothing may be retried.
     pub body_sent: bool,

@@ -8,11 +8,11 @@
 //! whole batch of upstream tasks before it writes any of them, and a small upstream answer usually
 //! arrives as one batch (header and complete body). Downstream modules' header filters run later,
 //! at write time. So when `response_body_filter` finishes an answer whose header has not been
-//! written yet, this module learns the length and gives the header a `Content-Length` instead.
-//! A stream is framed the same way when the provider's whole stream arrived before the header left
-//! (a real model's stream arrives over seconds, so it goes chunked, event by event).
-//! When the header was written in an earlier batch, the answer stays chunked: both are correct.
-//! A whole answer's usage is known by then as well, so its header carries the actual cost.
+//! written yet, this module learns the length and gives the header a `Content-Length` instead, and
+//! the actual cost, since the usage is known by then as well. When the header was written in an
+//! earlier batch, the answer stays chunked with the estimate: both are correct. A stream is framed
+//! the same way when the provider's whole stream arrived before the header left (a real model's
+//! stream arrives over seconds, so it goes chunked, event by event).
 
 use async_trait::async_trait;
 use pingora::http::ResponseHeader;
@@ -63,6 +63,16 @@ impl HttpModuleBuilder for KnownLengthBuilder {
     fn init(&self) -> Module {
         Box::<KnownLength>::default()
     }
+}
+
+/// Whether the client's response header has been written. Not the same as "a response header was
+/// filtered": Pingora writes a batch's tasks only after filtering all of them, so an attempt that
+/// fails in the body filter (an error as a stream's first event) had its header filtered but never
+/// written, and the next attempt's header is the one the client gets.
+pub fn header_written(s: &Session) -> bool {
+    s.downstream_modules_ctx
+        .get::<KnownLength>()
+        .is_some_and(|m| m.header_written)
 }
 
 /// Called at the end of the upstream body with the `len` bytes produced for the client. If the

@@ -134,14 +134,16 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_response_filter(
         &self,
-        _s: &mut Session,
+        s: &mut Session,
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> pingora::Result<()> {
+        ctx.headers_sent = framing::header_written(s);
         response::on_upstream_headers(resp, ctx)
     }
 
-    async fn response_filter(&self, _s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+    async fn response_filter(&self, s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+        ctx.headers_sent = framing::header_written(s);
         response::client_headers(resp, ctx)
     }
 

@@ -92,7 +92,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
 /// are added. The body changes length, so it goes chunked (HTTP/2 drops the header itself).
 pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
     if ctx.headers_sent {
-        // A fallback after the first attempt's headers went out: Pingora ignores these.
+        // A fallback after the first attempt's header went out: Pingora does not write a second.
         return Ok(());
     }
     let mut h = Fresh::with_capacity(16);
@@ -141,7 +141,6 @@ pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Resu
     }
     *resp = h.response(status)?;
     ctx.status = status;
-    ctx.headers_sent = true;
     Ok(())
 }
 
