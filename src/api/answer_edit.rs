@@ -84,6 +84,7 @@ pub fn write_field(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &[u8]) {
 
 /// Like [`write_field`] for a name read from JSON text: a borrowed name had no escapes in the text,
 /// so it goes back as it was.
+#[allow(clippy::ptr_arg)] // The variant is the point: borrowed means written without escapes.
 fn write_read_field(out: &mut Vec<u8>, first: &mut bool, k: &Cow<str>, v: &[u8]) {
     match k {
         Cow::Borrowed(name) => {
