@@ -119,9 +119,9 @@ fn with_cost(out: &mut Vec<u8>, usage: &RawValue, cost: Option<Money>) {
 
 /// The object of `fields` with `model` set to `model_id` (added at the end when absent), every other
 /// field as it was written.
-pub fn with_model(fields: &Fields, model_id: &str, extra: usize) -> Vec<u8> {
+pub fn with_model(fields: &Fields, model_id: &str) -> Vec<u8> {
     let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
-    let mut out = Vec::with_capacity(size + model_id.len() + extra + 16);
+    let mut out = Vec::with_capacity(size + model_id.len() + 16);
     out.push(b'{');
     let mut first = true;
     let mut model = Vec::with_capacity(model_id.len() + 2);

@@ -203,7 +203,7 @@ impl PassthroughStream {
             };
             self.template = Some((raw("id"), raw("created")));
         }
-        write_event(out, None, &answer_edit::with_model(&fields, &self.model_id, 0));
+        write_event(out, None, &answer_edit::with_model(&fields, &self.model_id));
         true
     }
 
