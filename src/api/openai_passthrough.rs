@@ -157,12 +157,23 @@ impl PassthroughStream {
         }
     }
 
-    fn finalize_into(&mut self, m: &mut Map<String, Value>, fin: &mut dyn Finalizer) {
-        let (router, cost) = fin.finish(self.usage);
+    /// Emits the final event: `m` with `usage.cost` and the `router` object, which is spliced in as
+    /// serialized text rather than built as a `Value`.
+    fn emit_final(&mut self, out: &mut Vec<u8>, mut m: Map<String, Value>, fin: &mut dyn Finalizer) {
+        let (router, cost) = fin.finish_bytes(self.usage);
         if let Some(u) = m.get_mut("usage") {
             add_cost(u, cost);
         }
-        m.insert("router".into(), router);
+        m.shift_remove("router");
+        let mut event = serde_json::to_vec(&m).unwrap_or_else(|_| b"{}".to_vec());
+        event.pop(); // the object's closing brace
+        if !m.is_empty() {
+            event.push(b',');
+        }
+        event.extend_from_slice(b"\"router\":");
+        event.extend_from_slice(&router);
+        event.push(b'}');
+        write_event(out, None, &event);
         self.finalized = true;
     }
 
@@ -212,7 +223,7 @@ impl PassthroughStream {
         if self.finalized {
             return;
         }
-        let mut m = self.held.take().unwrap_or_else(|| {
+        let m = self.held.take().unwrap_or_else(|| {
             let (id, created) = self.template.clone().unwrap_or((Value::Null, Value::Null));
             let mut m = Map::new();
             m.insert("id".into(), id);
@@ -222,8 +233,7 @@ impl PassthroughStream {
             m.insert("choices".into(), Value::Array(Vec::new()));
             m
         });
-        self.finalize_into(&mut m, fin);
-        Self::emit(out, &m);
+        self.emit_final(out, m, fin);
     }
 }
 
@@ -265,14 +275,12 @@ impl StreamTranslator for PassthroughStream {
         if let Some(u) = m.get("usage").filter(|u| !u.is_null()) {
             self.usage = parse_usage(u);
             if self.include_usage {
-                self.finalize_into(&mut m, fin);
-                Self::emit(out, &m);
+                self.emit_final(out, m, fin);
             } else if let Some(mut held) = self.held.take() {
                 if let Some(u) = m.remove("usage") {
                     held.insert("usage".into(), u);
                 }
-                self.finalize_into(&mut held, fin);
-                Self::emit(out, &held);
+                self.emit_final(out, held, fin);
             }
             return;
         }
