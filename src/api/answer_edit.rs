@@ -101,44 +101,62 @@ fn write_read_field(out: &mut Vec<u8>, first: &mut bool, k: &Cow<str>, v: &[u8])
 }
 
 /// A usage object with `cost` added (unchanged when there is no cost or it is not an object).
-fn with_cost(out: &mut Vec<u8>, usage: &RawValue, cost: Option<Money>) {
+fn with_cost(usage: &RawValue, cost: Option<Money>) -> Vec<u8> {
     let text = usage.get();
     let (Some(c), Ok(fields)) = (cost, fields(text)) else {
-        out.extend_from_slice(text.as_bytes());
-        return;
+        return text.as_bytes().to_vec();
     };
+    let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
+    let mut out = Vec::with_capacity(text.len() + cost.len() + 8);
+    write_object(&mut out, &fields, |k, _| if k == "cost" { Edit::Drop } else { Edit::Keep }, &[("cost", &cost)]);
+    out
+}
+
+/// What becomes of one field when an object is written again.
+enum Edit<'a> {
+    Keep,
+    Drop,
+    Write(Cow<'a, [u8]>),
+}
+
+/// Writes the object of `fields` into `out`: each field as `edit` says, then the `tail` fields.
+fn write_object<'e>(
+    out: &mut Vec<u8>,
+    fields: &Fields,
+    mut edit: impl FnMut(&str, &RawValue) -> Edit<'e>,
+    tail: &[(&str, &[u8])],
+) {
     out.push(b'{');
     let mut first = true;
-    for (k, v) in fields.iter().filter(|(k, _)| k != "cost") {
-        write_read_field(out, &mut first, k, v.get().as_bytes());
+    for (k, v) in fields {
+        match edit(k, v) {
+            Edit::Keep => write_read_field(out, &mut first, k, v.get().as_bytes()),
+            Edit::Drop => {}
+            Edit::Write(value) => write_read_field(out, &mut first, k, &value),
+        }
     }
-    let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
-    write_field(out, &mut first, "cost", &cost);
+    for (k, v) in tail {
+        write_field(out, &mut first, k, v);
+    }
     out.push(b'}');
+}
+
+/// `model` set to `model_id` in an object being written: the field's new value, or, when the object
+/// has none, the tail field that adds it.
+fn model_edit(fields: &Fields, model_id: &str) -> (Vec<u8>, bool) {
+    let mut model = Vec::with_capacity(model_id.len() + 2);
+    write_str(&mut model, model_id);
+    (model, fields.iter().any(|(k, _)| k == "model"))
 }
 
 /// The object of `fields` with `model` set to `model_id` (added at the end when absent), every other
 /// field as it was written.
 pub fn with_model(fields: &Fields, model_id: &str) -> Vec<u8> {
+    let (model, has_model) = model_edit(fields, model_id);
     let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
-    let mut out = Vec::with_capacity(size + model_id.len() + 16);
-    out.push(b'{');
-    let mut first = true;
-    let mut model = Vec::with_capacity(model_id.len() + 2);
-    write_str(&mut model, model_id);
-    let mut saw_model = false;
-    for (k, v) in fields {
-        if k == "model" {
-            saw_model = true;
-            write_read_field(&mut out, &mut first, k, &model);
-        } else {
-            write_read_field(&mut out, &mut first, k, v.get().as_bytes());
-        }
-    }
-    if !saw_model {
-        write_field(&mut out, &mut first, "model", &model);
-    }
-    out.push(b'}');
+    let mut out = Vec::with_capacity(size + model.len() + 16);
+    let tail: &[(&str, &[u8])] = if has_model { &[] } else { &[("model", &model)] };
+    write_object(&mut out, fields, |k, _| if k == "model" { Edit::Write(Cow::Borrowed(&model)) } else { Edit::Keep }, tail);
     out
 }
 
@@ -160,30 +178,16 @@ pub fn rewrite_answer(
     }
     let usage_raw = obj.iter().find(|(k, _)| k == "usage").map(|(_, v)| *v);
     let (router, cost) = fin.finish_bytes(usage_raw.and_then(&usage_of));
-    let mut out = Vec::with_capacity(body.len() + router.len() + model_id.len() + 64);
-    out.push(b'{');
-    let mut first = true;
-    let mut model = Vec::with_capacity(model_id.len() + 2);
-    write_str(&mut model, model_id);
-    let mut saw_model = false;
-    for (k, v) in &obj {
-        match k.as_ref() {
-            "model" => {
-                saw_model = true;
-                write_read_field(&mut out, &mut first, k, &model);
-            }
-            "usage" => {
-                write_read_field(&mut out, &mut first, k, b"");
-                with_cost(&mut out, v, cost);
-            }
-            "router" => {}
-            _ => write_read_field(&mut out, &mut first, k, v.get().as_bytes()),
-        }
-    }
-    if !saw_model {
-        write_field(&mut out, &mut first, "model", &model);
-    }
-    write_field(&mut out, &mut first, "router", &router);
-    out.push(b'}');
+    let (model, has_model) = model_edit(&obj, model_id);
+    let mut out = Vec::with_capacity(body.len() + router.len() + model.len() + 64);
+    let with_model: [(&str, &[u8]); 2] = [("model", &model), ("router", &router)];
+    let tail = if has_model { &with_model[1..] } else { &with_model[..] };
+    let edit = |k: &str, v: &RawValue| match k {
+        "model" => Edit::Write(Cow::Borrowed(&model)),
+        "usage" => Edit::Write(Cow::Owned(with_cost(v, cost))),
+        "router" => Edit::Drop,
+        _ => Edit::Keep,
+    };
+    write_object(&mut out, &obj, edit, tail);
     Ok(out)
 }

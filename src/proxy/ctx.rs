@@ -87,9 +87,6 @@ pub struct Ctx {
     pub first_byte: Option<Instant>,
     /// The answering stream broke after it started.
     pub truncated: bool,
-    /// The client's response header has been written (`framing::header_written`, read at each
-    /// attempt's header hooks); a later attempt's header is then not written.
-    pub headers_sent: bool,
     /// Body bytes went to the client: from here on nothing may be retried.
     pub body_sent: bool,
     /// Body bytes produced for the client so far.
@@ -121,7 +118,6 @@ impl Ctx {
             cost: None,
             first_byte: None,
             truncated: false,
-            headers_sent: false,
             body_sent: false,
             bytes_out: 0,
             no_fallback: false,

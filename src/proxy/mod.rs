@@ -138,13 +138,11 @@ impl ProxyHttp for Gateway {
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> pingora::Result<()> {
-        ctx.headers_sent = framing::header_written(s);
-        response::on_upstream_headers(resp, ctx)
+        response::on_upstream_headers(resp, ctx, framing::header_written(s))
     }
 
     async fn response_filter(&self, s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
-        ctx.headers_sent = framing::header_written(s);
-        response::client_headers(resp, ctx)
+        response::client_headers(resp, ctx, framing::header_written(s))
     }
 
     fn upstream_response_body_filter(

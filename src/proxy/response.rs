@@ -37,7 +37,8 @@ fn retry_after(resp: &ResponseHeader) -> Option<u64> {
 
 /// `upstream_response_filter`: record the attempt; on 429/5xx with a candidate left, fail this attempt
 /// so Pingora retries (nothing has reached the client yet); otherwise choose how to handle the body.
-pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
+/// `headers_sent`: the client's header has been written (`framing::header_written`).
+pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx, headers_sent: bool) -> pingora::Result<()> {
     let status = resp.status.as_u16();
     let can_fall_back = ctx.can_fall_back();
     let Some(a) = ctx.attempts.last_mut() else {
@@ -75,7 +76,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
             upstream_status: status,
             buf: Vec::new(),
             retry_after: retry_after(resp),
-            in_stream: ctx.headers_sent,
+            in_stream: headers_sent,
         }
     } else if req.stream {
         Answer::Stream(Box::new(StreamState {
@@ -89,10 +90,11 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx) -> pingora::Res
 }
 
 /// `response_filter`: nothing of the upstream's headers is passed on but what the client needs; ours
-/// are added. The body changes length, so it goes chunked (HTTP/2 drops the header itself).
-pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
-    if ctx.headers_sent {
-        // A fallback after the first attempt's header went out: Pingora does not write a second.
+/// are added. The body changes length, so it goes chunked (HTTP/2 drops the header itself) unless
+/// `framing` learns the length before the header is written. After a fallback whose first attempt's
+/// header was written (`headers_sent`), Pingora writes no second header.
+pub fn client_headers(resp: &mut ResponseHeader, ctx: &mut Ctx, headers_sent: bool) -> pingora::Result<()> {
+    if headers_sent {
         return Ok(());
     }
     let mut h = Fresh::with_capacity(16);
