@@ -79,7 +79,11 @@ impl SseParser {
             }
             None => (line, &b""[..]),
         };
-        let value = String::from_utf8_lossy(value);
+        // `from_utf8` checks ASCII a word at a time; the lossy decoder walks every byte.
+        let value = match std::str::from_utf8(value) {
+            Ok(v) => std::borrow::Cow::Borrowed(v),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         self.current_len += line.len();
         match field {
             b"data" => {

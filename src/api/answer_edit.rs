@@ -160,10 +160,42 @@ pub fn with_model(fields: &Fields, model_id: &str) -> Vec<u8> {
     out
 }
 
-/// Edits a provider's complete answer for the client: `model` becomes the catalog id, `usage` gains
-/// `cost`, and `router` is added; every other field is copied as raw text, in order. `required` is
-/// the field without which the body is not an answer; `usage_of` reads the provider's usage object.
-/// `Err` says why the body is unusable.
+/// The last object of an answer, edited for the client: `model` becomes the catalog id, `usage`
+/// becomes `usage` with `cost` added (left as written when `usage` is `None`, added when the object
+/// has none), and our `router` object ends it; every other field is copied as raw text, in order.
+pub fn finish_object(
+    fields: &Fields,
+    model_id: &str,
+    usage: Option<&RawValue>,
+    router: &[u8],
+    cost: Option<Money>,
+) -> Vec<u8> {
+    let (model, has_model) = model_edit(fields, model_id);
+    let usage = usage.map(|u| with_cost(u, cost));
+    let has_usage = fields.iter().any(|(k, _)| k == "usage");
+    let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+    let mut out = Vec::with_capacity(size + router.len() + model.len() + 64);
+    let mut tail: Vec<(&str, &[u8])> = Vec::with_capacity(3);
+    if !has_model {
+        tail.push(("model", &model));
+    }
+    if let (Some(u), false) = (&usage, has_usage) {
+        tail.push(("usage", u));
+    }
+    tail.push(("router", router));
+    let edit = |k: &str, _: &RawValue| match (k, &usage) {
+        ("model", _) => Edit::Write(Cow::Borrowed(&model)),
+        ("usage", Some(u)) => Edit::Write(Cow::Borrowed(u)),
+        ("router", _) => Edit::Drop,
+        _ => Edit::Keep,
+    };
+    write_object(&mut out, fields, edit, &tail);
+    out
+}
+
+/// Edits a provider's complete answer for the client ([`finish_object`] with the answer's own
+/// usage). `required` is the field without which the body is not an answer; `usage_of` reads the
+/// provider's usage object. `Err` says why the body is unusable.
 pub fn rewrite_answer(
     body: &[u8],
     required: &str,
@@ -178,16 +210,5 @@ pub fn rewrite_answer(
     }
     let usage_raw = obj.iter().find(|(k, _)| k == "usage").map(|(_, v)| *v);
     let (router, cost) = fin.finish_bytes(usage_raw.and_then(&usage_of));
-    let (model, has_model) = model_edit(&obj, model_id);
-    let mut out = Vec::with_capacity(body.len() + router.len() + model.len() + 64);
-    let with_model: [(&str, &[u8]); 2] = [("model", &model), ("router", &router)];
-    let tail = if has_model { &with_model[1..] } else { &with_model[..] };
-    let edit = |k: &str, v: &RawValue| match k {
-        "model" => Edit::Write(Cow::Borrowed(&model)),
-        "usage" => Edit::Write(Cow::Owned(with_cost(v, cost))),
-        "router" => Edit::Drop,
-        _ => Edit::Keep,
-    };
-    write_object(&mut out, &obj, edit, tail);
-    Ok(out)
+    Ok(finish_object(&obj, model_id, usage_raw, &router, cost))
 }

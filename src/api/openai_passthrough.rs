@@ -3,11 +3,10 @@
 //! client sent except the gateway's own, and responses are edited in place (model, cost, router).
 
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Role, Usage};
-use switchyard_sdk::Money;
 
-use super::answer_edit::{self, rewrite_answer};
+use super::answer_edit::{self, rewrite_answer, Fields};
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
 use crate::providers::openai::{max_tokens_field, render_messages};
@@ -92,12 +91,6 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
     })
 }
 
-fn add_cost(usage: &mut Value, cost: Option<Money>) {
-    if let (Some(u), Some(c)) = (usage.as_object_mut(), cost) {
-        u.insert("cost".into(), json!(c.as_dollars_f64()));
-    }
-}
-
 /// Rewrite a complete non-streaming response: `model` becomes the catalog id, `usage` gains `cost`,
 /// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
 pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
@@ -125,20 +118,51 @@ pub fn error_message(body: &[u8]) -> String {
 /// Translates an OpenAI-schema SSE stream for an OpenAI client, event by event. Usage is always
 /// requested upstream; a client that did not ask for it gets usage and `router` on its finish chunk
 /// (held back until usage arrives, a few bytes later), a client that asked gets them on the usage chunk.
+/// Events are edited as text: their top-level fields are borrowed, and only `model`, `usage` and
+/// `router` are written anew.
 pub struct PassthroughStream {
     model_id: String,
+    /// `model_id` as a JSON string.
+    model_json: String,
     include_usage: bool,
-    held: Option<Map<String, Value>>,
-    template: Option<(Value, Value)>,
+    /// The finish chunk as the provider wrote it, held until usage arrives.
+    held: Option<String>,
+    /// `id` and `created` of the first event, as JSON text, for a final event made up at the end.
+    template: Option<(String, String)>,
     usage: Option<Usage>,
     finalized: bool,
     done: bool,
     failure: Option<String>,
 }
 
+/// The part of a choice that decides whether its event ends the answer.
+#[derive(serde::Deserialize)]
+struct Choice {
+    #[serde(default)]
+    finish_reason: Option<serde::de::IgnoredAny>,
+}
+
+/// What an event is read for, in one pass over its text: the fields the translation acts on, borrowed
+/// (`null` reads as absent). Other fields are skipped, and copied as they were.
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created: Option<&'a RawValue>,
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    choices: Option<Vec<Choice>>,
+}
+
 impl PassthroughStream {
     pub fn new(model_id: String, include_usage: bool) -> Self {
         PassthroughStream {
+            model_json: serde_json::Value::String(model_id.clone()).to_string(),
             model_id,
             include_usage,
             held: None,
@@ -150,72 +174,30 @@ impl PassthroughStream {
         }
     }
 
-    fn emit(out: &mut Vec<u8>, m: &Map<String, Value>) {
-        match serde_json::to_vec(m) {
-            Ok(b) => write_event(out, None, &b),
-            Err(_) => write_event(out, None, b"{}"),
+    /// Emits an event as it came but for `model`: `model`'s value (`Some` when the event has one,
+    /// borrowed from `data`) is replaced in place; without one, the event is written again with it.
+    fn emit(&self, out: &mut Vec<u8>, data: &str, model: Option<&RawValue>) {
+        let bytes = data.as_bytes();
+        // A borrowed value's address places it in the text.
+        let start = model.map(|m| (m.get().as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize));
+        let end = start.zip(model).map(|(s, m)| s + m.get().len());
+        if let (Some(head), Some(tail)) = (start.and_then(|s| bytes.get(..s)), end.and_then(|e| bytes.get(e..))) {
+            let mut event = Vec::with_capacity(bytes.len() + self.model_json.len());
+            event.extend_from_slice(head);
+            event.extend_from_slice(self.model_json.as_bytes());
+            event.extend_from_slice(tail);
+            write_event(out, None, &event);
+        } else if let Ok(fields) = answer_edit::fields(data) {
+            write_event(out, None, &answer_edit::with_model(&fields, &self.model_id));
+        } else {
+            write_event(out, None, bytes);
         }
     }
 
-    /// Emits the final event: `m` with `usage.cost` and the `router` object, which is spliced in as
-    /// serialized text rather than built as a `Value`.
-    fn emit_final(&mut self, out: &mut Vec<u8>, mut m: Map<String, Value>, fin: &mut dyn Finalizer) {
+    /// Emits the final event: `fields` with `usage` (and its cost) and the `router` object.
+    fn emit_final(&self, out: &mut Vec<u8>, fields: &Fields, usage: Option<&RawValue>, fin: &mut dyn Finalizer) {
         let (router, cost) = fin.finish_bytes(self.usage);
-        if let Some(u) = m.get_mut("usage") {
-            add_cost(u, cost);
-        }
-        m.shift_remove("router");
-        let mut event = serde_json::to_vec(&m).unwrap_or_else(|_| b"{}".to_vec());
-        event.pop(); // the object's closing brace
-        if !m.is_empty() {
-            event.push(b',');
-        }
-        event.extend_from_slice(b"\"router\":");
-        event.extend_from_slice(&router);
-        event.push(b'}');
-        write_event(out, None, &event);
-        self.finalized = true;
-    }
-
-    /// Most events are a delta and nothing else: no usage, no error, no finish reason. Those are
-    /// edited as text (only `model` changes), without building the event as a tree; `false` leaves
-    /// the event to the general path.
-    fn plain_event(&mut self, data: &str, out: &mut Vec<u8>) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Choice {
-            #[serde(default)]
-            finish_reason: Option<serde::de::IgnoredAny>,
-        }
-        let Ok(fields) = answer_edit::fields(data) else {
-            return false;
-        };
-        let mut plain_choices = false;
-        for (k, v) in &fields {
-            match k.as_ref() {
-                "error" => return false,
-                "usage" if v.get() != "null" => return false,
-                "choices" => {
-                    plain_choices = serde_json::from_str::<Vec<Choice>>(v.get())
-                        .is_ok_and(|cs| cs.iter().all(|c| c.finish_reason.is_none()));
-                }
-                _ => {}
-            }
-        }
-        if !plain_choices {
-            return false;
-        }
-        if self.template.is_none() {
-            let raw = |name: &str| {
-                fields
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .and_then(|(_, v)| serde_json::from_str(v.get()).ok())
-                    .unwrap_or(Value::Null)
-            };
-            self.template = Some((raw("id"), raw("created")));
-        }
-        write_event(out, None, &answer_edit::with_model(&fields, &self.model_id));
-        true
+        write_event(out, None, &answer_edit::finish_object(fields, &self.model_id, usage, &router, cost));
     }
 
     /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
@@ -223,17 +205,14 @@ impl PassthroughStream {
         if self.finalized {
             return;
         }
-        let m = self.held.take().unwrap_or_else(|| {
-            let (id, created) = self.template.clone().unwrap_or((Value::Null, Value::Null));
-            let mut m = Map::new();
-            m.insert("id".into(), id);
-            m.insert("object".into(), "chat.completion.chunk".into());
-            m.insert("created".into(), created);
-            m.insert("model".into(), Value::String(self.model_id.clone()));
-            m.insert("choices".into(), Value::Array(Vec::new()));
-            m
+        let text = self.held.take().unwrap_or_else(|| {
+            let (id, created) = self.template.take().unwrap_or_else(|| ("null".into(), "null".into()));
+            format!(r#"{{"id":{id},"object":"chat.completion.chunk","created":{created},"model":null,"choices":[]}}"#)
         });
-        self.emit_final(out, m, fin);
+        if let Ok(fields) = answer_edit::fields(&text) {
+            self.emit_final(out, &fields, None, fin);
+        }
+        self.finalized = true;
     }
 }
 
@@ -248,53 +227,43 @@ impl StreamTranslator for PassthroughStream {
             out.extend_from_slice(b"data: [DONE]\n\n");
             return;
         }
-        if self.plain_event(&ev.data, out) {
-            return;
-        }
-        let Ok(mut m) = serde_json::from_str::<Map<String, Value>>(&ev.data) else {
-            write_event(out, ev.event.as_deref(), ev.data.as_bytes());
+        let Ok(p) = serde_json::from_str::<Probe>(&ev.data) else {
+            // Not an object we can read (or an odd `choices`): `model` is still set when it is an object.
+            match answer_edit::fields(&ev.data) {
+                Ok(fields) => write_event(out, None, &answer_edit::with_model(&fields, &self.model_id)),
+                Err(_) => write_event(out, ev.event.as_deref(), ev.data.as_bytes()),
+            }
             return;
         };
-        if let Some(e) = m.get("error") {
+        if let Some(e) = p.error {
             // Reported when the stream ends, in the public error shape.
-            self.failure = Some(
-                e.get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.to_string()),
-            );
+            let e: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
+            self.failure =
+                Some(e.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| e.to_string()));
             return;
         }
         if self.template.is_none() {
-            self.template = Some((
-                m.get("id").cloned().unwrap_or(Value::Null),
-                m.get("created").cloned().unwrap_or(Value::Null),
-            ));
+            let raw = |v: Option<&RawValue>| v.map_or_else(|| "null".to_string(), |v| v.get().to_string());
+            self.template = Some((raw(p.id), raw(p.created)));
         }
-        m.insert("model".into(), Value::String(self.model_id.clone()));
-        if let Some(u) = m.get("usage").filter(|u| !u.is_null()) {
-            self.usage = parse_usage(u);
-            if self.include_usage {
-                self.emit_final(out, m, fin);
-            } else if let Some(mut held) = self.held.take() {
-                if let Some(u) = m.remove("usage") {
-                    held.insert("usage".into(), u);
-                }
-                self.emit_final(out, held, fin);
+        if let Some(u) = p.usage {
+            self.usage = serde_json::from_str::<Value>(u.get()).ok().as_ref().and_then(parse_usage);
+            let last = if self.include_usage { Some(ev.data.as_str()) } else { self.held.as_deref() };
+            if let Some(Ok(fields)) = last.map(answer_edit::fields) {
+                self.emit_final(out, &fields, Some(u), fin);
+                self.held = None;
+                self.finalized = true;
             }
             return;
         }
-        let finishing = m
-            .get("choices")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null())));
+        let finishing = p.choices.iter().flatten().any(|c| c.finish_reason.is_some());
         if finishing && !self.include_usage && !self.finalized {
-            if let Some(prev) = self.held.replace(m) {
-                Self::emit(out, &prev);
+            if let Some(prev) = self.held.replace(ev.data.clone()) {
+                self.emit(out, &prev, None);
             }
             return;
         }
-        Self::emit(out, &m);
+        self.emit(out, &ev.data, p.model);
     }
 
     fn end(&mut self, _out: &mut Vec<u8>, _fin: &mut dyn Finalizer) -> Result<(), Incomplete> {
@@ -324,6 +293,8 @@ mod tests {
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
     use crate::sse::SseParser;
+    use serde_json::json;
+    use switchyard_sdk::Money;
 
     struct Fin(u32);
     impl Finalizer for Fin {
@@ -440,5 +411,53 @@ mod tests {
         assert!(done);
         assert_eq!(ev.last().unwrap()["router"]["calls"], 1);
         assert!(ev.last().unwrap().get("usage").is_none());
+    }
+
+    #[test]
+    fn model_is_set_once_whatever_the_event_holds() {
+        let s = concat!(
+            "data: {\"id\":\"c\",\"created\":1,\"model\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n",
+            "data: {\"id\":\"c\",\"model\":\"up\",\"choices\":\"odd\"}\n\n",
+            "data: {\"note\":\"\\\"model\\\":\\\"up\\\"\",\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{}}]}\n\n",
+            "data: {\"id\":\"c\",\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: {\"id\":\"c\",\"model\":\"up\",\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":null}\n\n",
+            "data: {\"id\":\"c\",\"model\":\"up\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let mut t = PassthroughStream::new("sim/fast".into(), false);
+        let mut out = Vec::new();
+        SseParser::new(1 << 20).push(s.as_bytes(), |e| t.event(&e, &mut out, &mut Fin(0))).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let events: Vec<&str> = text.split("\n\n").filter(|e| e.starts_with("data: {")).map(|e| &e[6..]).collect();
+        assert_eq!(events.len(), 6, "{text}");
+        for e in &events {
+            assert_eq!(e.matches("\"model\":").count(), 1, "one top-level model in {e}");
+            assert_eq!(serde_json::from_str::<Value>(e).unwrap()["model"], "sim/fast");
+        }
+        let v = |i: usize| serde_json::from_str::<Value>(events[i]).unwrap();
+        assert_eq!(v(2)["choices"], "odd");
+        assert_eq!(v(3)["note"], "\"model\":\"up\"", "the text inside a string is left alone");
+        // Two finish chunks: the first goes out as it came, the last one carries usage and router.
+        assert_eq!(v(4)["choices"][0]["finish_reason"], "stop");
+        assert!(v(4).get("router").is_none());
+        assert_eq!(v(5)["choices"][0]["finish_reason"], "length");
+        assert_eq!(v(5)["usage"]["prompt_tokens"], 5);
+        assert_eq!(v(5)["usage"]["cost"], json!(0.000005));
+        assert_eq!(v(5)["router"]["calls"], 1);
+        assert!(text.ends_with("data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn an_error_event_ends_the_stream_as_a_failure() {
+        let s = "data: {\"id\":\"c\",\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n\
+            data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n\
+            data: {\"id\":\"c\",\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n";
+        let mut t = PassthroughStream::new("sim/fast".into(), true);
+        let mut out = Vec::new();
+        SseParser::new(1 << 20).push(s.as_bytes(), |e| t.event(&e, &mut out, &mut Fin(0))).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap().matches("data: ").count(), 1, "nothing after the error");
+        assert_eq!(t.failure(), Some("overloaded"));
+        assert!(matches!(t.end(&mut Vec::new(), &mut Fin(0)), Err(Incomplete::ProviderError(m)) if m == "overloaded"));
     }
 }
