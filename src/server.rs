@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use pingora::apps::http_app::HttpServer;
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ListenFds, Server, ShutdownWatch};
@@ -260,7 +261,10 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         .build();
     let mut proxy_sockets = Vec::new();
     let listen = bind(&settings.listen, opts.upgrade, &mut proxy_sockets)?;
-    proxy.add_tcp(&listen);
+    // No L4 read buffer on the plain listener: Pingora's 64 KiB default (there to batch TLS's 16 KiB
+    // record reads) would be one more copy of every request here, and memory held by every open
+    // connection. Reads go straight into the HTTP session's own buffers.
+    proxy.add_listener(ListenerConfig::tcp(&listen).l4_buffer(L4BufferSettings::default().read(0)));
     tracing::info!(listener = "proxy", addr = %listen, h2c = settings.h2c, "listening");
     if let (Some(t), Some(cert)) = (&settings.tls, &cert) {
         let tls_listen = bind(&t.listen, opts.upgrade, &mut proxy_sockets)?;
