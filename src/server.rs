@@ -169,6 +169,15 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
     }
 }
 
+/// The plain listener's L4 buffers. No read buffer: Pingora's 64 KiB default is there to batch TLS's
+/// 16 KiB record reads; here it would be one more copy of every request and memory held by every open
+/// connection, so reads go straight into the HTTP session's buffers. An 8 KiB write buffer, where
+/// Pingora's default is one MSS (1,460 bytes): Pingora flushes after every body write, so this delays
+/// nothing, but a response header and a whole answer of a few KiB leave in one `sendto`, not two.
+fn plain_l4_buffers() -> L4BufferSettings {
+    L4BufferSettings::new(0, 8 * 1024)
+}
+
 /// Bind `addr` now, so "listening" is logged only once connections are accepted and port 0 resolves
 /// to a real port, and return the address to give Pingora. In a graceful upgrade a fixed address is
 /// left to Pingora, which inherits the old process's socket; a port-0 address is still bound afresh
@@ -261,10 +270,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         .build();
     let mut proxy_sockets = Vec::new();
     let listen = bind(&settings.listen, opts.upgrade, &mut proxy_sockets)?;
-    // No L4 read buffer on the plain listener: Pingora's 64 KiB default (there to batch TLS's 16 KiB
-    // record reads) would be one more copy of every request here, and memory held by every open
-    // connection. Reads go straight into the HTTP session's own buffers.
-    proxy.add_listener(ListenerConfig::tcp(&listen).l4_buffer(L4BufferSettings::default().read(0)));
+    proxy.add_listener(ListenerConfig::tcp(&listen).l4_buffer(plain_l4_buffers()));
     tracing::info!(listener = "proxy", addr = %listen, h2c = settings.h2c, "listening");
     if let (Some(t), Some(cert)) = (&settings.tls, &cert) {
         let tls_listen = bind(&t.listen, opts.upgrade, &mut proxy_sockets)?;
