@@ -175,8 +175,9 @@ impl PassthroughStream {
     }
 
     /// Emits an event as it came but for `model`: `model`'s value (`Some` when the event has one,
-    /// borrowed from `data`) is replaced in place; without one, the event is written again with it.
-    fn emit(&self, out: &mut Vec<u8>, data: &str, model: Option<&RawValue>) {
+    /// borrowed from `data`) is replaced in place; without one, an object is written again with it, and
+    /// anything else passes as it came (under its `event` name).
+    fn emit(&self, out: &mut Vec<u8>, data: &str, model: Option<&RawValue>, event: Option<&str>) {
         let bytes = data.as_bytes();
         // A borrowed value's address places it in the text.
         let start = model.map(|m| (m.get().as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize));
@@ -190,7 +191,7 @@ impl PassthroughStream {
         } else if let Ok(fields) = answer_edit::fields(data) {
             write_event(out, None, &answer_edit::with_model(&fields, &self.model_id));
         } else {
-            write_event(out, None, bytes);
+            write_event(out, event, bytes);
         }
     }
 
@@ -229,10 +230,7 @@ impl StreamTranslator for PassthroughStream {
         }
         let Ok(p) = serde_json::from_str::<Probe>(&ev.data) else {
             // Not an object we can read (or an odd `choices`): `model` is still set when it is an object.
-            match answer_edit::fields(&ev.data) {
-                Ok(fields) => write_event(out, None, &answer_edit::with_model(&fields, &self.model_id)),
-                Err(_) => write_event(out, ev.event.as_deref(), ev.data.as_bytes()),
-            }
+            self.emit(out, &ev.data, None, ev.event.as_deref());
             return;
         };
         if let Some(e) = p.error {
@@ -259,11 +257,11 @@ impl StreamTranslator for PassthroughStream {
         let finishing = p.choices.iter().flatten().any(|c| c.finish_reason.is_some());
         if finishing && !self.include_usage && !self.finalized {
             if let Some(prev) = self.held.replace(ev.data.clone()) {
-                self.emit(out, &prev, None);
+                self.emit(out, &prev, None, None);
             }
             return;
         }
-        self.emit(out, &ev.data, p.model);
+        self.emit(out, &ev.data, p.model, None);
     }
 
     fn end(&mut self, _out: &mut Vec<u8>, _fin: &mut dyn Finalizer) -> Result<(), Incomplete> {
