@@ -12,6 +12,7 @@ use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
 use super::Finalizer;
+use crate::json_out::write_str;
 
 /// A field name as written: borrowed from the body unless it had escapes.
 struct Name<'a>(Cow<'a, str>);
@@ -64,12 +65,6 @@ pub fn fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
     let fields = de.deserialize_map(FieldsVisitor)?;
     de.end()?;
     Ok(fields)
-}
-
-/// Writes `s` as a JSON string.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// Writes `"k":v` into an object being built, with the comma when it is not the first field.

@@ -9,9 +9,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Usage};
 
-use super::answer_edit::{rewrite_answer, write_field, write_str};
+use super::answer_edit::{rewrite_answer, write_field};
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
+use crate::json_out::write_str;
 use crate::providers::anthropic::wire::{error_message, WireUsage};
 use crate::sse::{write_event, SseEvent};
 

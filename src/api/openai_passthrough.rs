@@ -9,6 +9,7 @@ use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use super::answer_edit::{self, rewrite_answer, Fields};
 use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
+use crate::json_out::write_str;
 use crate::providers::openai::{max_tokens_field, render_messages};
 use crate::sse::{write_event, SseEvent};
 
@@ -34,7 +35,7 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
             "model" => {
                 sep(&mut out);
                 out.extend_from_slice(b"\"model\":");
-                write_json_str(&mut out, &model.upstream_model);
+                write_str(&mut out, &model.upstream_model);
             }
             "messages" if rerender_messages => {
                 sep(&mut out);
@@ -48,13 +49,13 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
             k if GATEWAY_FIELDS.contains(&k) || q.drop_fields.iter().any(|d| d == k) => {}
             "max_tokens" | "max_completion_tokens" => {
                 sep(&mut out);
-                write_json_str(&mut out, max_tokens_field(model));
+                write_str(&mut out, max_tokens_field(model));
                 out.push(b':');
                 out.extend_from_slice(v.get().as_bytes());
             }
             _ => {
                 sep(&mut out);
-                write_json_str(&mut out, k);
+                write_str(&mut out, k);
                 out.push(b':');
                 out.extend_from_slice(v.get().as_bytes());
             }
@@ -69,11 +70,6 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
     }
     out.push(b'}');
     out
-}
-
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// Usage in OpenAI's shape → canonical usage.
@@ -123,7 +119,7 @@ pub fn error_message(body: &[u8]) -> String {
 pub struct PassthroughStream {
     model_id: String,
     /// `model_id` as a JSON string.
-    model_json: String,
+    model_json: Vec<u8>,
     include_usage: bool,
     /// The finish chunk as the provider wrote it, held until usage arrives.
     held: Option<String>,
@@ -162,7 +158,11 @@ struct Probe<'a> {
 impl PassthroughStream {
     pub fn new(model_id: String, include_usage: bool) -> Self {
         PassthroughStream {
-            model_json: serde_json::Value::String(model_id.clone()).to_string(),
+            model_json: {
+                let mut m = Vec::with_capacity(model_id.len() + 2);
+                write_str(&mut m, &model_id);
+                m
+            },
             model_id,
             include_usage,
             held: None,
@@ -185,7 +185,7 @@ impl PassthroughStream {
         if let (Some(head), Some(tail)) = (start.and_then(|s| bytes.get(..s)), end.and_then(|e| bytes.get(e..))) {
             let mut event = Vec::with_capacity(bytes.len() + self.model_json.len());
             event.extend_from_slice(head);
-            event.extend_from_slice(self.model_json.as_bytes());
+            event.extend_from_slice(&self.model_json);
             event.extend_from_slice(tail);
             write_event(out, None, &event);
         } else if let Ok(fields) = answer_edit::fields(data) {
