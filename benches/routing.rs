@@ -54,8 +54,11 @@ fn snapshot() -> Snapshot {
     }
     std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
     std::fs::write(dir.path().join("models.yaml"), cat).unwrap();
-    let snap = switchyard::config::load(&dir.path().join("switchyard.yaml"), &Default::default())
-        .unwrap_or_else(|p| panic!("bench config: {p:?}"));
+    let snap = switchyard::config::load(
+        &dir.path().join("switchyard.yaml"),
+        &switchyard::registry::Registry::new(),
+    )
+    .unwrap_or_else(|p| panic!("bench config: {p:?}"));
     assert_eq!(snap.catalog.models.len(), 50, "the bench needs a 50-model catalog");
     snap
 }
@@ -77,14 +80,88 @@ fn long_prompt() -> String {
 /// lets the CPU learn its branches; these are timed in turn, as a gateway meets prompts.
 fn varied_prompts(n: usize) -> Vec<String> {
     const WORDS: &[&str] = &[
-        "the", "a", "of", "to", "and", "in", "is", "that", "for", "it", "with", "as", "on", "be", "at", "by",
-        "this", "from", "or", "an", "which", "can", "how", "what", "why", "when", "should", "would", "could",
-        "please", "explain", "write", "summarize", "translate", "compare", "function", "latency", "service",
-        "request", "database", "question", "answer", "history", "between", "different", "algorithm", "proof",
-        "Paris", "Europe", "Python", "Rust", "revenue", "customer", "probability", "integral", "triangle",
-        "character", "story", "dialogue", "sentiment", "category", "extract", "names", "dates", "table",
-        "performance", "regression", "configuration", "infrastructure", "independent", "approximately",
-        "nevertheless", "consequences", "responsibility", "I", "we", "you", "they", "it's", "don't", "x", "y",
+        "the",
+        "a",
+        "of",
+        "to",
+        "and",
+        "in",
+        "is",
+        "that",
+        "for",
+        "it",
+        "with",
+        "as",
+        "on",
+        "be",
+        "at",
+        "by",
+        "this",
+        "from",
+        "or",
+        "an",
+        "which",
+        "can",
+        "how",
+        "what",
+        "why",
+        "when",
+        "should",
+        "would",
+        "could",
+        "please",
+        "explain",
+        "write",
+        "summarize",
+        "translate",
+        "compare",
+        "function",
+        "latency",
+        "service",
+        "request",
+        "database",
+        "question",
+        "answer",
+        "history",
+        "between",
+        "different",
+        "algorithm",
+        "proof",
+        "Paris",
+        "Europe",
+        "Python",
+        "Rust",
+        "revenue",
+        "customer",
+        "probability",
+        "integral",
+        "triangle",
+        "character",
+        "story",
+        "dialogue",
+        "sentiment",
+        "category",
+        "extract",
+        "names",
+        "dates",
+        "table",
+        "performance",
+        "regression",
+        "configuration",
+        "infrastructure",
+        "independent",
+        "approximately",
+        "nevertheless",
+        "consequences",
+        "responsibility",
+        "I",
+        "we",
+        "you",
+        "they",
+        "it's",
+        "don't",
+        "x",
+        "y",
     ];
     const CODE: &[&str] = &[
         "    for (i, x) in items.iter().enumerate() { total += x * weights[i]; }\n",
@@ -167,7 +244,9 @@ fn percentiles(n: usize, mut f: impl FnMut()) -> (f64, f64) {
 /// A closure of pure arithmetic that takes about `us` µs.
 fn calibrated_spin(us: f64) -> impl FnMut() {
     fn spin(n: u64) -> u64 {
-        (0..n).fold(1u64, |x, i| black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i)))
+        (0..n).fold(1u64, |x, i| {
+            black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i))
+        })
     }
     let t = Instant::now();
     spin(black_box(2_000_000));
@@ -183,11 +262,12 @@ fn main() {
     let state = RouterState::default();
     let cands = candidates(&snap);
     let weights = snap.routing.weights(switchyard::config::routing::Mode::Balanced);
-    let classifier = snap.routing.classifier.clone();
+    // The snapshot's classifier is the built-in one (the bench config names no weights file).
+    let classifier = switchyard::router::classify::Classifier::builtin();
     let long = request(&long_prompt());
     let short = request("Write a Rust function that parses an ISO-8601 date and explain the edge cases.");
     let mut ex = Exchange::new("bench".into(), Endpoint::ChatCompletions);
-    ex.request = Some(short.clone());
+    ex.set_request(short.clone());
     let route = || {
         let input = RouteInput {
             snap: &snap,
@@ -200,13 +280,7 @@ fn main() {
         black_box(resolve(&input).unwrap());
     };
     let rank = || {
-        black_box(score::rank(
-            black_box(&cands),
-            "code",
-            weights,
-            &state.health,
-            &[],
-        ));
+        black_box(score::rank(black_box(&cands), "code", weights, &state.health, &[]));
     };
     let classify = || {
         black_box(classifier.classify_request(black_box(&long)));
@@ -238,7 +312,11 @@ fn main() {
     for (name, (p50, p99), budget) in [
         ("score 50 models", percentiles(20_000, rank), Some(SCORE_BUDGET_US)),
         ("classify 2k tokens", classified, Some(CLASSIFY_BUDGET_US)),
-        ("classify 2k, 64 in turn", percentiles(20_000, classify_varied), Some(CLASSIFY_BUDGET_US)),
+        (
+            "classify 2k, 64 in turn",
+            percentiles(20_000, classify_varied),
+            Some(CLASSIFY_BUDGET_US),
+        ),
         ("auto route 50 models", percentiles(20_000, route), None),
         ("spin (host reference)", percentiles(20_000, spin), None),
     ] {

@@ -49,13 +49,21 @@ fn models() -> Vec<Arc<Model>> {
         cfg += &format!("  {name}: {{kind: {kind}, base_url: 'https://api.example.com/v1', api_key: x}}\n");
     }
     let mut cat = String::from("models:\n");
-    for id in ["openai/gpt-4o", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash", "compat/llama-3.3-70b"] {
+    for id in [
+        "openai/gpt-4o",
+        "anthropic/claude-sonnet-4-5",
+        "gemini/gemini-2.5-flash",
+        "compat/llama-3.3-70b",
+    ] {
         cat += &format!("  - {{id: {id}, {MODEL}}}\n");
     }
     std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
     std::fs::write(dir.path().join("models.yaml"), cat).unwrap();
-    let snap = switchyard::config::load(&dir.path().join("switchyard.yaml"), &Default::default())
-        .unwrap_or_else(|p| panic!("bench config: {p:?}"));
+    let snap = switchyard::config::load(
+        &dir.path().join("switchyard.yaml"),
+        &switchyard::registry::Registry::new(),
+    )
+    .unwrap_or_else(|p| panic!("bench config: {p:?}"));
     snap.catalog.models.clone()
 }
 
@@ -104,11 +112,57 @@ impl Prose {
 
     fn text(&mut self, bytes: usize) -> String {
         const WORDS: &[&str] = &[
-            "the", "gateway", "routes", "each", "request", "to", "a", "model", "that", "fits", "budget", "and",
-            "latency", "weather", "forecast", "in", "Paris", "is", "mild", "with", "light", "rain", "expected",
-            "later", "today", "documentation", "says", "configure", "providers", "under", "keys", "please",
-            "check", "whether", "stream", "usage", "tokens", "cost", "fallback", "retry", "after", "timeout",
-            "résumé", "naïve", "\"quoted\"", "value", "function", "arguments", "schema", "result", "error",
+            "the",
+            "gateway",
+            "routes",
+            "each",
+            "request",
+            "to",
+            "a",
+            "model",
+            "that",
+            "fits",
+            "budget",
+            "and",
+            "latency",
+            "weather",
+            "forecast",
+            "in",
+            "Paris",
+            "is",
+            "mild",
+            "with",
+            "light",
+            "rain",
+            "expected",
+            "later",
+            "today",
+            "documentation",
+            "says",
+            "configure",
+            "providers",
+            "under",
+            "keys",
+            "please",
+            "check",
+            "whether",
+            "stream",
+            "usage",
+            "tokens",
+            "cost",
+            "fallback",
+            "retry",
+            "after",
+            "timeout",
+            "résumé",
+            "naïve",
+            "\"quoted\"",
+            "value",
+            "function",
+            "arguments",
+            "schema",
+            "result",
+            "error",
         ];
         let mut s = String::with_capacity(bytes + 16);
         while s.len() < bytes {
@@ -213,8 +267,10 @@ fn chat_body(c: &Conversation) -> Vec<u8> {
         .into_iter()
         .map(|(n, d, p)| json!({"type": "function", "function": {"name": n, "description": d, "parameters": p}}))
         .collect();
-    serde_json::to_vec(&json!({"model": "auto", "messages": msgs, "tools": tools, "tool_choice": "auto",
-        "temperature": 0.2, "max_tokens": 1024}))
+    serde_json::to_vec(
+        &json!({"model": "auto", "messages": msgs, "tools": tools, "tool_choice": "auto",
+        "temperature": 0.2, "max_tokens": 1024}),
+    )
     .unwrap()
 }
 
@@ -222,21 +278,31 @@ fn responses_body(c: &Conversation) -> Vec<u8> {
     let mut input = Vec::new();
     for t in &c.turns {
         match t {
-            Turn::User(s) => input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": s}]})),
-            Turn::Assistant(s) => input.push(json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": s}]})),
-            Turn::Call { text, id, name, args } => {
-                input.push(json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}));
-                input.push(json!({"type": "function_call", "call_id": id, "name": name, "arguments": args.to_string()}));
+            Turn::User(s) => {
+                input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": s}]}))
             }
-            Turn::Result { id, content } => input.push(json!({"type": "function_call_output", "call_id": id, "output": content})),
+            Turn::Assistant(s) => input
+                .push(json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": s}]})),
+            Turn::Call { text, id, name, args } => {
+                input.push(
+                    json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}),
+                );
+                input
+                    .push(json!({"type": "function_call", "call_id": id, "name": name, "arguments": args.to_string()}));
+            }
+            Turn::Result { id, content } => {
+                input.push(json!({"type": "function_call_output", "call_id": id, "output": content}))
+            }
         }
     }
     let tools: Vec<Value> = tools_params()
         .into_iter()
         .map(|(n, d, p)| json!({"type": "function", "name": n, "description": d, "parameters": p}))
         .collect();
-    serde_json::to_vec(&json!({"model": "auto", "instructions": c.system, "input": input, "tools": tools,
-        "tool_choice": "auto", "temperature": 0.2, "max_output_tokens": 1024, "store": false}))
+    serde_json::to_vec(
+        &json!({"model": "auto", "instructions": c.system, "input": input, "tools": tools,
+        "tool_choice": "auto", "temperature": 0.2, "max_output_tokens": 1024, "store": false}),
+    )
     .unwrap()
 }
 
@@ -256,8 +322,10 @@ fn messages_body(c: &Conversation) -> Vec<u8> {
         .into_iter()
         .map(|(n, d, p)| json!({"name": n, "description": d, "input_schema": p}))
         .collect();
-    serde_json::to_vec(&json!({"model": "auto", "system": c.system, "messages": msgs, "tools": tools,
-        "tool_choice": {"type": "auto"}, "temperature": 0.2, "max_tokens": 1024}))
+    serde_json::to_vec(
+        &json!({"model": "auto", "system": c.system, "messages": msgs, "tools": tools,
+        "tool_choice": {"type": "auto"}, "temperature": 0.2, "max_tokens": 1024}),
+    )
     .unwrap()
 }
 
@@ -328,21 +396,42 @@ fn provider_stream(kind: &str, p: &mut Prose) -> Vec<Vec<u8>> {
                 "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": null,
                 "stop_sequence": null, "usage": {"input_tokens": 2104, "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 1024, "output_tokens": 1, "service_tier": "standard"}}})));
-            out.push(e("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})));
+            out.push(e(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ));
             out.push(e("ping", json!({"type": "ping"})));
             for d in &deltas {
-                out.push(e("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}})));
+                out.push(e(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}}),
+                ));
             }
-            out.push(e("content_block_stop", json!({"type": "content_block_stop", "index": 0})));
-            out.push(e("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use",
-                "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}}})));
+            out.push(e(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ));
+            out.push(e(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use",
+                "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}}}),
+            ));
             for f in &frags {
-                out.push(e("content_block_delta", json!({"type": "content_block_delta", "index": 1,
-                    "delta": {"type": "input_json_delta", "partial_json": f}})));
+                out.push(e(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 1,
+                    "delta": {"type": "input_json_delta", "partial_json": f}}),
+                ));
             }
-            out.push(e("content_block_stop", json!({"type": "content_block_stop", "index": 1})));
-            out.push(e("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
-                "usage": {"output_tokens": 212}})));
+            out.push(e(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 1}),
+            ));
+            out.push(e(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                "usage": {"output_tokens": 212}}),
+            ));
             out.push(e("message_stop", json!({"type": "message_stop"})));
         }
         "gemini" => {
@@ -357,8 +446,11 @@ fn provider_stream(kind: &str, p: &mut Prose) -> Vec<Vec<u8>> {
                     usage["candidatesTokenCount"] = json!(n);
                     usage["totalTokenCount"] = json!(2104 + n);
                 }
-                ev(None, json!({"candidates": [cand], "usageMetadata": usage, "modelVersion": "gemini-2.5-flash",
-                    "responseId": "qpc2afWVFJK4vr0Pq6WiyAU"}))
+                ev(
+                    None,
+                    json!({"candidates": [cand], "usageMetadata": usage, "modelVersion": "gemini-2.5-flash",
+                    "responseId": "qpc2afWVFJK4vr0Pq6WiyAU"}),
+                )
             };
             for d in deltas.chunks(5) {
                 out.push(chunk(json!([{"text": d.concat()}]), None, None));
@@ -372,18 +464,30 @@ fn provider_stream(kind: &str, p: &mut Prose) -> Vec<Vec<u8>> {
         }
         _ => {
             let chunk = |delta: Value, finish: Value| {
-                ev(None, json!({"id": "chatcmpl-C2x9f3Yq8d1", "object": "chat.completion.chunk", "created": 1756493000,
+                ev(
+                    None,
+                    json!({"id": "chatcmpl-C2x9f3Yq8d1", "object": "chat.completion.chunk", "created": 1756493000,
                     "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_07871e2ad8",
-                    "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}], "usage": null}))
+                    "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}], "usage": null}),
+                )
             };
-            out.push(chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null));
+            out.push(chunk(
+                json!({"role": "assistant", "content": "", "refusal": null}),
+                Value::Null,
+            ));
             for d in &deltas {
                 out.push(chunk(json!({"content": d}), Value::Null));
             }
-            out.push(chunk(json!({"tool_calls": [{"index": 0, "id": "call_kL3nW0cD9Qh2bXo1VyT5uR8e", "type": "function",
-                "function": {"name": "get_weather", "arguments": ""}}]}), Value::Null));
+            out.push(chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_kL3nW0cD9Qh2bXo1VyT5uR8e", "type": "function",
+                "function": {"name": "get_weather", "arguments": ""}}]}),
+                Value::Null,
+            ));
             for f in &frags {
-                out.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": f}}]}), Value::Null));
+                out.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": f}}]}),
+                    Value::Null,
+                ));
             }
             out.push(chunk(json!({}), json!("tool_calls")));
             out.push(ev(None, json!({"id": "chatcmpl-C2x9f3Yq8d1", "object": "chat.completion.chunk", "created": 1756493000,
@@ -432,7 +536,11 @@ fn main() {
         conv.turns.iter().filter(|t| matches!(t, Turn::Call { .. })).count(),
         text,
         text / 4 + 4 * (conv.turns.len() + 1),
-        bodies.iter().map(|(_, n, b)| format!("{n} {} B", b.len())).collect::<Vec<_>>().join(", ")
+        bodies
+            .iter()
+            .map(|(_, n, b)| format!("{n} {} B", b.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut cases = Vec::new();
 
@@ -440,9 +548,16 @@ fn main() {
     let mut g = c.benchmark_group("request-parse");
     for (s, n, body) in &bodies {
         let codec = codec(*s);
-        codec.parse(body).unwrap_or_else(|e| panic!("{n} body does not parse: {e:?}"));
+        codec
+            .parse(body)
+            .unwrap_or_else(|e| panic!("{n} body does not parse: {e:?}"));
         g.bench_function(*n, |b| b.iter(|| codec.parse(black_box(body)).unwrap()));
-        cases.push(Case { group: "request-parse", id: n.to_string(), per: 1, budget_us: REQUEST_BUDGET_US });
+        cases.push(Case {
+            group: "request-parse",
+            id: n.to_string(),
+            per: 1,
+            budget_us: REQUEST_BUDGET_US,
+        });
     }
     g.finish();
 
@@ -455,14 +570,24 @@ fn main() {
         a.check(&chat.request, m).unwrap_or_else(|e| panic!("{}: {e}", m.id));
         a.render(&chat.request, m).unwrap_or_else(|e| panic!("{}: {e}", m.id));
         g.bench_function(short(m), |b| b.iter(|| a.render(black_box(&chat.request), m).unwrap()));
-        cases.push(Case { group: "request-render", id: short(m).into(), per: 1, budget_us: REQUEST_BUDGET_US });
+        cases.push(Case {
+            group: "request-render",
+            id: short(m).into(),
+            per: 1,
+            budget_us: REQUEST_BUDGET_US,
+        });
     }
     let openai = &models[0];
-    let anthropic = models.iter().find(|m| m.provider.kind == ProviderKind::Anthropic).unwrap();
+    let anthropic = models
+        .iter()
+        .find(|m| m.provider.kind == ProviderKind::Anthropic)
+        .unwrap();
     // A pass-through render splits the client's body into its raw fields first.
     let (chat_body, messages_body) = (&bodies[0].2, &bodies[2].2);
     g.bench_function("pass-openai", |b| {
-        b.iter(|| openai_passthrough::render_request(&parse_object(black_box(chat_body)).unwrap(), &chat.request, openai))
+        b.iter(|| {
+            openai_passthrough::render_request(&parse_object(black_box(chat_body)).unwrap(), &chat.request, openai)
+        })
     });
     g.bench_function("pass-anthropic", |b| {
         b.iter(|| {
@@ -471,7 +596,12 @@ fn main() {
         })
     });
     for id in ["pass-openai", "pass-anthropic"] {
-        cases.push(Case { group: "request-render", id: id.into(), per: 1, budget_us: REQUEST_BUDGET_US });
+        cases.push(Case {
+            group: "request-render",
+            id: id.into(),
+            per: 1,
+            budget_us: REQUEST_BUDGET_US,
+        });
     }
     g.finish();
 
@@ -486,7 +616,12 @@ fn main() {
             let _ = run();
             let id = format!("{n}.{}", short(m));
             g.bench_function(&id, |b| b.iter(|| black_box(run())));
-            cases.push(Case { group: "request-full", id, per: 1, budget_us: REQUEST_BUDGET_US });
+            cases.push(Case {
+                group: "request-full",
+                id,
+                per: 1,
+                budget_us: REQUEST_BUDGET_US,
+            });
         }
     }
     g.finish();
@@ -504,7 +639,12 @@ fn main() {
             g.bench_function(&id, |b| {
                 b.iter(|| translate_json(plan, black_box(&answer), m, &mut Fin(m)).unwrap())
             });
-            cases.push(Case { group: "response", id, per: 1, budget_us: REQUEST_BUDGET_US });
+            cases.push(Case {
+                group: "response",
+                id,
+                per: 1,
+                budget_us: REQUEST_BUDGET_US,
+            });
         }
     }
     g.finish();
@@ -539,7 +679,12 @@ fn main() {
             assert!(run() > 0);
             let id = format!("{name}.{}", short(m));
             g.bench_function(&id, |b| b.iter(|| black_box(run())));
-            cases.push(Case { group: "stream", id, per: n, budget_us: EVENT_BUDGET_US });
+            cases.push(Case {
+                group: "stream",
+                id,
+                per: n,
+                budget_us: EVENT_BUDGET_US,
+            });
         }
         if !parse_only.iter().any(|(k, _)| *k == short(m)) {
             parse_only.push((short(m), n));
@@ -554,7 +699,12 @@ fn main() {
                     k
                 })
             });
-            cases.push(Case { group: "stream", id, per: n, budget_us: EVENT_BUDGET_US });
+            cases.push(Case {
+                group: "stream",
+                id,
+                per: n,
+                budget_us: EVENT_BUDGET_US,
+            });
         }
     }
     g.finish();
@@ -572,7 +722,10 @@ fn criterion_dir() -> PathBuf {
     }
     // target/<profile>/deps/<bench binary>
     let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).map(|t| t.join("criterion")).unwrap_or_else(|| "target/criterion".into())
+    exe.ancestors()
+        .nth(3)
+        .map(|t| t.join("criterion"))
+        .unwrap_or_else(|| "target/criterion".into())
 }
 
 fn median_ns(group: &str, id: &str) -> Option<f64> {
@@ -583,14 +736,21 @@ fn median_ns(group: &str, id: &str) -> Option<f64> {
 
 fn summary(cases: &[Case], parse_only: &[(&str, u64)]) {
     println!("\n== translation vs budgets (criterion medians of this run) ==");
-    println!("{:<16} {:<22} {:>12} {:>10}  verdict", "group", "case", "µs", "budget µs");
+    println!(
+        "{:<16} {:<22} {:>12} {:>10}  verdict",
+        "group", "case", "µs", "budget µs"
+    );
     let mut fails = 0;
     for c in cases {
         let Some(ns) = median_ns(c.group, &c.id) else { continue };
         let us = ns / 1000.0 / c.per as f64;
         let ok = us <= c.budget_us;
         fails += usize::from(!ok);
-        let what = if c.per > 1 { format!("{} (per event of {})", c.id, c.per) } else { c.id.clone() };
+        let what = if c.per > 1 {
+            format!("{} (per event of {})", c.id, c.per)
+        } else {
+            c.id.clone()
+        };
         println!(
             "{:<16} {:<34} {:>8.3} {:>8.1}  {}",
             c.group,

@@ -203,10 +203,7 @@ impl GatewayError {
 
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            GatewayError::Rejected(r) => match r.kind {
-                switchyard_sdk::RejectKind::RateLimited { retry_after_secs } => Some(retry_after_secs),
-                _ => None,
-            },
+            GatewayError::Rejected(r) => r.kind.retry_after(),
             GatewayError::UpstreamStatus {
                 retry_after,
                 status: 429 | 503,
@@ -224,10 +221,7 @@ impl GatewayError {
 
     /// The error as the JSON body of API.md.
     pub fn to_json(&self, request_id: &str, trace: &[TraceEntry]) -> serde_json::Value {
-        let trace: Vec<_> = trace
-            .iter()
-            .map(|t| json!({"phase": t.phase, "rule": t.rule, "action": t.action, "detail": t.detail}))
-            .collect();
+        let trace = crate::proxy::router_meta::trace_json(trace);
         let mut v = json!({"error": {
             "type": self.error_type(),
             "code": self.code(),

@@ -1,10 +1,11 @@
 //! Switchyard: a self-hosted LLM routing gateway on Pingora. See README.md for use and
-//! ../DESIGN.md for the architecture; `proxy` is where a request's way through Pingora starts.
+//! ARCHITECTURE.md for the map; `proxy` is where a request's way through Pingora starts.
 
 pub mod admin;
 pub mod api;
 pub mod config;
 pub mod dns;
+pub mod endpoints;
 pub mod error;
 pub mod json_out;
 pub mod keys;
@@ -14,6 +15,8 @@ pub mod metrics;
 pub mod phases;
 pub mod providers;
 pub mod proxy;
+pub mod registry;
+pub mod reload;
 pub mod router;
 pub mod server;
 pub mod sse;

@@ -155,8 +155,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { config } => match config::load(&config, &switchyard::phases::PluginState::default()) {
+        Command::Check { config } => match config::load(&config, &switchyard::registry::Registry::new()) {
             Ok(s) => {
+                for w in s.warnings() {
+                    println!("warning: {w}");
+                }
                 println!(
                     "{}: OK ({} providers, {} models, {} keys)",
                     config.display(),
@@ -188,7 +191,7 @@ fn main() -> ExitCode {
             budget,
             test_key,
         } => {
-            let snap = match config::load(&path, &switchyard::phases::PluginState::default()) {
+            let snap = match config::load(&path, &switchyard::registry::Registry::new()) {
                 Ok(s) => s,
                 Err(problems) => {
                     eprintln!("{problems}");

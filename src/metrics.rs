@@ -23,6 +23,8 @@ pub struct Metrics {
     pub stream_truncated: IntCounterVec,
     pub config_reloads: IntCounterVec,
     pub log_lines_dropped: IntGauge,
+    pub firewall_actions: IntCounterVec,
+    pub phase_answers: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -71,6 +73,18 @@ impl Metrics {
         .unwrap_or_else(|e| unreachable_metric("log_lines_dropped", e));
         let _ = r.register(Box::new(dropped.clone()));
         Metrics {
+            firewall_actions: counter(
+                &r,
+                "firewall_actions_total",
+                "Firewall actions applied, by policy and action (block, mask, warn)",
+                &["policy", "action"],
+            ),
+            phase_answers: counter(
+                &r,
+                "phase_answers_total",
+                "Requests answered by a phase in the gateway's place (cache hits, replays)",
+                &["phase"],
+            ),
             requests: counter(
                 &r,
                 "requests_total",

@@ -1,6 +1,5 @@
-//! Assembles the Pingora server: the proxy service (plain HTTP/1.1 + h2c, and TLS with HTTP/2 by
-//! ALPN), the admin listener, the provider simulator, and the reload task (SIGHUP). Also the
-//! `Reloader`, which validates a new config off the request path and swaps it in atomically.
+//! Assembles the Pingora server: the plugin registry, the proxy service (plain HTTP/1.1 + h2c, and
+//! TLS with HTTP/2 by ALPN), the admin listener, the provider simulator, and the reload task (SIGHUP).
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::IntoRawFd;
@@ -21,94 +20,15 @@ use pingora::services::listening::Service;
 use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
 
 use crate::admin::service::AdminApp;
-use crate::config::{self, Problems, Snapshot};
+use crate::config;
 use crate::dns::Resolver;
-use crate::metrics::m;
-use crate::phases::PluginState;
 use crate::providers::simulator::Simulator;
 use crate::proxy::Gateway;
+use crate::registry::Registry;
+pub use crate::reload::Overrides;
+use crate::reload::Reloader;
 use crate::router::RouterState;
 use crate::tls::{load_certified_key, ReloadableCert};
-
-/// Command-line settings that win over the config file.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub listen: Option<String>,
-    pub admin_listen: Option<String>,
-}
-
-impl Overrides {
-    fn apply(&self, snap: &mut Snapshot) {
-        if let Some(l) = &self.listen {
-            snap.server.listen = l.clone();
-        }
-        if let Some(l) = &self.admin_listen {
-            snap.server.admin_listen = l.clone();
-        }
-    }
-}
-
-pub struct Reloader {
-    path: PathBuf,
-    overrides: Overrides,
-    state: Arc<ArcSwap<Snapshot>>,
-    resolver: Arc<Resolver>,
-    cert: Option<Arc<ReloadableCert>>,
-    plugins: Arc<PluginState>,
-    serial: Mutex<()>,
-}
-
-impl Reloader {
-    pub fn generation(&self) -> u64 {
-        self.state.load().generation
-    }
-
-    /// Load, validate and swap in the config. On any problem the running config stays and the
-    /// problems are returned (and logged). Requests in flight keep the snapshot they started with.
-    pub fn reload(&self) -> Result<u64, Problems> {
-        let _one_at_a_time = self.serial.lock().unwrap_or_else(|e| e.into_inner());
-        let result = self.try_reload();
-        match &result {
-            Ok(g) => {
-                m().config_reloads.with_label_values(&["ok"]).inc();
-                tracing::info!(generation = g, path = %self.path.display(), "configuration reloaded");
-            }
-            Err(p) => {
-                m().config_reloads.with_label_values(&["rejected"]).inc();
-                tracing::warn!(problems = %p, "configuration reload rejected; the previous configuration keeps serving");
-            }
-        }
-        result
-    }
-
-    fn try_reload(&self) -> Result<u64, Problems> {
-        let mut snap = config::load(&self.path, &self.plugins)?;
-        self.overrides.apply(&mut snap);
-        let old = self.state.load();
-        if snap.server.listen != old.server.listen
-            || snap.server.admin_listen != old.server.admin_listen
-            || snap.server.simulator_listen != old.server.simulator_listen
-            || snap.server.tls.as_ref().map(|t| &t.listen) != old.server.tls.as_ref().map(|t| &t.listen)
-        {
-            tracing::warn!("listen addresses changed in the config; they take effect on restart");
-        }
-        if let (Some(cert), Some(tls)) = (&self.cert, &snap.server.tls) {
-            let ck = load_certified_key(&tls.cert, &tls.key).map_err(|e| {
-                Problems(vec![config::Problem {
-                    file: self.path.clone(),
-                    line: None,
-                    path: "server.tls".into(),
-                    message: e,
-                }])
-            })?;
-            cert.replace(ck);
-        }
-        self.resolver.set_ttl(snap.server.dns_ttl);
-        let generation = snap.generation;
-        self.state.store(Arc::new(snap));
-        Ok(generation)
-    }
-}
 
 /// Reloads on SIGHUP.
 struct ReloadOnHangup(Arc<Reloader>);
@@ -211,9 +131,12 @@ pub struct RunOptions {
 
 /// Build everything and run until a shutdown signal. Returns only on a startup failure.
 pub fn run(opts: RunOptions) -> Result<(), String> {
-    let plugins = PluginState::new();
-    let mut snap = config::load(&opts.config, &plugins).map_err(|p| p.to_string())?;
+    let registry = Arc::new(Registry::new());
+    let mut snap = config::load(&opts.config, &*registry).map_err(|p| p.to_string())?;
     opts.overrides.apply(&mut snap);
+    for w in snap.warnings() {
+        tracing::warn!(warning = %w, "configuration");
+    }
     let settings = snap.server.clone();
 
     let conf = ServerConf {
@@ -252,7 +175,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         state: state.clone(),
         resolver: resolver.clone(),
         cert: cert.clone(),
-        plugins,
+        registry,
         serial: Mutex::new(()),
     });
 

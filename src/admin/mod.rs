@@ -1,6 +1,4 @@
-//! Endpoints the gateway answers itself: the catalog on the proxy listener, and the admin listener
-//! (metrics, health, reload).
+//! The admin listener (loopback by default; never expose it): what it serves is in the one route
+//! table (`crate::endpoints::ROUTES`, listener `Admin`).
 
-pub mod api;
-pub mod catalog;
 pub mod service;

@@ -1,5 +1,5 @@
 //! The admin listener (loopback by default; never expose it): `GET /metrics` (Prometheus text),
-//! `GET /healthz`, and `POST /admin/reload` (the same reload as SIGHUP).
+//! `GET /healthz`, and `POST /admin/reload` (the same reload as SIGHUP), as the route table lists.
 
 use std::sync::Arc;
 
@@ -9,8 +9,9 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use serde_json::json;
 
+use crate::endpoints::{self, Handler, Listener};
 use crate::metrics::{m, refresh_gauges};
-use crate::server::Reloader;
+use crate::reload::Reloader;
 
 pub struct AdminApp {
     pub reloader: Arc<Reloader>,
@@ -39,16 +40,23 @@ impl ServeHttp for AdminApp {
             session.req_header().method.clone(),
             session.req_header().uri.path().to_string(),
         );
-        match (method.as_str(), path.as_str()) {
-            ("GET", "/metrics") => {
+        let route = match endpoints::find(Listener::Admin, &method, &path) {
+            Ok(r) => r,
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
+                return json_reply(status, e.to_json("", &[]));
+            }
+        };
+        match route.handler {
+            Handler::Metrics => {
                 refresh_gauges();
                 reply(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", m().render())
             }
-            ("GET", "/healthz") => json_reply(
+            Handler::Health => json_reply(
                 StatusCode::OK,
                 json!({"status": "ok", "config_generation": self.reloader.generation()}),
             ),
-            ("POST", "/admin/reload") => {
+            Handler::Reload => {
                 let r = self.reloader.clone();
                 match tokio::task::spawn_blocking(move || r.reload()).await {
                     Ok(Ok(generation)) => json_reply(
@@ -65,7 +73,7 @@ impl ServeHttp for AdminApp {
                     ),
                 }
             }
-            _ => json_reply(
+            Handler::Chat(_) | Handler::Compose(_) | Handler::Local(_) => json_reply(
                 StatusCode::NOT_FOUND,
                 json!({"error": {"type": "not_found_error", "code": "unknown_endpoint", "message": format!("unknown admin endpoint {method} {path}"), "http_status": 404}}),
             ),

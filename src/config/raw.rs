@@ -25,6 +25,9 @@ pub struct RawConfig {
     pub routing: super::routing::RawRouting,
     #[serde(default)]
     pub workspaces: BTreeMap<String, super::routing::RawWorkspace>,
+    /// One section per plugin (its own typed config), or the name of a YAML file holding it.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, serde_yaml::Value>,
 }
 
 fn default_catalog() -> String {

@@ -4,12 +4,9 @@
 //! fixed chain, an A/B split), and per-workspace preferences.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-
-use crate::router::classify::Classifier;
 
 /// What `auto` optimizes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,7 +173,9 @@ pub struct Routing {
     pub breaker_failures: u32,
     pub breaker_open: Duration,
     pub session_ttl: Duration,
-    pub classifier: Arc<Classifier>,
+    /// The classifier's weights file (absolute), when the config names one; the router builds the
+    /// classifier from it.
+    pub classifier_weights: Option<std::path::PathBuf>,
     pub policies: Vec<Policy>,
     pub workspaces: HashMap<String, Preferences>,
 }
@@ -245,7 +244,7 @@ impl Default for Routing {
             breaker_failures: 5,
             breaker_open: Duration::from_secs(30),
             session_ttl: Duration::from_secs(3600),
-            classifier: Arc::new(Classifier::builtin()),
+            classifier_weights: None,
             policies: Vec::new(),
             workspaces: HashMap::new(),
         }
@@ -299,13 +298,7 @@ pub fn validate(
     if raw.breaker_failures == 0 {
         ws_problems.push(("routing.breaker_failures".into(), "must be at least 1".into()));
     }
-    let classifier = match &raw.classifier {
-        None => Classifier::builtin(),
-        Some(p) => Classifier::load(&dir.join(p)).unwrap_or_else(|e| {
-            ws_problems.push(("routing.classifier".into(), e));
-            Classifier::builtin()
-        }),
-    };
+    let classifier_weights = raw.classifier.as_ref().map(|p| dir.join(p));
     let mut policies = Vec::new();
     for (i, p) in raw.policies.iter().enumerate() {
         let pm = p
@@ -377,7 +370,7 @@ pub fn validate(
         breaker_failures: raw.breaker_failures.max(1),
         breaker_open: Duration::from_secs(raw.breaker_open_seconds),
         session_ttl: Duration::from_secs(raw.session_ttl_seconds),
-        classifier: Arc::new(classifier),
+        classifier_weights,
         policies,
         workspaces: prefs,
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_sdk::{KeyLimits, Money, Phase, Price, Scopes};
+use switchyard_sdk::{Classify, KeyLimits, Money, Phase, Price, Scopes};
 
 use super::raw::RawSimulate;
 
@@ -111,6 +111,8 @@ pub struct Provider {
     pub api_key: Option<String>,
     /// A key variable was configured: without its value the provider is not routable.
     pub key_required: bool,
+    /// The environment variable the key is read from, when the config names one.
+    pub key_env: Option<String>,
     pub headers: Vec<(String, String)>,
     pub timeouts: Timeouts,
     pub simulate: Option<RawSimulate>,
@@ -258,9 +260,34 @@ pub struct Snapshot {
     pub providers: BTreeMap<String, Arc<Provider>>,
     pub catalog: Catalog,
     pub keys: Arc<KeyStore>,
-    /// The request filters, in the order they run.
+    /// The request filters, in the order they run (built by the registry from the plugin sections).
     pub phases: Vec<Arc<dyn Phase>>,
     pub routing: super::routing::Routing,
+    /// The prompt classifier (built by the router from `routing.classifier`).
+    pub classifier: Arc<dyn Classify>,
+}
+
+impl Snapshot {
+    /// What is valid but will not work as the operator probably expects: a provider whose key
+    /// variable is unset (its models answer 503), printed by `check` and logged at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for p in self.providers.values() {
+            if p.available() {
+                continue;
+            }
+            let models = self.catalog.models.iter().filter(|m| m.provider.name == p.name).count();
+            let why = match &p.key_env {
+                Some(var) => format!("its key variable {var} is not set"),
+                None => "it has no API key".to_string(),
+            };
+            w.push(format!(
+                "provider {}: {why}, so its {models} model(s) cannot be served (503) until it is set and the config reloaded",
+                p.name
+            ));
+        }
+        w
+    }
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -294,6 +321,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         origin,
         api_key: Some("k".into()),
         key_required: true,
+        key_env: None,
         headers: Vec::new(),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),

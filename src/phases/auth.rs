@@ -83,6 +83,7 @@ impl Phase for Auth {
             ));
         }
         ex.identity = Some(Identity {
+            key_id: entry.name.clone(),
             key_name: entry.name.clone(),
             workspace: entry.workspace.clone(),
             test_key,
@@ -131,6 +132,7 @@ mod tests {
         match d {
             Decision::Respond(r) => r.code,
             Decision::Continue => "continue",
+            Decision::Answer(_) => "answer",
         }
     }
 

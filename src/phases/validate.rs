@@ -75,7 +75,7 @@ impl Phase for Validate {
     }
 
     fn on_request(&self, _head: &http::request::Parts, ex: &mut Exchange) -> Decision {
-        match ex.request.as_ref().map(check) {
+        match ex.request().map(check) {
             Some(Err(r)) => Decision::Respond(r),
             _ => Decision::Continue,
         }

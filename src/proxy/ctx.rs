@@ -1,18 +1,22 @@
-//! Per-request state, data only, grouped: the snapshot and identity, the request, the routing
-//! decision, one record per upstream attempt, the response translation, and usage and timing.
+//! Per-request state, data only, in named parts: the snapshot; the exchange the phases share (who
+//! is calling, the canonical request, the trace); the raw request facts; the decision (route,
+//! composed endpoint, answer hooks); one record per upstream attempt; and the answer (its
+//! translation, status, usage, cost and timing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use switchyard_sdk::ir::Usage;
+use switchyard_sdk::ir::{ChatResponse, Usage};
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
 use super::router_meta::AttemptView;
 use crate::api::{Schema, StreamTranslator};
 use crate::config::{Model, Snapshot};
+use crate::endpoints::compose::Composer;
 use crate::error::GatewayError;
-use crate::providers::Plan;
+use crate::phases::{AnswerHooks, StreamHooks};
+use crate::providers::{Plan, StreamDecoder};
 use crate::router::Route;
 use crate::sse::SseParser;
 
@@ -35,6 +39,41 @@ pub struct Attempt {
     pub retry_after: Option<u64>,
 }
 
+/// The raw facts of the client's request, besides what the phases see in the exchange.
+pub struct RequestFacts {
+    /// The schema the client speaks.
+    pub schema: Schema,
+    /// The client's request body, for same-schema pass-through.
+    pub body: Bytes,
+    /// `x-jt-no-fallback: true`.
+    pub no_fallback: bool,
+    /// Client headers a same-schema provider should see (Anthropic's `anthropic-beta`).
+    pub forwarded_headers: Vec<(&'static str, String)>,
+    /// This request is counted in the in-flight gauge.
+    pub counted_in_flight: bool,
+}
+
+/// What was decided about the request before it went upstream.
+#[derive(Default)]
+pub struct DecisionState {
+    pub route: Option<Route>,
+    /// A composed endpoint's own request and answer (auto/route, models/route, images).
+    pub composer: Option<Box<dyn Composer>>,
+    /// The phases watching the answer.
+    pub hooks: AnswerHooks,
+    /// The phase that answered in the gateway's place.
+    pub answered_by: Option<&'static str>,
+}
+
+/// The current attempt's upstream request.
+#[derive(Default)]
+pub struct Upstream {
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+    pub plan: Option<Plan>,
+}
+
 /// How the response body is being handled.
 pub enum Answer {
     /// Nothing proxied (yet).
@@ -43,6 +82,8 @@ pub enum Answer {
     Json { buf: Vec<u8> },
     /// A stream, translated event by event.
     Stream(Box<StreamState>),
+    /// A stream decoded into canonical events for the phases watching it, then encoded for the client.
+    Hooked(Box<HookedStream>),
     /// The provider's error answer, collected and rendered in our error shape.
     UpstreamError {
         upstream_status: u16,
@@ -60,23 +101,22 @@ pub struct StreamState {
     pub translator: Box<dyn StreamTranslator>,
 }
 
-pub struct Ctx {
-    pub snap: Arc<Snapshot>,
-    pub started: Instant,
-    pub ex: Exchange,
-    /// The schema the client speaks.
-    pub schema: Schema,
-    /// The client's request body, for same-schema pass-through.
-    pub body: Bytes,
-    pub route: Option<Route>,
-    pub attempts: Vec<Attempt>,
-    /// The current attempt's upstream path, extra headers and body, and how its answer is handled.
-    pub upstream_path: String,
-    pub upstream_headers: Vec<(&'static str, String)>,
-    /// Client headers a same-schema provider should see (Anthropic's `anthropic-beta`).
-    pub forwarded_headers: Vec<(&'static str, String)>,
-    pub upstream_body: Bytes,
-    pub plan: Option<Plan>,
+/// A stream the phases watch: provider events → canonical events → the phases' text hooks → the
+/// client's encoder.
+pub struct HookedStream {
+    pub parser: SseParser,
+    pub decoder: Box<dyn StreamDecoder>,
+    pub encoder: Box<dyn crate::api::StreamEncoder>,
+    pub hooks: StreamHooks,
+    pub usage: Option<Usage>,
+    pub finished: bool,
+    pub failure: Option<String>,
+    /// The answer assembled from the events, when a phase asked the core to collect it.
+    pub collected: Option<ChatResponse>,
+}
+
+/// The answer's state and what it came to.
+pub struct AnswerState {
     pub answer: Answer,
     /// The failure to report, when the request failed.
     pub error: Option<GatewayError>,
@@ -91,37 +131,55 @@ pub struct Ctx {
     pub body_sent: bool,
     /// Body bytes produced for the client so far.
     pub bytes_out: usize,
-    /// `x-jt-no-fallback: true`.
-    pub no_fallback: bool,
-    pub counted_in_flight: bool,
+    /// The whole canonical answer, when a phase asked for it (`Outcome::answer`).
+    pub collected: Option<ChatResponse>,
+    /// The `router` object the client got, serialized, when a phase asked the core to collect.
+    pub router: Option<Vec<u8>>,
+}
+
+pub struct Ctx {
+    pub snap: Arc<Snapshot>,
+    pub started: Instant,
+    /// What the phases see and share.
+    pub ex: Exchange,
+    pub request: RequestFacts,
+    pub decision: DecisionState,
+    pub attempts: Vec<Attempt>,
+    pub upstream: Upstream,
+    pub answer: AnswerState,
 }
 
 impl Ctx {
     pub fn new(snap: Arc<Snapshot>) -> Self {
+        let mut ex = Exchange::new(String::new(), Endpoint::Unknown);
+        ex.classifier = Some(snap.classifier.clone());
         Ctx {
             snap,
             started: Instant::now(),
-            ex: Exchange::new(String::new(), Endpoint::Health),
-            schema: Schema::OpenAiChat,
-            body: Bytes::new(),
-            route: None,
+            ex,
+            request: RequestFacts {
+                schema: Schema::OpenAiChat,
+                body: Bytes::new(),
+                no_fallback: false,
+                forwarded_headers: Vec::new(),
+                counted_in_flight: false,
+            },
+            decision: DecisionState::default(),
             attempts: Vec::new(),
-            upstream_path: String::new(),
-            upstream_headers: Vec::new(),
-            forwarded_headers: Vec::new(),
-            upstream_body: Bytes::new(),
-            plan: None,
-            answer: Answer::None,
-            error: None,
-            status: 0,
-            usage: None,
-            cost: None,
-            first_byte: None,
-            truncated: false,
-            body_sent: false,
-            bytes_out: 0,
-            no_fallback: false,
-            counted_in_flight: false,
+            upstream: Upstream::default(),
+            answer: AnswerState {
+                answer: Answer::None,
+                error: None,
+                status: 0,
+                usage: None,
+                cost: None,
+                first_byte: None,
+                truncated: false,
+                body_sent: false,
+                bytes_out: 0,
+                collected: None,
+                router: None,
+            },
         }
     }
 
@@ -129,9 +187,14 @@ impl Ctx {
         &self.ex.request_id
     }
 
+    /// The client asked for a stream.
+    pub fn streaming(&self) -> bool {
+        self.ex.request().is_some_and(|r| r.stream)
+    }
+
     /// The candidate the next attempt should use, if any remain.
     pub fn next_candidate(&self) -> Option<&Arc<Model>> {
-        let route = self.route.as_ref()?;
+        let route = self.decision.route.as_ref()?;
         route.candidates.get(self.attempts.len())
     }
 
@@ -142,6 +205,11 @@ impl Ctx {
 
     pub fn current_model(&self) -> Option<&Arc<Model>> {
         self.attempts.last().map(|a| &a.model)
+    }
+
+    /// The provider of the current attempt ("" before the first).
+    pub fn provider_name(&self) -> &str {
+        self.current_model().map_or("", |m| &m.provider.name)
     }
 
     /// The attempts, for the `router` object and the error of an exhausted chain.

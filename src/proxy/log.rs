@@ -3,78 +3,25 @@
 
 use switchyard_sdk::{Endpoint, Outcome as PhaseOutcome};
 
+use super::attempt;
 use super::ctx::Ctx;
 use crate::metrics::m;
-use crate::router::health::Outcome;
+use crate::phases::Pipeline;
 use crate::router::RouterState;
 
-/// How attempt `i` ended, for the health tracker.
-fn health_outcome(ctx: &Ctx, i: usize) -> Outcome {
-    let a = &ctx.attempts[i];
-    let last = i + 1 == ctx.attempts.len();
-    let retry_after = a.retry_after.map(std::time::Duration::from_secs);
-    match (a.status, &a.error) {
-        (Some(429 | 500..=599), _) => Outcome::Failure { retry_after },
-        (Some(s), _) if (400..500).contains(&s) => Outcome::Neutral,
-        (Some(_), _) if last && ctx.truncated => Outcome::Failure { retry_after: None },
-        (Some(_), None) if last && ctx.status == 499 => Outcome::Neutral,
-        (Some(_), None) => {
-            let ttft = match (ctx.first_byte, ctx.ex.request.as_ref().is_some_and(|r| r.stream)) {
-                (Some(t), true) => t.saturating_duration_since(a.started),
-                _ => a.headers_after.unwrap_or_default(),
-            };
-            let tps = match (ctx.usage, a.duration) {
-                (Some(u), Some(d)) if d > ttft && u.output_tokens > 0 => {
-                    Some(u.output_tokens as f64 / (d - ttft).as_secs_f64())
-                }
-                _ => None,
-            };
-            Outcome::Success {
-                ttft,
-                tokens_per_sec: tps,
-            }
-        }
-        (Some(_), Some(_)) | (None, _) if last && ctx.status == 499 => Outcome::Neutral,
-        (Some(_), Some(_)) | (None, _) => Outcome::Failure { retry_after: None },
-    }
-}
-
-/// Teach the health tracker, and keep a session on the model that served it.
-fn learn(ctx: &Ctx, router: &RouterState) {
-    let r = &ctx.snap.routing;
-    for (i, a) in ctx.attempts.iter().enumerate() {
-        router.health.record(
-            &a.model.id,
-            &a.model.provider.name,
-            health_outcome(ctx, i),
-            r.breaker_failures,
-            r.breaker_open,
-        );
-    }
-    let auto = ctx.route.as_ref().is_some_and(|route| route.mode != "pinned");
-    let session = ctx.ex.request.as_ref().and_then(|q| q.routing.session_id.as_deref());
-    if let (true, Some(sid), Some(id), Some(m), true) = (
-        auto,
-        session,
-        ctx.ex.identity.as_ref(),
-        ctx.current_model(),
-        (200..300).contains(&ctx.status),
-    ) {
-        router.sessions.put(&id.workspace, sid, &m.id, r.session_ttl);
-    }
-}
-
 pub fn record(ctx: &Ctx, router: &RouterState) {
-    learn(ctx, router);
+    attempt::learn(ctx, router);
     let outcome = PhaseOutcome {
-        status: ctx.status,
+        status: ctx.answer.status,
         proxied: !ctx.attempts.is_empty(),
-        usage: ctx.usage,
-        cost: ctx.cost,
+        answered_by: ctx.decision.answered_by,
+        model: ctx.current_model().map(|m| m.id.as_str()),
+        usage: ctx.answer.usage,
+        cost: ctx.answer.cost,
+        answer: ctx.answer.collected.as_ref(),
+        router: ctx.answer.router.as_deref(),
     };
-    for p in ctx.snap.phases.iter() {
-        p.on_complete(&ctx.ex, &outcome);
-    }
+    Pipeline::new(&ctx.snap.phases).complete(&ctx.ex, &outcome);
     let total = ctx.started.elapsed();
     let upstream = ctx.upstream_time();
     let overhead = total.saturating_sub(upstream);
@@ -82,7 +29,7 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
     let model = ctx.current_model();
     let model_id = model.map_or("none", |m| m.id.as_str());
     let provider = model.map_or("none", |m| &*m.provider.name);
-    let status = ctx.status.to_string();
+    let status = ctx.answer.status.to_string();
     let metrics = m();
     metrics
         .requests
@@ -106,15 +53,15 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
             .with_label_values(&[&a.model.provider.name, outcome])
             .inc();
     }
-    let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
-    let ttft = ctx.first_byte.map(|t| t.duration_since(ctx.started));
+    let stream = ctx.streaming();
+    let ttft = ctx.answer.first_byte.map(|t| t.duration_since(ctx.started));
     if let (true, Some(t), Some(m)) = (stream, ttft, model) {
         metrics
             .ttft
             .with_label_values(&[&*m.provider.name, m.id.as_str()])
             .observe(t.as_secs_f64());
     }
-    if let Some(u) = ctx.usage {
+    if let Some(u) = ctx.answer.usage {
         for (kind, n) in [
             ("input", u.input_tokens),
             ("cached_input", u.cached_input_tokens),
@@ -126,18 +73,24 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
             }
         }
     }
-    if let Some(c) = ctx.cost {
+    if let Some(c) = ctx.answer.cost {
         metrics
             .spend_nanodollars
             .with_label_values(&[model_id])
             .inc_by(c.as_nanodollars());
     }
+    for f in &ctx.ex.firewall {
+        metrics.firewall_actions.with_label_values(&[&f.policy, f.action]).inc();
+    }
+    if let Some(phase) = ctx.decision.answered_by {
+        metrics.phase_answers.with_label_values(&[phase]).inc();
+    }
     if !ctx.snap.server.access_log || ctx.ex.endpoint == Endpoint::Health {
         return;
     }
-    let usage = ctx.usage.unwrap_or_default();
+    let usage = ctx.answer.usage.unwrap_or_default();
     let id = ctx.ex.identity.as_ref();
-    let route = ctx.route.as_ref();
+    let route = ctx.decision.route.as_ref();
     let auto = route.filter(|r| r.mode != "pinned");
     tracing::info!(
         target: "access",
@@ -145,10 +98,10 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         key = id.map(|i| &*i.key_name),
         workspace = id.map(|i| &*i.workspace),
         endpoint,
-        requested_model = ctx.ex.request.as_ref().map(|r| r.model.as_str()),
+        requested_model = ctx.ex.request().map(|r| r.model.as_str()),
         model = model.map(|m| m.id.as_str()),
         provider = model.map(|m| &*m.provider.name),
-        status = ctx.status,
+        status = ctx.answer.status,
         stream,
         route = route.map(|r| r.mode),
         reason = auto.map(|r| r.reason.as_str()),
@@ -166,11 +119,40 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         cached_input_tokens = usage.cached_input_tokens,
         output_tokens = usage.output_tokens,
         reasoning_tokens = usage.reasoning_tokens,
-        cost_usd = ctx.cost.map(|c| c.to_string()),
-        truncated = ctx.truncated,
-        error_code = ctx.error.as_ref().map(|e| e.code()),
+        cost_usd = ctx.answer.cost.map(|c| c.to_string()),
+        truncated = ctx.answer.truncated,
+        error_code = ctx.answer.error.as_ref().map(|e| e.code()),
+        answered_by = ctx.decision.answered_by,
+        firewall = firewall_log(ctx),
+        rules = rules_log(ctx),
         "request"
     );
+}
+
+/// Firewall actions as `policy/rule action scope`, `;`-separated (never the matched text).
+fn firewall_log(ctx: &Ctx) -> Option<String> {
+    if ctx.ex.firewall.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = ctx
+        .ex
+        .firewall
+        .iter()
+        .map(|f| format!("{}/{} {} {}", f.policy, f.rule, f.action, f.scope))
+        .collect();
+    Some(parts.join("; "))
+}
+
+/// The rules that fired, with their actions, `;`-separated.
+fn rules_log(ctx: &Ctx) -> Option<String> {
+    let parts: Vec<String> = ctx
+        .ex
+        .trace
+        .iter()
+        .filter(|t| t.fired)
+        .map(|t| format!("{}/{}: {}", t.phase, t.rule, t.actions.join(", ")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Each attempt as `model status|error latency`, `;`-separated, when there was more than one or the

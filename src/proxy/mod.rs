@@ -1,14 +1,17 @@
 //! The Pingora `ProxyHttp` implementation: a thin dispatcher that calls the request, upstream,
-//! response, failure and logging steps in order. The steps live in their own modules.
+//! response, failure and logging steps in order. The steps live in their own modules; every upstream
+//! call's attempts go through `attempt` (see ARCHITECTURE.md for the hook chart).
 
+pub mod answered;
+pub mod attempt;
 pub mod body;
-pub mod complete;
 pub mod ctx;
 pub mod failure;
 pub mod framing;
 pub mod headers;
 pub mod log;
 pub mod request;
+pub mod rerender;
 pub mod respond;
 pub mod response;
 pub mod router_meta;
@@ -87,7 +90,7 @@ impl ProxyHttp for Gateway {
     async fn early_request_filter(&self, s: &mut Session, ctx: &mut Ctx) -> pingora::Result<()> {
         ctx.ex.request_id = request_id(s);
         m().in_flight.inc();
-        ctx.counted_in_flight = true;
+        ctx.request.counted_in_flight = true;
         Ok(())
     }
 
@@ -128,7 +131,7 @@ impl ProxyHttp for Gateway {
     ) -> pingora::Result<()> {
         // Called on every attempt with the buffered tail of the client's body: send this
         // attempt's rendered body instead, once.
-        *body = eos.then(|| ctx.upstream_body.clone());
+        *body = eos.then(|| ctx.upstream.body.clone());
         Ok(())
     }
 
@@ -142,7 +145,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn response_filter(&self, s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
-        response::client_headers(resp, ctx, framing::header_written(s))
+        response::client_headers(resp, ctx, framing::header_written(s), s.is_process_shutting_down())
     }
 
     fn upstream_response_body_filter(
@@ -168,7 +171,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
     ) -> pingora::Result<Option<std::time::Duration>> {
         if let Some(len) = response::body(body, eos, ctx)? {
-            framing::whole_answer(s, len, ctx.cost);
+            framing::whole_answer(s, len, ctx.answer.cost);
         }
         Ok(None)
     }
@@ -194,7 +197,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, _s: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
-        if ctx.counted_in_flight {
+        if ctx.request.counted_in_flight {
             m().in_flight.dec();
         }
         log::record(ctx, &self.router);

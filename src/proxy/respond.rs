@@ -1,5 +1,12 @@
-//! Answers the gateway writes itself (local endpoints, errors before proxying), always with
-//! `Content-Length` (Pingora issue #766: without it a keep-alive client hangs) and a request id.
+//! Answers the gateway writes itself (local endpoints, phase answers, errors before proxying), always
+//! with `Content-Length` (Pingora issue #766: without it a keep-alive client hangs) and a request id.
+//!
+//! An answer can come before the request body was read (a refusal on the headers): the answer goes
+//! out first, then what is left of a small body is drained for a bounded time so the connection can
+//! be reused (and closing does not reset a client still sending); a large or stalled body is not
+//! worth reading, and the connection is closed instead.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
@@ -9,6 +16,9 @@ use super::body::RETRY_BUFFER;
 use super::ctx::Ctx;
 use crate::error::GatewayError;
 
+/// How long an unread request body is drained after an early answer.
+const DRAIN_FOR: Duration = Duration::from_secs(1);
+
 pub async fn send(
     s: &mut Session,
     ctx: &mut Ctx,
@@ -17,24 +27,30 @@ pub async fn send(
     body: Bytes,
     extra: &[(&str, String)],
 ) -> pingora::Result<()> {
-    // An answer before the body was read closes the connection; a small body is drained instead so
-    // the client can reuse it. A large one is not worth reading just to refuse it.
-    if !s.as_downstream_mut().is_body_done() {
-        let small = super::body::declared_len(s).is_some_and(|n| n <= RETRY_BUFFER);
-        if !small || s.as_downstream_mut().drain_request_body().await.is_err() {
-            s.set_keepalive(None);
-        }
+    let unread = !s.as_downstream_mut().is_body_done();
+    let small = super::body::declared_len(s).is_some_and(|n| n <= RETRY_BUFFER);
+    if (unread && !small) || s.is_process_shutting_down() {
+        s.set_keepalive(None);
     }
-    let mut h = ResponseHeader::build(status, Some(6))?;
+    let mut h = ResponseHeader::build(status, Some(6 + extra.len()))?;
     h.insert_header("content-type", ctype)?;
     h.insert_header("content-length", body.len().to_string())?;
     h.insert_header("x-request-id", ctx.request_id())?;
     for (k, v) in extra {
         h.insert_header(k.to_string(), v.as_str())?;
     }
-    ctx.status = status;
+    for (k, v) in &ctx.ex.response_headers {
+        h.insert_header(k.to_string(), v.as_str())?;
+    }
+    ctx.answer.status = status;
     s.write_response_header(Box::new(h), false).await?;
     s.write_response_body(Some(body), true).await?;
+    if unread && small {
+        let drained = tokio::time::timeout(DRAIN_FOR, s.as_downstream_mut().drain_request_body()).await;
+        if !matches!(drained, Ok(Ok(()))) {
+            s.set_keepalive(None);
+        }
+    }
     Ok(())
 }
 
@@ -44,8 +60,12 @@ pub async fn json(s: &mut Session, ctx: &mut Ctx, status: u16, body: &serde_json
 
 /// Answer with `e` in the public error shape.
 pub async fn error(s: &mut Session, ctx: &mut Ctx, e: GatewayError) -> pingora::Result<()> {
-    let body = Bytes::from(crate::api::codec(ctx.schema).error_body(&e.to_json(ctx.request_id(), &ctx.ex.trace)));
-    let mut extra = Vec::new();
+    let body =
+        Bytes::from(crate::api::codec(ctx.request.schema).error_body(&e.to_json(ctx.request_id(), &ctx.ex.trace)));
+    let mut extra: Vec<(&str, String)> = crate::phases::reject_headers(&e)
+        .iter()
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
     if let Some(secs) = e.retry_after() {
         extra.push(("retry-after", secs.to_string()));
     }
@@ -53,6 +73,6 @@ pub async fn error(s: &mut Session, ctx: &mut Ctx, e: GatewayError) -> pingora::
         extra.push(("allow", allowed.to_string()));
     }
     let status = e.status();
-    ctx.error = Some(e);
+    ctx.answer.error = Some(e);
     send(s, ctx, status, "application/json", body, &extra).await
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use switchyard_sdk::Money;
+use switchyard_sdk::{FirewallEntry, Money, TraceEntry};
 
 use super::ctx::{Attempt, Ctx};
 use crate::router::estimate_cost;
@@ -43,12 +43,91 @@ struct Cost {
     actual_dollars: Option<f64>,
 }
 
+/// One rule's part in the trace (`router.rule_trace`, an error's `rule_trace`).
 #[derive(Serialize)]
-struct Trace<'a> {
+pub struct TraceView<'a> {
     phase: &'a str,
     rule: &'a str,
-    action: &'a str,
+    fired: bool,
+    conditions: Vec<ConditionView<'a>>,
+    actions: &'a [String],
+    #[serde(skip_serializing_if = "str::is_empty")]
     detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct ConditionView<'a> {
+    condition: &'a str,
+    result: bool,
+}
+
+impl<'a> From<&'a TraceEntry> for TraceView<'a> {
+    fn from(t: &'a TraceEntry) -> Self {
+        TraceView {
+            phase: t.phase,
+            rule: &t.rule,
+            fired: t.fired,
+            conditions: t
+                .conditions
+                .iter()
+                .map(|(c, r)| ConditionView {
+                    condition: c,
+                    result: *r,
+                })
+                .collect(),
+            actions: &t.actions,
+            detail: &t.detail,
+        }
+    }
+}
+
+/// One firewall action (`router.firewall`): never the matched text, only a redacted sample.
+#[derive(Serialize)]
+pub struct FirewallView<'a> {
+    policy: &'a str,
+    rule: &'a str,
+    action: &'a str,
+    scope: &'a str,
+    sample: &'a str,
+    location: &'a str,
+}
+
+impl<'a> From<&'a FirewallEntry> for FirewallView<'a> {
+    fn from(f: &'a FirewallEntry) -> Self {
+        FirewallView {
+            policy: &f.policy,
+            rule: &f.rule,
+            action: f.action,
+            scope: f.scope,
+            sample: &f.sample,
+            location: &f.location,
+        }
+    }
+}
+
+/// Tags added by phases (an A/B arm, a rule's labels), as an object.
+pub struct Tags<'a>(&'a [(String, String)]);
+
+impl Tags<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Tags<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The trace as JSON (for error bodies).
+pub fn trace_json(trace: &[TraceEntry]) -> Value {
+    serde_json::to_value(trace.iter().map(TraceView::from).collect::<Vec<_>>()).unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -69,8 +148,10 @@ pub struct RouterMeta<'a> {
     fallback: bool,
     attempts: Vec<AttemptView<'a>>,
     cost: Cost,
-    rule_trace: Vec<Trace<'a>>,
-    firewall: [(); 0],
+    rule_trace: Vec<TraceView<'a>>,
+    firewall: Vec<FirewallView<'a>>,
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    tags: Tags<'a>,
     lossy: &'a [String],
 }
 
@@ -78,8 +159,8 @@ impl<'a> RouterMeta<'a> {
     /// `cost` is the actual cost, once the usage is known.
     pub fn new(ctx: &'a Ctx, cost: Option<Money>) -> Self {
         let m = ctx.current_model();
-        let req = ctx.ex.request.as_ref();
-        let route = ctx.route.as_ref();
+        let req = ctx.ex.request();
+        let route = ctx.decision.route.as_ref();
         let estimated = match (m, req) {
             (Some(m), Some(r)) => Some(estimate_cost(m, r)),
             _ => None,
@@ -109,18 +190,9 @@ impl<'a> RouterMeta<'a> {
                 estimated_dollars: estimated.map(Money::as_dollars_f64),
                 actual_dollars: cost.map(Money::as_dollars_f64),
             },
-            rule_trace: ctx
-                .ex
-                .trace
-                .iter()
-                .map(|t| Trace {
-                    phase: t.phase,
-                    rule: &t.rule,
-                    action: &t.action,
-                    detail: &t.detail,
-                })
-                .collect(),
-            firewall: [],
+            rule_trace: ctx.ex.trace.iter().map(TraceView::from).collect(),
+            firewall: ctx.ex.firewall.iter().map(FirewallView::from).collect(),
+            tags: Tags(&ctx.ex.tags),
             lossy: ctx.attempts.last().map_or(&[], |a| a.lossy.as_slice()),
         }
     }

@@ -2,14 +2,15 @@
 //! cache, TLS with SNI, ALPN h2/h1, the provider's timeouts) and the request header it receives.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pingora::http::RequestHeader;
 use pingora::protocols::ALPN;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
-use super::ctx::{Attempt, Ctx};
+use super::attempt;
+use super::ctx::Ctx;
 use super::headers::{self, Fresh};
 use crate::config::Origin;
 use crate::dns::Resolver;
@@ -19,14 +20,13 @@ use crate::router::health::Health;
 
 const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
 
-fn fail(ctx: &mut Ctx, e: GatewayError, retry: bool) -> Box<Error> {
+/// A failure of the attempt before it reached the upstream, as a Pingora error that retries on the
+/// next candidate when one is left.
+fn fail(ctx: &mut Ctx, e: GatewayError, reason: &str) -> Box<Error> {
     let mut err = Error::explain(ErrorType::ConnectNoRoute, e.to_string());
-    err.set_retry(retry);
-    if let Some(a) = ctx.attempts.last_mut() {
-        a.error = Some(e.to_string());
-        a.duration = Some(a.started.elapsed());
-    }
-    ctx.error = Some(e);
+    attempt::end(ctx, e.to_string());
+    err.set_retry(attempt::fall_back(ctx, reason));
+    ctx.answer.error = Some(e);
     err
 }
 
@@ -37,53 +37,20 @@ pub async fn peer(
     simulator: SocketAddr,
     health: &Health,
 ) -> pingora::Result<Box<HttpPeer>> {
-    let Some(model) = ctx.next_candidate().cloned() else {
+    let Some(model) = attempt::begin(ctx, health) else {
         return Err(Error::explain(ErrorType::InternalError, "no candidate left"));
     };
-    health.begin_attempt(&model.id);
-    ctx.attempts.push(Attempt {
-        model: model.clone(),
-        started: Instant::now(),
-        status: None,
-        headers_after: None,
-        error: None,
-        duration: None,
-        lossy: Vec::new(),
-        retry_after: None,
-    });
-    let schema = ctx.schema;
-    let prepared = match ctx
-        .ex
-        .request
-        .as_ref()
-        .map(|r| providers::prepare(schema, &model, r, &ctx.body))
-    {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => {
-            let retry = ctx.can_fall_back();
-            return Err(fail(ctx, e, retry));
-        }
-        None => return Err(Error::explain(ErrorType::InternalError, "no parsed request")),
-    };
-    ctx.upstream_path = prepared.path;
-    ctx.upstream_headers = prepared.headers;
-    ctx.upstream_body = prepared.body;
-    ctx.plan = Some(prepared.plan);
-    if let Some(a) = ctx.attempts.last_mut() {
-        a.lossy = prepared.lossy;
+    if let Err(e) = attempt::render(ctx, &model) {
+        return Err(fail(ctx, e, "unsupported"));
     }
     match peer_for(&model, resolver, simulator).await {
         Ok(peer) => Ok(Box::new(peer)),
-        Err(e) => {
-            let retry = ctx.can_fall_back();
-            Err(fail(ctx, e, retry))
-        }
+        Err(e) => Err(fail(ctx, e, "connect")),
     }
 }
 
 /// The Pingora peer for `model`'s provider: its address resolved through the async cache (the
-/// simulator's for `mock` providers), its timeouts, and h2 by ALPN over TLS. The proxy path and the
-/// whole-answer endpoints (`complete::call`) both connect through it.
+/// simulator's for `mock` providers), its timeouts, and h2 by ALPN over TLS.
 pub async fn peer_for(
     model: &crate::config::Model,
     resolver: &std::sync::Arc<Resolver>,
@@ -132,8 +99,8 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     let mut h = Fresh::with_capacity(16);
     h.put(http::header::HOST, &host)?;
     h.put_static(http::header::CONTENT_TYPE, "application/json");
-    h.put(http::header::CONTENT_LENGTH, &ctx.upstream_body.len().to_string())?;
-    let stream = ctx.ex.request.as_ref().is_some_and(|r| r.stream);
+    h.put(http::header::CONTENT_LENGTH, &ctx.upstream.body.len().to_string())?;
+    let stream = ctx.streaming();
     h.put_static(
         http::header::ACCEPT,
         if stream {
@@ -145,20 +112,17 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     h.put_static(http::header::ACCEPT_ENCODING, "identity");
     h.put_static(http::header::USER_AGENT, USER_AGENT);
     h.put(headers::X_REQUEST_ID, ctx.request_id())?;
-    for (k, v) in providers::auth_headers(p)
-        .iter()
-        .chain(ctx.upstream_headers.iter())
-    {
+    for (k, v) in providers::auth_headers(p).iter().chain(ctx.upstream.headers.iter()) {
         h.put_named(k, v)?;
     }
-    if matches!(ctx.plan, Some(providers::Plan::PassAnthropic)) {
-        for (k, v) in &ctx.forwarded_headers {
+    if matches!(ctx.upstream.plan, Some(providers::Plan::PassAnthropic)) {
+        for (k, v) in &ctx.request.forwarded_headers {
             h.put_named(k, v)?;
         }
     }
     for (k, v) in &p.headers {
         h.put_named(k, v)?;
     }
-    *req = h.request(http::Method::POST, &ctx.upstream_path)?;
+    *req = h.request(http::Method::POST, &ctx.upstream.path)?;
     Ok(())
 }

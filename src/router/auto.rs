@@ -92,6 +92,17 @@ pub struct Ranking<'a> {
     pub input_tokens: u64,
 }
 
+/// The request's classification: the one the exchange already holds for this request's messages
+/// (computed once, shared with the phases), else a fresh one.
+fn classification_for(input: &RouteInput, req: &ChatRequest) -> Classification {
+    if let (Some(c), Some(r)) = (input.ex.classification_if_known(), input.ex.request()) {
+        if std::ptr::eq(r, req) || r.messages == req.messages {
+            return Classification::from_sdk(c);
+        }
+    }
+    Classification::from_sdk(&input.snap.classifier.classify(req))
+}
+
 pub fn rank_models<'a>(
     input: &RouteInput<'a>,
     req: &ChatRequest,
@@ -107,7 +118,7 @@ pub fn rank_models<'a>(
         &req.metadata,
     );
     let mode = mode(input, req, named_mode, policy)?;
-    let mut class = routing.classifier.classify_request(req);
+    let mut class = classification_for(input, req);
     if let Some(t) = req.routing.task.as_deref().and_then(Task::parse) {
         class.task = t;
         class.confidence = 1.0;

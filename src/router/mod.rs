@@ -147,8 +147,7 @@ pub fn auto_mode(model: &str) -> Option<Option<&str>> {
 pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
     let req = input
         .ex
-        .request
-        .as_ref()
+        .request()
         .ok_or_else(|| GatewayError::Internal("route before parse".into()))?;
     if let Some(mode) = auto_mode(&req.model) {
         return auto::resolve(input, req, mode);
@@ -266,13 +265,20 @@ pub fn explain(
     };
     req.routing.budget = budget;
     let mut ex = Exchange::new("explain".into(), switchyard_sdk::Endpoint::ChatCompletions);
-    ex.request = Some(req);
+    ex.classifier = Some(snap.classifier.clone());
+    ex.set_request(req);
+    ex.classification();
     if test_key {
         ex.identity = Some(switchyard_sdk::Identity {
+            key_id: "explain".into(),
             key_name: "explain".into(),
             workspace: "explain".into(),
             test_key: true,
-            scopes: Default::default(),
+            // A test key that may use every model: what it can reach is the simulated ones.
+            scopes: std::sync::Arc::new(switchyard_sdk::Scopes {
+                endpoints: vec!["*".into()],
+                models: vec!["*".into()],
+            }),
             limits: Default::default(),
         });
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchyard_sdk::{Decision, Exchange, Money, Outcome, Phase, Reject, RejectKind};
+use switchyard_sdk::{BuildEnv, Built, Decision, Exchange, Money, Outcome, Phase, Plugin, Reject, RejectKind};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -94,6 +94,28 @@ impl Limiter {
     }
 }
 
+/// The plugin: no options of its own yet (the limits are the keys'), so its section, when present,
+/// must be empty. The counters live in the plugin state and survive reloads.
+pub struct RateLimitPlugin;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {}
+
+impl Plugin for RateLimitPlugin {
+    fn name(&self) -> &'static str {
+        "ratelimit"
+    }
+
+    fn build(&self, section: Option<&serde_json::Value>, env: &BuildEnv) -> Built {
+        if let Some(s) = section.filter(|s| !s.is_null()) {
+            let _: Config = switchyard_sdk::typed(s).map_err(|e| vec![e])?;
+        }
+        let limiter = env.state.get_or_init("ratelimit", Limiter::default);
+        Ok(Some(Arc::new(RateLimit::new(limiter))))
+    }
+}
+
 /// The phase that enforces the limits.
 pub struct RateLimit {
     limiter: Arc<Limiter>,
@@ -127,7 +149,7 @@ impl Phase for RateLimit {
             return Decision::Continue;
         }
         let limits = id.limits.clone();
-        self.limiter.with(&id.key_name, |st, now| {
+        self.limiter.with(&id.key_id, |st, now| {
             if let Some(cap) = limits.cost_cap {
                 if st.spend >= cap {
                     return Decision::Respond(Reject::new(
@@ -150,14 +172,14 @@ impl Phase for RateLimit {
 
     /// Tokens per minute: the request's estimated input tokens must fit in what is left.
     fn on_request(&self, _head: &http::request::Parts, ex: &mut Exchange) -> Decision {
-        let (Some(id), Some(req)) = (&ex.identity, &ex.request) else {
+        let (Some(id), Some(req)) = (&ex.identity, ex.request()) else {
             return Decision::Continue;
         };
         let Some(tpm) = id.limits.tokens_per_minute.map(u64::from) else {
             return Decision::Continue;
         };
         let estimate = req.estimated_input_tokens();
-        self.limiter.with(&id.key_name, |st, now| {
+        self.limiter.with(&id.key_id, |st, now| {
             let load = st.tokens.load(now);
             if load + estimate > tpm {
                 limited(
@@ -177,7 +199,7 @@ impl Phase for RateLimit {
         if outcome.usage.is_none() && outcome.cost.is_none() {
             return;
         }
-        self.limiter.with(&id.key_name, |st, _| {
+        self.limiter.with(&id.key_id, |st, _| {
             if let Some(u) = outcome.usage {
                 st.tokens.current += u.input_tokens + u.output_tokens;
             }
@@ -197,13 +219,14 @@ mod tests {
     fn ex(limits: KeyLimits) -> Exchange {
         let mut ex = Exchange::new("r".into(), Endpoint::ChatCompletions);
         ex.identity = Some(Identity {
+            key_id: "k".into(),
             key_name: "k".into(),
             workspace: "w".into(),
             test_key: false,
             scopes: Arc::new(Scopes::default()),
             limits: Arc::new(limits),
         });
-        ex.request = Some(ChatRequest {
+        ex.set_request(ChatRequest {
             model: "m".into(),
             messages: vec![Message::text(Role::User, "x".repeat(400))],
             ..Default::default()
@@ -218,7 +241,7 @@ mod tests {
     fn code(d: Decision) -> Option<(&'static str, u16)> {
         match d {
             Decision::Respond(r) => Some((r.code, r.kind.status())),
-            Decision::Continue => None,
+            Decision::Continue | Decision::Answer(_) => None,
         }
     }
 
@@ -237,7 +260,7 @@ mod tests {
                 RejectKind::RateLimited { retry_after_secs } => assert!((1..=60).contains(&retry_after_secs)),
                 k => panic!("{k:?}"),
             },
-            Decision::Continue => panic!("fourth request allowed"),
+            _ => panic!("fourth request allowed"),
         }
     }
 
@@ -264,6 +287,7 @@ mod tests {
                 ..Default::default()
             }),
             cost: Some(Money(600)),
+            ..Default::default()
         };
         p.on_complete(&e, &used);
         assert_eq!(

@@ -1,8 +1,10 @@
 //! The [`Exchange`]: what the phases of one request see and share: who is calling, what they asked
 //! for (as the canonical request), and the trace of what the phases did.
 
+use std::any::Any;
 use std::sync::Arc;
 
+use crate::classify::{Classification, Classify};
 use crate::ir::ChatRequest;
 use crate::money::Money;
 
@@ -25,7 +27,13 @@ pub enum Endpoint {
     ModelsRoute,
     /// `POST /v1/images/generations`.
     Images,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
+    /// `POST /v1/rules/preview`: the firewall, rules and routing decision without an upstream call.
+    RulesPreview,
     Health,
+    /// A path no endpoint serves (counted and logged as `unknown`).
+    Unknown,
 }
 
 impl Endpoint {
@@ -37,9 +45,14 @@ impl Endpoint {
             | Endpoint::Messages
             | Endpoint::AutoRoute
             | Endpoint::ModelsRoute
-            | Endpoint::Images => "inference",
-            Endpoint::Models | Endpoint::ModelInfo | Endpoint::Catalog | Endpoint::Feedback => "catalog",
-            Endpoint::Health => "health",
+            | Endpoint::Images
+            | Endpoint::CountTokens => "inference",
+            Endpoint::Models
+            | Endpoint::ModelInfo
+            | Endpoint::Catalog
+            | Endpoint::Feedback
+            | Endpoint::RulesPreview => "catalog",
+            Endpoint::Health | Endpoint::Unknown => "health",
         }
     }
 
@@ -55,13 +68,24 @@ impl Endpoint {
             Endpoint::AutoRoute => "auto_route",
             Endpoint::ModelsRoute => "models_route",
             Endpoint::Images => "images",
+            Endpoint::CountTokens => "count_tokens",
+            Endpoint::RulesPreview => "rules_preview",
             Endpoint::Health => "health",
+            Endpoint::Unknown => "unknown",
         }
     }
 
     /// Endpoints that reach a model.
     pub fn is_inference(self) -> bool {
         self.scope() == "inference"
+    }
+
+    /// Endpoints whose answer is a model's answer in a client schema (chat, Responses, Messages).
+    pub fn is_chat(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Messages
+        )
     }
 }
 
@@ -97,6 +121,8 @@ pub struct KeyLimits {
 /// The authenticated caller. Never holds the key itself.
 #[derive(Debug, Clone)]
 pub struct Identity {
+    /// The key's stable identity: counters and spend belong to it, not to its secret or name.
+    pub key_id: Arc<str>,
     pub key_name: Arc<str>,
     pub workspace: Arc<str>,
     pub test_key: bool,
@@ -104,28 +130,76 @@ pub struct Identity {
     pub limits: Arc<KeyLimits>,
 }
 
-/// One line of the trace of why things happened: which phase, which rule, what it did.
-#[derive(Debug, Clone, PartialEq)]
+/// One rule's (or policy's) part in the trace of why things happened: which phase, which rule, the
+/// conditions it evaluated with their results, whether it fired, and what it did.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TraceEntry {
     pub phase: &'static str,
     pub rule: String,
-    pub action: String,
+    /// Each condition evaluated, with its result, in order.
+    pub conditions: Vec<(String, bool)>,
+    pub fired: bool,
+    /// What the rule did (empty when it did not fire).
+    pub actions: Vec<String>,
     pub detail: String,
 }
 
+/// One firewall action applied to this request or its answer. Never holds the matched text itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirewallEntry {
+    pub policy: String,
+    pub rule: String,
+    /// `block`, `mask` or `warn`.
+    pub action: &'static str,
+    /// `prompt`, `response` or `metadata`.
+    pub scope: &'static str,
+    /// What matched, redacted (e.g. `j***@e***.com`, `sk-p…(51)`), never the secret itself.
+    pub sample: String,
+    /// Where it matched (`messages[1].content`, `answer`).
+    pub location: String,
+}
+
 /// The state the phases of one request share.
-#[derive(Debug)]
 pub struct Exchange {
     pub request_id: String,
     pub endpoint: Endpoint,
     pub identity: Option<Identity>,
     /// The request body's declared length, if the client declared one.
     pub declared_body_len: Option<u64>,
-    /// The canonical request, once the body is parsed.
-    pub request: Option<ChatRequest>,
-    /// Set by a phase that rewrote message content, so renderers re-render instead of passing through.
-    pub request_modified: bool,
+    /// The client's schema: `chat`, `responses` or `messages` (empty for other endpoints).
+    pub client_schema: &'static str,
+    request: Option<ChatRequest>,
+    request_modified: bool,
+    /// The core's classifier; [`Exchange::classification`] runs it at most once.
+    pub classifier: Option<Arc<dyn Classify>>,
+    classification: Option<Arc<Classification>>,
+    /// The catalog id of the model whose answer the response-side hooks are looking at.
+    pub answering_model: Option<String>,
+    /// The rule trace: `router.rule_trace` on answers, `rule_trace` on errors, and the log.
     pub trace: Vec<TraceEntry>,
+    /// Firewall actions: `router.firewall`, the log and the firewall metric.
+    pub firewall: Vec<FirewallEntry>,
+    /// Headers the client's response carries (rate-limit state, cache status, ...).
+    pub response_headers: Vec<(&'static str, String)>,
+    /// Tags for the log and the `router` object (an A/B tag, a rule's labels).
+    pub tags: Vec<(String, String)>,
+    /// Per-request state of phases, keyed by phase name (e.g. what the request stage decided that the
+    /// answer stage needs).
+    phase_data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("request_id", &self.request_id)
+            .field("endpoint", &self.endpoint)
+            .field("identity", &self.identity)
+            .field("request", &self.request)
+            .field("request_modified", &self.request_modified)
+            .field("trace", &self.trace)
+            .field("firewall", &self.firewall)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Exchange {
@@ -135,9 +209,96 @@ impl Exchange {
             endpoint,
             identity: None,
             declared_body_len: None,
+            client_schema: "",
             request: None,
             request_modified: false,
+            classifier: None,
+            classification: None,
+            answering_model: None,
             trace: Vec::new(),
+            firewall: Vec::new(),
+            response_headers: Vec::new(),
+            tags: Vec::new(),
+            phase_data: Vec::new(),
         }
+    }
+
+    /// The canonical request, once the body is parsed.
+    pub fn request(&self) -> Option<&ChatRequest> {
+        self.request.as_ref()
+    }
+
+    /// The canonical request, to edit: marks it modified, so the provider gets a request rendered
+    /// from it on every path (a same-schema pass-through is re-rendered instead of sent as it came).
+    pub fn request_mut(&mut self) -> Option<&mut ChatRequest> {
+        if self.request.is_some() {
+            self.request_modified = true;
+            self.classification = None;
+        }
+        self.request.as_mut()
+    }
+
+    /// The routing controls (the model asked for and the hints): editing them changes the routing
+    /// decision, not what the provider receives, so the request is not marked modified.
+    pub fn routing_mut(&mut self) -> Option<(&mut String, &mut crate::ir::RoutingHints)> {
+        self.request.as_mut().map(|r| (&mut r.model, &mut r.routing))
+    }
+
+    /// Set the parsed request (the core does, once the body is read); not a modification.
+    pub fn set_request(&mut self, req: ChatRequest) {
+        self.request = Some(req);
+        self.request_modified = false;
+        self.classification = None;
+    }
+
+    /// Take the request out (the core, when a flow ends).
+    pub fn take_request(&mut self) -> Option<ChatRequest> {
+        self.request.take()
+    }
+
+    /// Whether a phase edited the request through [`Exchange::request_mut`].
+    pub fn request_modified(&self) -> bool {
+        self.request_modified
+    }
+
+    /// The prompt's classification, computed on first use (at most once per request).
+    pub fn classification(&mut self) -> Option<Arc<Classification>> {
+        if self.classification.is_none() {
+            if let (Some(c), Some(r)) = (&self.classifier, &self.request) {
+                self.classification = Some(Arc::new(c.classify(r)));
+            }
+        }
+        self.classification.clone()
+    }
+
+    /// The classification if it was already computed (no work).
+    pub fn classification_if_known(&self) -> Option<&Arc<Classification>> {
+        self.classification.as_ref()
+    }
+
+    /// Use `c` as the request's classification (e.g. the caller's own task replaced the classifier's).
+    pub fn set_classification(&mut self, c: Classification) {
+        self.classification = Some(Arc::new(c));
+    }
+
+    /// Keep per-request state for phase `phase` (replacing what it kept before).
+    pub fn put_data<T: Any + Send + Sync>(&mut self, phase: &'static str, value: T) {
+        self.phase_data.retain(|(p, _)| *p != phase);
+        self.phase_data.push((phase, Box::new(value)));
+    }
+
+    /// The state phase `phase` kept for this request.
+    pub fn data<T: Any + Send + Sync>(&self, phase: &'static str) -> Option<&T> {
+        self.phase_data
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .and_then(|(_, v)| v.downcast_ref::<T>())
+    }
+
+    pub fn data_mut<T: Any + Send + Sync>(&mut self, phase: &'static str) -> Option<&mut T> {
+        self.phase_data
+            .iter_mut()
+            .find(|(p, _)| *p == phase)
+            .and_then(|(_, v)| v.downcast_mut::<T>())
     }
 }

@@ -174,6 +174,12 @@ pub struct RoutingHints {
     /// The caller's task (`/v1/auto/route`'s `task`, `/v1/models/route`'s `filter.task_type`): it
     /// replaces the classifier's task when routing.
     pub task: Option<String>,
+    /// Only this provider's models (a rule's `pin_provider`).
+    pub provider: Option<String>,
+    /// Providers whose models are not eligible.
+    pub exclude_providers: Vec<String>,
+    /// The lowest quality score (0..1) for the task a model may have to be eligible.
+    pub quality_floor: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

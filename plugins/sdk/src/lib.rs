@@ -1,12 +1,22 @@
 //! The contract between Switchyard's core and its plugins: the [`Phase`] trait and its [`Decision`],
-//! the [`Exchange`] a phase works on, and the canonical request IR every client schema parses into.
-//! It depends on nothing of Switchyard's, so a plugin crate depends on this crate alone.
+//! the [`Exchange`] a phase works on, the canonical request and answer IR every client schema parses
+//! into, and how a [`Plugin`] is configured and built. It depends on nothing of Switchyard's, so a
+//! plugin crate depends on this crate alone.
 
+pub mod answer;
+pub mod classify;
 pub mod exchange;
 pub mod ir;
 pub mod money;
 pub mod phase;
+pub mod plugin;
 
-pub use exchange::{Endpoint, Exchange, Identity, KeyLimits, Scopes, TraceEntry};
+pub use answer::{AnswerKind, PhaseAnswer};
+pub use classify::{Classification, Classify};
+pub use exchange::{Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Scopes, TraceEntry};
 pub use money::{Money, Price};
-pub use phase::{Decision, Outcome, Phase, Reject, RejectKind};
+pub use phase::{AnswerWatch, Decision, Outcome, Phase, Reject, RejectKind, StreamDecision};
+pub use plugin::{typed, BuildEnv, Built, ConfigError, Plugin, PluginState};
+
+#[cfg(test)]
+mod tests;

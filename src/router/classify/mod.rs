@@ -16,6 +16,7 @@ mod rules;
 mod script;
 mod text;
 mod token_hash;
+pub mod sdk;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! What the complete answers share: the headers (actual cost, exact routing facts), the price
-//! comparison, timing and context blocks, and the `/v1/auto/route` / `/v1/models/route` envelope.
+//! What the composed answers share: the price comparison, timing and context blocks, and the
+//! `/v1/auto/route` / `/v1/models/route` envelope.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use switchyard_sdk::Money;
 
-use super::super::ctx::Ctx;
 use crate::config::Model;
+use crate::proxy::ctx::Ctx;
 
 /// A model the answer is compared with: its pre-flight estimate and its quality for the task.
 pub struct Entry {
@@ -36,39 +36,6 @@ fn round(x: f64, places: i32) -> f64 {
     (x * k).round() / k
 }
 
-/// The response headers: who answered and how, and the actual cost (the answer is whole, so the cost
-/// is known; only an answer without usage falls back to the estimate).
-pub fn headers(ctx: &Ctx) -> Vec<(&'static str, String)> {
-    let mut h = Vec::new();
-    let (Some(a), Some(route)) = (ctx.attempts.last(), ctx.route.as_ref()) else {
-        return h;
-    };
-    let requested = ctx.ex.request.as_ref().map(|r| r.model.as_str()).unwrap_or("");
-    let named = ctx.snap.catalog.get(requested).is_some_and(|m| m.id == a.model.id);
-    h.push(("x-jt-model", if named { requested } else { a.model.id.as_str() }.to_string()));
-    h.push(("x-routed-model", a.model.id.clone()));
-    h.push(("x-jt-route", route.mode.to_string()));
-    h.push((
-        "x-jt-latency-ms",
-        a.headers_after.map_or(0, |d| d.as_millis()).to_string(),
-    ));
-    h.push((
-        "x-jt-fallback",
-        if ctx.attempts.len() > 1 { "true" } else { "false" }.to_string(),
-    ));
-    match ctx.cost {
-        Some(c) => {
-            h.push(("x-jt-cost-usd", c.to_string()));
-            h.push(("x-jt-cost-basis", "actual".to_string()));
-        }
-        None => {
-            h.push(("x-jt-cost-usd", route.estimated_cost.to_string()));
-            h.push(("x-jt-cost-basis", "estimate".to_string()));
-        }
-    }
-    h
-}
-
 /// Where the time went: the whole request, waiting on upstreams (every attempt), Switchyard itself,
 /// and the answering upstream's time to its response headers.
 pub fn timing(ctx: &Ctx) -> Value {
@@ -85,15 +52,16 @@ pub fn timing(ctx: &Ctx) -> Value {
 /// The request against the answering model's context window: tokens in (reported, else estimated),
 /// the output budget, and what is left.
 pub fn context(ctx: &Ctx) -> Value {
-    let (Some(m), Some(req)) = (ctx.current_model(), ctx.ex.request.as_ref()) else {
+    let (Some(m), Some(req)) = (ctx.current_model(), ctx.ex.request()) else {
         return Value::Null;
     };
     let input = ctx
+        .answer
         .usage
         .map(|u| u.input_tokens)
         .filter(|n| *n > 0)
         .unwrap_or_else(|| req.estimated_input_tokens());
-    let output = ctx.usage.map(|u| u.output_tokens);
+    let output = ctx.answer.usage.map(|u| u.output_tokens);
     let budget = req.max_tokens.map(u64::from).or(output).unwrap_or(0);
     json!({
         "input_tokens": input,
@@ -120,8 +88,9 @@ pub fn comparison(ctx: &Ctx, entries: Vec<Entry>, same_usage: &dyn Fn(&Model) ->
     };
     let mut entries = entries;
     if !entries.iter().any(|e| e.model.id == chosen.id) {
-        let estimate = ctx.route.as_ref().map_or(Money::ZERO, |r| r.estimated_cost);
+        let estimate = ctx.decision.route.as_ref().map_or(Money::ZERO, |r| r.estimated_cost);
         let task = ctx
+            .decision
             .route
             .as_ref()
             .and_then(|r| r.classification.as_ref())
@@ -134,10 +103,10 @@ pub fn comparison(ctx: &Ctx, entries: Vec<Entry>, same_usage: &dyn Fn(&Model) ->
             estimate,
         });
     }
-    let actual_basis = ctx.cost.is_some();
+    let actual_basis = ctx.answer.cost.is_some();
     let cost_of = |e: &Entry| -> Money {
         if e.model.id == chosen.id {
-            if let Some(c) = ctx.cost {
+            if let Some(c) = ctx.answer.cost {
                 return c;
             }
         }
@@ -213,7 +182,7 @@ pub fn route_answer(
     router: Value,
 ) -> Value {
     let m = ctx.current_model();
-    let route = ctx.route.as_ref();
+    let route = ctx.decision.route.as_ref();
     json!({
         "id": ctx.request_id(),
         "object": object,
@@ -221,15 +190,15 @@ pub fn route_answer(
         "classification": classification,
         "model": m.map(|m| m.id.as_str()),
         "provider": m.map(|m| &*m.provider.name),
-        "requested_model": ctx.ex.request.as_ref().map(|r| r.model.as_str()),
+        "requested_model": ctx.ex.request().map(|r| r.model.as_str()),
         "mode": route.map(|r| r.mode),
         "reason": route.map(|r| r.reason.as_str()),
         "price_comparison": comparison,
         "result": result,
         "cost": {
             "estimated_dollars": router["cost"]["estimated_dollars"].clone(),
-            "actual_dollars": ctx.cost.map(Money::as_dollars_f64),
-            "basis": if ctx.cost.is_some() { "actual" } else { "estimate" },
+            "actual_dollars": ctx.answer.cost.map(Money::as_dollars_f64),
+            "basis": if ctx.answer.cost.is_some() { "actual" } else { "estimate" },
         },
         "timing": timing(ctx),
         "context": context(ctx),

@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::ChatRequest;
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
-use super::{body_object, dollars, int_in, opt_f64, opt_str, opt_task, prompt_request, round3, visible_models, Call};
+use super::fields::{body_object, dollars, int_in, opt_f64, opt_str, opt_task, prompt_request, round3, visible_models};
+use super::Call;
 use crate::api::Schema;
 use crate::config::routing::Mode;
 use crate::config::{Model, ProviderKind};
@@ -81,7 +82,7 @@ fn is_visible(call: &Call, id: &str) -> bool {
     call.snap
         .catalog
         .get(id)
-        .is_some_and(|m| crate::admin::catalog::visible(m, call.identity))
+        .is_some_and(|m| super::models::visible(m, call.identity))
 }
 
 fn filtered_json(call: &Call, filtered: &[(String, String)]) -> Vec<Value> {
@@ -183,7 +184,7 @@ pub fn suggest(call: &Call) -> Result<Value, GatewayError> {
         param: Some("prompt".into()),
     })?;
     req.routing.budget = budget;
-    let class = call.snap.routing.classifier.classify_request(&req);
+    let class = crate::router::classify::sdk::classify_request(&*call.snap.classifier, &req);
     let used = task.unwrap_or(class.task);
 
     let r = if used.modality() == class.task.modality() {
@@ -351,7 +352,9 @@ pub fn price_comparison(call: &Call) -> Result<Value, GatewayError> {
     let task = opt_task(&o, "task")?;
     let req = prompt_request(&o)?;
     let budget = budget_field(&o)?;
-    let class = req.as_ref().map(|r| call.snap.routing.classifier.classify_request(r));
+    let class = req
+        .as_ref()
+        .map(|r| crate::router::classify::sdk::classify_request(&*call.snap.classifier, r));
     let used = match (task, &class) {
         (Some(t), _) => t,
         (None, Some(c)) => c.task,

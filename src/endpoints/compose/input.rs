@@ -193,8 +193,7 @@ fn content_text(content: &Value) -> String {
 pub fn ask(o: &Object, ep: RouteEndpoint) -> Result<Ask, GatewayError> {
     let (prompt_key, own) = ep.own();
     for k in o.keys() {
-        if !own.contains(&k.as_str()) && !TOP_LEVEL_CHAT.contains(&k.as_str()) && !IMAGE_FIELDS.contains(&k.as_str())
-        {
+        if !own.contains(&k.as_str()) && !TOP_LEVEL_CHAT.contains(&k.as_str()) && !IMAGE_FIELDS.contains(&k.as_str()) {
             return Err(GatewayError::InvalidRequest {
                 code: "unknown_field",
                 message: format!(
@@ -272,13 +271,16 @@ pub fn ask(o: &Object, ep: RouteEndpoint) -> Result<Ask, GatewayError> {
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .map(|m| content_text(m.get("content").unwrap_or(&Value::Null)));
     if prompt_field.is_some_and(|p| p.trim().is_empty()) {
-        return Err(GatewayError::invalid(prompt_key, format!("{prompt_key} must not be empty")));
+        return Err(GatewayError::invalid(
+            prompt_key,
+            format!("{prompt_key} must not be empty"),
+        ));
     }
     let prompt = match (prompt_field, last_user) {
         (Some(p), last) => {
-            let ends_with_it = messages.last().is_some_and(|m| {
-                m.get("role").and_then(Value::as_str) == Some("user") && last.as_deref() == Some(p)
-            });
+            let ends_with_it = messages
+                .last()
+                .is_some_and(|m| m.get("role").and_then(Value::as_str) == Some("user") && last.as_deref() == Some(p));
             if !ends_with_it {
                 messages.push(serde_json::json!({"role": "user", "content": p}));
             }
@@ -369,8 +371,10 @@ mod tests {
     #[test]
     fn prompt_and_input_merge_into_one_chat_body() {
         let a = ask(
-            &obj(json!({"prompt": "hi", "max_tokens": 5, "input": {"temperature": 0.5, "max_tokens": 9,
-                "messages": [{"role": "system", "content": "be brief"}]}})),
+            &obj(
+                json!({"prompt": "hi", "max_tokens": 5, "input": {"temperature": 0.5, "max_tokens": 9,
+                "messages": [{"role": "system", "content": "be brief"}]}}),
+            ),
             RouteEndpoint::Auto,
         )
         .unwrap();
@@ -401,16 +405,26 @@ mod tests {
     fn refusals_name_their_field() {
         let p = |v: Value, ep| ask(&obj(v), ep).err().and_then(|e| e.param().map(str::to_string));
         assert_eq!(p(json!({"input": {}}), RouteEndpoint::Auto).as_deref(), Some("prompt"));
-        assert_eq!(p(json!({"prompt": "x", "stream": true}), RouteEndpoint::Auto).as_deref(), Some("stream"));
+        assert_eq!(
+            p(json!({"prompt": "x", "stream": true}), RouteEndpoint::Auto).as_deref(),
+            Some("stream")
+        );
         assert_eq!(
             p(json!({"prompt": "x", "input": {"stream": true}}), RouteEndpoint::Auto).as_deref(),
             Some("input.stream")
         );
         assert_eq!(p(json!({"prompt": 3}), RouteEndpoint::Auto).as_deref(), Some("prompt"));
         assert_eq!(p(json!({"promt": "x"}), RouteEndpoint::Auto).as_deref(), Some("promt"));
-        assert_eq!(p(json!({"query": "x", "model": "a"}), RouteEndpoint::Models).as_deref(), Some("model"));
+        assert_eq!(
+            p(json!({"query": "x", "model": "a"}), RouteEndpoint::Models).as_deref(),
+            Some("model")
+        );
         assert_eq!(p(json!({"input": []}), RouteEndpoint::Auto).as_deref(), Some("input"));
-        let a = ask(&obj(json!({"input": {"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}})), RouteEndpoint::Auto).unwrap();
+        let a = ask(
+            &obj(json!({"input": {"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}})),
+            RouteEndpoint::Auto,
+        )
+        .unwrap();
         let e = parse_chat(&a).unwrap_err();
         assert_eq!(e.param(), Some("input.temperature"));
     }

@@ -1,79 +1,15 @@
-//! Endpoints answered from the catalog and the router's state, without inference (API.md "Routing
-//! without inference, catalog and state"). `handle` dispatches on the path; each answer is JSON.
-//!
-//! - `suggest`: `POST /v1/auto/suggest`, `POST /v1/models/price-comparison` (what `auto` would choose,
-//!   and what a prompt costs on each model);
-//! - `recommend`: `POST /v1/models/recommend` (BM25 over the catalog's text);
-//! - `browse`: `POST /v1/models/query`, `GET /v1/models/tags`, `/v1/models/price-tiers`,
-//!   `/v1/catalog/taxonomy`, `/v1/catalog/families[/{id}]`;
-//! - `schema`: `GET /v1/models/{id}/input-schema|output-schema`, `POST …/validate-input|validate-output`;
-//! - `feedback`: `POST /v1/auto/feedback` (kept in memory per workspace);
-//! - `GET /v1/model-health` here.
-
-mod browse;
-mod feedback;
-mod recommend;
-mod schema;
-mod suggest;
+//! Reading what a local endpoint is sent: JSON bodies and their fields, query strings and percent-
+//! escaped path parts. Every refusal is a 400 in the public shape naming its field.
 
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Message, Role};
-use switchyard_sdk::{Identity, Reject, RejectKind};
+use switchyard_sdk::{Reject, RejectKind};
 
-use crate::config::{Model, Snapshot};
+use super::Call;
+use crate::config::Model;
 use crate::error::GatewayError;
-use crate::router::RouterState;
 
-/// One call: what the endpoint may read.
-pub struct Call<'a> {
-    /// The path without a trailing slash.
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    /// The request body (empty for GET).
-    pub body: &'a [u8],
-    pub snap: &'a Snapshot,
-    pub identity: Option<&'a Identity>,
-    pub router: &'a RouterState,
-    pub request_id: &'a str,
-}
-
-pub fn handle(call: &Call) -> Result<Value, GatewayError> {
-    match call.path {
-        "/v1/model-health" => Ok(model_health(call)),
-        "/v1/auto/suggest" => suggest::suggest(call),
-        "/v1/models/price-comparison" => suggest::price_comparison(call),
-        "/v1/models/recommend" => recommend::recommend(call),
-        "/v1/models/query" => browse::query(call),
-        "/v1/models/tags" => Ok(browse::tags(call)),
-        "/v1/models/price-tiers" => Ok(browse::price_tiers(call)),
-        "/v1/catalog/taxonomy" => Ok(browse::taxonomy(call)),
-        "/v1/catalog/families" => Ok(browse::families(call)),
-        "/v1/auto/feedback" => feedback::submit(call),
-        p => {
-            if let Some(id) = p.strip_prefix("/v1/catalog/families/") {
-                return browse::family(call, &percent_decode(id));
-            }
-            if let Some(rest) = p.strip_prefix("/v1/models/") {
-                for (suffix, op) in [
-                    ("/input-schema", schema::Op::InputSchema),
-                    ("/output-schema", schema::Op::OutputSchema),
-                    ("/validate-input", schema::Op::ValidateInput),
-                    ("/validate-output", schema::Op::ValidateOutput),
-                ] {
-                    if let Some(name) = rest.strip_suffix(suffix) {
-                        return schema::handle(call, &percent_decode(name), op);
-                    }
-                }
-            }
-            Err(GatewayError::UnknownEndpoint {
-                method: "?".into(),
-                path: call.path.to_string(),
-            })
-        }
-    }
-}
-
-fn query_param<'a>(q: Option<&'a str>, name: &str) -> Option<&'a str> {
+pub fn query_param<'a>(q: Option<&'a str>, name: &str) -> Option<&'a str> {
     q?.split('&')
         .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
 }
@@ -98,39 +34,19 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
-/// `GET /v1/model-health?models=a,b`: live health of the named models (ids or aliases), or of every
-/// model the key may use.
-fn model_health(call: &Call) -> Value {
-    let wanted: Option<Vec<String>> = query_param(call.query, "models").map(|v| {
-        percent_decode(v)
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
-    let models = visible_models(call).filter(|m| match &wanted {
-        Some(w) => w.iter().any(|n| *n == m.id || m.aliases.contains(n)),
-        None => true,
-    });
-    let data: Vec<Value> = models
-        .map(|m| call.router.health.report(&m.id, &m.provider.name, m.latency_prior_ms))
-        .collect();
-    json!({"object": "list", "data": data})
-}
-
 /// The catalog's models this caller may see, in catalog order.
-fn visible_models<'a>(call: &'a Call) -> impl Iterator<Item = &'a std::sync::Arc<Model>> + 'a {
+pub fn visible_models<'a>(call: &'a Call) -> impl Iterator<Item = &'a std::sync::Arc<Model>> + 'a {
     call.snap
         .catalog
         .models
         .iter()
-        .filter(move |m| super::catalog::visible(m, call.identity))
+        .filter(move |m| super::models::visible(m, call.identity))
 }
 
 // ---- request bodies ----
 
 /// The body as a JSON object (400 `invalid_json` otherwise).
-fn body_object(call: &Call) -> Result<Map<String, Value>, GatewayError> {
+pub fn body_object(call: &Call) -> Result<Map<String, Value>, GatewayError> {
     match parse_json(call.body)? {
         Value::Object(o) => Ok(o),
         _ => Err(GatewayError::InvalidRequest {
@@ -141,7 +57,7 @@ fn body_object(call: &Call) -> Result<Map<String, Value>, GatewayError> {
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, GatewayError> {
+pub fn parse_json(body: &[u8]) -> Result<Value, GatewayError> {
     let bad = |message: String| GatewayError::InvalidRequest {
         code: "invalid_json",
         message,
@@ -153,7 +69,7 @@ fn parse_json(body: &[u8]) -> Result<Value, GatewayError> {
     serde_json::from_slice(body).map_err(|e| bad(format!("malformed JSON: {e}")))
 }
 
-fn invalid_type(param: &str, expected: &str) -> GatewayError {
+pub fn invalid_type(param: &str, expected: &str) -> GatewayError {
     GatewayError::InvalidRequest {
         code: "invalid_type",
         message: format!("{param} must be {expected}"),
@@ -162,11 +78,11 @@ fn invalid_type(param: &str, expected: &str) -> GatewayError {
 }
 
 /// A field that is absent or null is `None`.
-fn field<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
+pub fn field<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
     o.get(k).filter(|v| !v.is_null())
 }
 
-fn opt_str<'a>(o: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, GatewayError> {
+pub fn opt_str<'a>(o: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, GatewayError> {
     match field(o, k) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
@@ -174,7 +90,7 @@ fn opt_str<'a>(o: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, Ga
     }
 }
 
-fn opt_bool(o: &Map<String, Value>, k: &str) -> Result<Option<bool>, GatewayError> {
+pub fn opt_bool(o: &Map<String, Value>, k: &str) -> Result<Option<bool>, GatewayError> {
     match field(o, k) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -182,7 +98,7 @@ fn opt_bool(o: &Map<String, Value>, k: &str) -> Result<Option<bool>, GatewayErro
     }
 }
 
-fn opt_f64(o: &Map<String, Value>, k: &str) -> Result<Option<f64>, GatewayError> {
+pub fn opt_f64(o: &Map<String, Value>, k: &str) -> Result<Option<f64>, GatewayError> {
     match field(o, k) {
         None => Ok(None),
         Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid_type(k, "a number")),
@@ -190,7 +106,7 @@ fn opt_f64(o: &Map<String, Value>, k: &str) -> Result<Option<f64>, GatewayError>
 }
 
 /// An integer field within `min..=max`, or `default` when absent.
-fn int_in(o: &Map<String, Value>, k: &str, min: u64, max: u64, default: u64) -> Result<u64, GatewayError> {
+pub fn int_in(o: &Map<String, Value>, k: &str, min: u64, max: u64, default: u64) -> Result<u64, GatewayError> {
     match field(o, k) {
         None => Ok(default),
         Some(v) => {
@@ -213,7 +129,7 @@ fn int_in(o: &Map<String, Value>, k: &str, min: u64, max: u64, default: u64) -> 
 }
 
 /// A list of strings given as an array or as one comma-separated string.
-fn str_list(o: &Map<String, Value>, k: &str) -> Result<Vec<String>, GatewayError> {
+pub fn str_list(o: &Map<String, Value>, k: &str) -> Result<Vec<String>, GatewayError> {
     let split = |s: &str| -> Vec<String> {
         s.split(',')
             .map(str::trim)
@@ -234,7 +150,7 @@ fn str_list(o: &Map<String, Value>, k: &str) -> Result<Vec<String>, GatewayError
 }
 
 /// The `task` field as a known task.
-fn opt_task(o: &Map<String, Value>, k: &str) -> Result<Option<crate::router::classify::Task>, GatewayError> {
+pub fn opt_task(o: &Map<String, Value>, k: &str) -> Result<Option<crate::router::classify::Task>, GatewayError> {
     use crate::router::classify::Task;
     match opt_str(o, k)? {
         None => Ok(None),
@@ -253,7 +169,7 @@ fn opt_task(o: &Map<String, Value>, k: &str) -> Result<Option<crate::router::cla
 /// The request a `prompt` or `messages` field describes (`None` when the body has neither), with
 /// `max_tokens` when given. `messages` are read as OpenAI chat messages, so their errors name the
 /// offending field the way `/v1/chat/completions` does.
-fn prompt_request(o: &Map<String, Value>) -> Result<Option<ChatRequest>, GatewayError> {
+pub fn prompt_request(o: &Map<String, Value>) -> Result<Option<ChatRequest>, GatewayError> {
     let max_tokens = match field(o, "max_tokens") {
         None => None,
         Some(_) => Some(int_in(o, "max_tokens", 1, u64::from(u32::MAX), 0)? as u32),
@@ -295,41 +211,15 @@ fn prompt_request(o: &Map<String, Value>) -> Result<Option<ChatRequest>, Gateway
 }
 
 /// 404 in the public shape for something other than a model (`param` names what was not found).
-fn not_found(code: &'static str, param: &str, message: String) -> GatewayError {
+pub fn not_found(code: &'static str, param: &str, message: String) -> GatewayError {
     GatewayError::Rejected(Reject::new(RejectKind::NotFound, code, message).with_param(param))
 }
 
 /// Dollars rounded to a pico-dollar-free f64 (the value is already exact to 1e-12).
-fn dollars(m: switchyard_sdk::Money) -> f64 {
+pub fn dollars(m: switchyard_sdk::Money) -> f64 {
     m.as_dollars_f64()
 }
 
-fn round3(x: f64) -> f64 {
+pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("up%2Fa"), "up/a");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("plain"), "plain");
-        assert_eq!(percent_decode("x%41"), "xA");
-    }
-
-    #[test]
-    fn integer_fields() {
-        let o: Map<String, Value> = serde_json::from_str(r#"{"a": 5, "b": 5.0, "c": 2.5, "d": -1, "e": "5"}"#).unwrap();
-        assert_eq!(int_in(&o, "a", 1, 20, 7).unwrap(), 5);
-        assert_eq!(int_in(&o, "b", 1, 20, 7).unwrap(), 5);
-        assert_eq!(int_in(&o, "zz", 1, 20, 7).unwrap(), 7);
-        assert_eq!(int_in(&o, "c", 1, 20, 7).unwrap_err().param(), Some("c"));
-        assert_eq!(int_in(&o, "d", 1, 20, 7).unwrap_err().status(), 400);
-        assert_eq!(int_in(&o, "e", 1, 20, 7).unwrap_err().code(), "invalid_type");
-        assert_eq!(int_in(&o, "a", 6, 20, 7).unwrap_err().code(), "invalid_request");
-    }
 }

@@ -14,15 +14,17 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Message, Role, RoutingHints, Usage};
 use switchyard_sdk::Money;
 
-use super::super::ctx::Ctx;
-use super::super::response::router_json;
-use super::super::Gateway;
-use super::call::{self, Job, Outgoing};
 use super::input::{self, Object, IMAGE_FIELDS};
-use super::report::Entry;
+use super::report::{self, Entry};
+use super::Composer;
 use crate::config::routing::Mode;
 use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
+use crate::phases::Verdict;
+use crate::providers::{Plan, Prepared};
+use crate::proxy::ctx::Ctx;
+use crate::proxy::response::router_json;
+use crate::proxy::Gateway;
 use crate::router::health::Unavailable;
 use crate::router::score::{self, deciding_term, quality_for, scored_json, Candidate};
 use crate::router::{permitted, Route, RouterState};
@@ -74,9 +76,17 @@ impl ImageAsk {
         let prompt = match input::opt_str(o, "prompt", "prompt")? {
             Some(p) if !p.trim().is_empty() => p.to_string(),
             Some(_) => return Err(GatewayError::invalid("prompt", "prompt must not be empty")),
-            None => return Err(input::missing("prompt", "prompt is required: the description of the image")),
+            None => {
+                return Err(input::missing(
+                    "prompt",
+                    "prompt is required: the description of the image",
+                ))
+            }
         };
-        let model = input::opt_str(o, "model", "model")?.unwrap_or("auto").trim().to_string();
+        let model = input::opt_str(o, "model", "model")?
+            .unwrap_or("auto")
+            .trim()
+            .to_string();
         if model.is_empty() {
             return Err(GatewayError::invalid("model", "model must not be empty"));
         }
@@ -129,50 +139,31 @@ impl ImageAsk {
     }
 }
 
-/// What the images flow hands back.
-pub struct Done {
-    /// The Images API answer (`created`, `data`, `usage` with `images` and `cost`, `model`).
-    pub response: Value,
-    /// The image models the caller could have used, for a price comparison.
-    pub entries: Vec<Entry>,
-    /// Images returned.
-    pub images: u64,
-}
+/// The caller's own conditions on a model (and its estimated cost): `Some(why)` leaves it out.
+pub type Filter = Box<dyn Fn(&Model, Money) -> Option<String> + Send + Sync>;
 
-pub async fn generations(s: &mut Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8]) -> Result<Value, GatewayError> {
+/// `POST /v1/images/generations`.
+pub fn generations(s: &Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8]) -> Result<Verdict, GatewayError> {
     let o = input::object(body)?;
     let ask = ImageAsk::parse(&o)?;
-    let n = ask.n;
     let class = json!({"task": TASK, "confidence": 1.0, "reasons": ["images endpoint"]});
-    let done = run(s, ctx, gw, ask, &|_, _| None, class).await?;
-    let mut response = done.response;
-    if let Some(r) = response.as_object_mut() {
-        r.insert("router".into(), router(ctx, n));
-    }
-    Ok(response)
+    prepare(s, ctx, gw, ask, Box::new(|_, _| None), class, None)
 }
 
-/// The `router` object, with the estimate per image rather than per token.
-pub fn router(ctx: &Ctx, n: u64) -> Value {
-    let mut r = router_json(ctx, ctx.cost);
-    if let Some(m) = ctx.current_model() {
-        r["cost"]["estimated_dollars"] = json!(m.pricing.image.map(|p| times(p, n).as_dollars_f64()));
-    }
-    r
-}
-
-/// Route, call and read an image request. `filter` adds the caller's own conditions (a model and its
-/// estimated cost; `Some(why)` leaves it out).
-pub async fn run(
-    s: &mut Session,
+/// Run the phases on an image request, route it among the image models, and leave the upstream call
+/// to the proxy with an [`ImageComposer`]. `object`: the route endpoint whose envelope wraps the
+/// answer (`None`: the Images API answer itself).
+pub fn prepare(
+    s: &Session,
     ctx: &mut Ctx,
     gw: &Gateway,
     ask: ImageAsk,
-    filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync),
+    filter: Filter,
     classification: Value,
-) -> Result<Done, GatewayError> {
+    object: Option<&'static str>,
+) -> Result<Verdict, GatewayError> {
     // The phases (firewall, rules, limits) see the prompt as a one-message conversation.
-    ctx.ex.request = Some(ChatRequest {
+    ctx.ex.set_request(ChatRequest {
         model: ask.model.clone(),
         messages: vec![Message::text(Role::User, ask.prompt.clone())],
         user: ask.user.clone(),
@@ -183,25 +174,47 @@ pub async fn run(
             session_id: ask.session_id.clone(),
             mode: ask.mode.clone(),
             task: Some(TASK.into()),
+            ..Default::default()
         },
         ..Default::default()
     });
-    super::request_phases(s, ctx)?;
-    let (route, entries) = route(ctx, &gw.router, &ask, super::header(s, "x-jt-route"), filter, classification)?;
-    ctx.route = Some(route);
-    let mut job = ImageJob { ask: &ask, images: 0 };
-    let response = call::run(ctx, gw, &mut job).await?;
-    Ok(Done {
-        response,
-        entries,
-        images: job.images,
-    })
+    if let v @ Verdict::Answered { .. } = super::request_phases(s, ctx, &[])? {
+        return Ok(v);
+    }
+    let (route, entries) = route(
+        ctx,
+        &gw.router,
+        &ask,
+        super::header(s, "x-jt-route"),
+        &*filter,
+        classification.clone(),
+    )?;
+    ctx.decision.route = Some(route);
+    ctx.decision.composer = Some(Box::new(ImageComposer {
+        ask,
+        entries: Some(entries),
+        classification,
+        object,
+    }));
+    Ok(Verdict::Continue)
+}
+
+/// The `router` object, with the estimate per image rather than per token.
+pub fn router(ctx: &Ctx, n: u64) -> Value {
+    let mut r = router_json(ctx, ctx.answer.cost);
+    if let Some(m) = ctx.current_model() {
+        r["cost"]["estimated_dollars"] = json!(m.pricing.image.map(|p| times(p, n).as_dollars_f64()));
+    }
+    r
 }
 
 /// Why `m` cannot serve an image request, if it cannot.
 fn cannot_draw(m: &Model) -> Option<String> {
     if !m.has(TASK) {
-        return Some(format!("the catalog does not list the image_generation capability for {}", m.id));
+        return Some(format!(
+            "the catalog does not list the image_generation capability for {}",
+            m.id
+        ));
     }
     if !matches!(
         m.provider.kind,
@@ -251,14 +264,19 @@ struct Pool {
     retry_in: std::time::Duration,
 }
 
-fn pool(ctx: &Ctx, state: &RouterState, ask: &ImageAsk, filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync)) -> Pool {
+fn pool(
+    ctx: &Ctx,
+    state: &RouterState,
+    ask: &ImageAsk,
+    filter: &(dyn Fn(&Model, Money) -> Option<String> + Send + Sync),
+) -> Pool {
     let snap = &ctx.snap;
     let id = ctx.ex.identity.as_ref();
     let prefs = id.and_then(|i| snap.routing.workspaces.get(&*i.workspace));
     let floor = prefs
         .and_then(|p| p.quality_floor)
         .unwrap_or(snap.routing.quality_floor);
-    let prompt_tokens = ctx.ex.request.as_ref().map_or(0, |r| r.estimated_input_tokens());
+    let prompt_tokens = ctx.ex.request().map_or(0, |r| r.estimated_input_tokens());
     let mut p = Pool {
         cands: Vec::new(),
         filtered: Vec::new(),
@@ -329,11 +347,11 @@ fn route(
     state: &RouterState,
     ask: &ImageAsk,
     header_mode: Option<&str>,
-    filter: &(dyn Fn(&Model, Money) -> Option<String> + Sync),
+    filter: &(dyn Fn(&Model, Money) -> Option<String> + Send + Sync),
     classification: Value,
 ) -> Result<(Route, Vec<Entry>), GatewayError> {
     let snap = &ctx.snap;
-    let limit = if ctx.no_fallback {
+    let limit = if ctx.request.no_fallback {
         1
     } else {
         snap.server.max_attempts
@@ -503,10 +521,14 @@ fn pinned(
     })
 }
 
-/// One image request to an OpenAI-schema provider.
-struct ImageJob<'a> {
-    ask: &'a ImageAsk,
-    images: u64,
+/// One image request to an OpenAI-schema provider, and its answer: the provider's fields, with
+/// `model` the catalog id, `usage.images` and `usage.cost`, and a `router` object (inside the route
+/// endpoints' envelope when one asked).
+struct ImageComposer {
+    ask: ImageAsk,
+    entries: Option<Vec<Entry>>,
+    classification: Value,
+    object: Option<&'static str>,
 }
 
 fn media_type(format: Option<&str>) -> &'static str {
@@ -517,10 +539,8 @@ fn media_type(format: Option<&str>) -> &'static str {
     }
 }
 
-impl Job for ImageJob<'_> {
-    type Out = Value;
-
-    fn render(&mut self, ctx: &mut Ctx, model: &Arc<Model>) -> Result<Outgoing, GatewayError> {
+impl Composer for ImageComposer {
+    fn render(&self, _ctx: &Ctx, model: &Arc<Model>) -> Result<Option<Prepared>, GatewayError> {
         if let Some(reason) = cannot_draw(model) {
             return Err(GatewayError::Unsupported {
                 model: model.id.clone(),
@@ -538,19 +558,29 @@ impl Job for ImageJob<'_> {
                 lossy.push(format!("{f}: not supported by {}", model.id));
             }
         }
-        ctx.plan = None;
-        if let Some(a) = ctx.attempts.last_mut() {
-            a.lossy = lossy;
-        }
         let bytes = serde_json::to_vec(&Value::Object(body)).map_err(|e| GatewayError::Internal(e.to_string()))?;
-        Ok(Outgoing {
+        Ok(Some(Prepared {
             path: format!("{}/images/generations", model.provider.origin.base_path()),
             headers: Vec::new(),
             body: Bytes::from(bytes),
-        })
+            // Errors come back in OpenAI's shape.
+            plan: Plan::PassOpenAi,
+            lossy,
+        }))
     }
 
-    fn accept(&mut self, ctx: &mut Ctx, model: &Arc<Model>, body: &[u8]) -> Result<Value, String> {
+    fn translates_chat(&self) -> bool {
+        false
+    }
+
+    fn estimated_cost(&self, ctx: &Ctx) -> Option<Money> {
+        ctx.current_model()?.pricing.image.map(|p| times(p, self.ask.n))
+    }
+
+    fn compose(&mut self, ctx: &mut Ctx, body: &[u8]) -> Result<Vec<u8>, String> {
+        let Some(model) = ctx.current_model().cloned() else {
+            return Err("no attempt".into());
+        };
         let mut v: Map<String, Value> =
             serde_json::from_slice(body).map_err(|e| format!("response is not a JSON object: {e}"))?;
         let media = media_type(self.ask.output_format.as_deref());
@@ -578,22 +608,33 @@ impl Job for ImageJob<'_> {
         let cost = model.pricing.image.map(|p| times(p, count));
         let upstream_usage = v.get("usage").and_then(Value::as_object).cloned();
         let n = |u: &Map<String, Value>, k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-        ctx.usage = upstream_usage.as_ref().map(|u| Usage {
+        ctx.answer.usage = upstream_usage.as_ref().map(|u| Usage {
             input_tokens: n(u, "input_tokens"),
             output_tokens: n(u, "output_tokens"),
             ..Default::default()
         });
-        ctx.cost = cost;
-        self.images = count;
+        ctx.answer.cost = cost;
         let mut usage = upstream_usage.unwrap_or_default();
         usage.insert("images".into(), json!(count));
         usage.insert("cost".into(), json!(cost.map(Money::as_dollars_f64)));
         v.insert("usage".into(), Value::Object(usage));
         v.insert("model".into(), Value::String(model.id.clone()));
-        Ok(Value::Object(v))
-    }
-
-    fn error_message(&self, _ctx: &Ctx, body: &[u8]) -> String {
-        crate::api::openai_passthrough::error_message(body)
+        let mut response = Value::Object(v);
+        let router = router(ctx, self.ask.n);
+        let out = match self.object {
+            None => {
+                if let Some(r) = response.as_object_mut() {
+                    r.insert("router".into(), router);
+                }
+                response
+            }
+            Some(object) => {
+                let entries = self.entries.take().unwrap_or_default();
+                let comparison =
+                    report::comparison(ctx, entries, &|m: &Model| m.pricing.image.map(|p| times(p, count)));
+                report::route_answer(ctx, object, self.classification.clone(), comparison, response, router)
+            }
+        };
+        serde_json::to_vec(&out).map_err(|e| e.to_string())
     }
 }

@@ -15,7 +15,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Value};
 
-use super::{body_object, int_in, opt_str, opt_task, round3, visible_models, Call};
+use super::fields::{body_object, int_in, opt_str, opt_task, round3, visible_models};
+use super::Call;
 use crate::error::GatewayError;
 use crate::router::classify::Task;
 use crate::router::score::quality_for;
@@ -165,12 +166,7 @@ pub fn recommend(call: &Call) -> Result<Value, GatewayError> {
         None => opt_str(&o, "query")?,
     }
     .filter(|p| !p.trim().is_empty());
-    let class = prompt.map(|p| {
-        call.snap
-            .routing
-            .classifier
-            .classify(p, &crate::router::classify::Context::default())
-    });
+    let class = prompt.map(|p| crate::router::classify::sdk::classify_prompt(&*call.snap.classifier, p));
     let used = match (task, &class) {
         (Some(t), _) => t,
         (None, Some(c)) => c.task,

@@ -22,7 +22,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{parse_json, Call};
+use super::fields::{parse_json, percent_decode};
+use super::Call;
 use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
 
@@ -37,9 +38,32 @@ pub enum Op {
 /// At most this many validation errors are listed.
 const MAX_ERRORS: usize = 50;
 
-pub fn handle(call: &Call, name: &str, op: Op) -> Result<Value, GatewayError> {
+/// `GET /v1/models/{id}/input-schema`.
+pub fn input_schema(call: &Call) -> Result<Value, GatewayError> {
+    handle(call, "/input-schema", Op::InputSchema)
+}
+
+/// `GET /v1/models/{id}/output-schema`.
+pub fn output_schema(call: &Call) -> Result<Value, GatewayError> {
+    handle(call, "/output-schema", Op::OutputSchema)
+}
+
+/// `POST /v1/models/{id}/validate-input`.
+pub fn validate_input(call: &Call) -> Result<Value, GatewayError> {
+    handle(call, "/validate-input", Op::ValidateInput)
+}
+
+/// `POST /v1/models/{id}/validate-output`.
+pub fn validate_output(call: &Call) -> Result<Value, GatewayError> {
+    handle(call, "/validate-output", Op::ValidateOutput)
+}
+
+/// The model the path names (`/v1/models/{id}{suffix}`, the id percent-decoded).
+fn handle(call: &Call, suffix: &str, op: Op) -> Result<Value, GatewayError> {
+    let name = percent_decode(call.path.trim_start_matches("/v1/models/").trim_end_matches(suffix));
+    let name = name.as_str();
     let m = match call.snap.catalog.get(name) {
-        Some(m) if crate::admin::catalog::visible(m, call.identity) => m,
+        Some(m) if super::models::visible(m, call.identity) => m,
         _ => {
             return Err(GatewayError::UnknownModel {
                 model: name.to_string(),
@@ -48,13 +72,13 @@ pub fn handle(call: &Call, name: &str, op: Op) -> Result<Value, GatewayError> {
         }
     };
     match op {
-        Op::InputSchema => Ok(input_schema(m)),
-        Op::OutputSchema => Ok(output_schema(m)),
+        Op::InputSchema => Ok(input_schema_of(m)),
+        Op::OutputSchema => Ok(output_schema_of(m)),
         Op::ValidateInput | Op::ValidateOutput => {
             let (schema, which) = if op == Op::ValidateInput {
-                (input_schema(m), "input")
+                (input_schema_of(m), "input")
             } else {
-                (output_schema(m), "output")
+                (output_schema_of(m), "output")
             };
             let instance = parse_json(call.body)?;
             let errors = validate(&schema, &instance)?;
@@ -149,7 +173,7 @@ fn text_part() -> Value {
     })
 }
 
-pub fn input_schema(m: &Model) -> Value {
+pub fn input_schema_of(m: &Model) -> Value {
     let kind = m.provider.kind;
     let translated = matches!(kind, ProviderKind::Anthropic | ProviderKind::Gemini);
     let tools = m.has("tools");
@@ -426,7 +450,7 @@ pub fn input_schema(m: &Model) -> Value {
     })
 }
 
-pub fn output_schema(m: &Model) -> Value {
+pub fn output_schema_of(m: &Model) -> Value {
     let tools = m.has("tools");
     let mut message = obj(vec![
         ("role", json!({"const": "assistant"})),
@@ -557,23 +581,23 @@ mod tests {
             "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"},
                           {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
             "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]});
-        assert_eq!(validate(&input_schema(&full), &good).unwrap(), Vec::<Value>::new());
-        let errs = validate(&input_schema(&plain), &good).unwrap();
+        assert_eq!(validate(&input_schema_of(&full), &good).unwrap(), Vec::<Value>::new());
+        let errs = validate(&input_schema_of(&plain), &good).unwrap();
         let paths: Vec<&str> = errs.iter().map(|e| e["path"].as_str().unwrap()).collect();
         assert!(paths.contains(&"messages[0].content[1].type"), "{errs:?}");
         assert!(paths.contains(&""), "tools is not a property: {errs:?}");
         let too_long = json!({"model": "p/m", "max_tokens": 5000, "messages": [{"role": "user", "content": "hi"}]});
-        let errs = validate(&input_schema(&full), &too_long).unwrap();
+        let errs = validate(&input_schema_of(&full), &too_long).unwrap();
         assert_eq!(errs[0]["path"], "max_tokens", "{errs:?}");
         let out = json!({"id": "c", "object": "chat.completion", "created": 1, "model": "p/m",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "cost": 0.00001},
             "router": {"request_id": "r", "model": "p/m", "provider": "p", "mode": "pinned", "attempts": [],
                        "cost": {"estimated_dollars": 0.1, "actual_dollars": 0.1}}});
-        assert!(validate(&output_schema(&full), &out).unwrap().is_empty());
+        assert!(validate(&output_schema_of(&full), &out).unwrap().is_empty());
         let mut bad = out.clone();
         bad["usage"].as_object_mut().unwrap().remove("cost");
-        let errs = validate(&output_schema(&full), &bad).unwrap();
+        let errs = validate(&output_schema_of(&full), &bad).unwrap();
         assert_eq!(errs[0]["path"], "usage");
     }
 }

@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{body_object, int_in, not_found, opt_str, round3, str_list, visible_models, Call};
-use crate::admin::catalog::model_json;
+use super::fields::{body_object, int_in, not_found, opt_str, round3, str_list, visible_models};
+use super::models::model_json;
+use super::Call;
 use crate::config::routing::Mode;
 use crate::config::{Model, PRICE_TIERS};
 use crate::error::GatewayError;
@@ -137,7 +138,7 @@ pub fn query(call: &Call) -> Result<Value, GatewayError> {
     let tags = str_list(&o, "tags")?;
     let caps = str_list(&o, "capabilities")?;
     let providers = str_list(&o, "provider")?;
-    let task = super::opt_task(&o, "task_type")?;
+    let task = super::fields::opt_task(&o, "task_type")?;
     let words: Vec<String> = opt_str(&o, "text")?
         .unwrap_or("")
         .split_whitespace()
@@ -182,7 +183,11 @@ pub fn query(call: &Call) -> Result<Value, GatewayError> {
 }
 
 /// `GET /v1/models/tags`: each tag with how many models carry it and which; most used first.
-pub fn tags(call: &Call) -> Value {
+pub fn tags(call: &Call) -> Result<Value, GatewayError> {
+    Ok(tags_json(call))
+}
+
+fn tags_json(call: &Call) -> Value {
     let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for m in visible_models(call) {
         for t in &m.tags {
@@ -225,7 +230,11 @@ fn range(values: impl Iterator<Item = f64>) -> Value {
 }
 
 /// `GET /v1/models/price-tiers`: every tier (cheapest first) with its models and their price ranges.
-pub fn price_tiers(call: &Call) -> Value {
+pub fn price_tiers(call: &Call) -> Result<Value, GatewayError> {
+    Ok(price_tiers_json(call))
+}
+
+fn price_tiers_json(call: &Call) -> Value {
     let models: Vec<&Arc<Model>> = visible_models(call).collect();
     let mut names: Vec<&str> = PRICE_TIERS.to_vec();
     for m in &models {
@@ -297,7 +306,11 @@ fn capability_description(c: &str) -> &'static str {
 /// `GET /v1/catalog/taxonomy`: the tasks the classifier knows (with their output modality, what they
 /// cover and the best model the key may use for each), the capabilities in the catalog, the price
 /// tiers and the routing modes.
-pub fn taxonomy(call: &Call) -> Value {
+pub fn taxonomy(call: &Call) -> Result<Value, GatewayError> {
+    Ok(taxonomy_json(call))
+}
+
+fn taxonomy_json(call: &Call) -> Value {
     let models: Vec<&Arc<Model>> = visible_models(call).collect();
     let tasks: Vec<Value> = Task::ALL
         .iter()
@@ -401,13 +414,23 @@ fn family_json(id: &str, ms: &[&Arc<Model>]) -> Value {
 }
 
 /// `GET /v1/catalog/families`.
-pub fn families(call: &Call) -> Value {
+pub fn families(call: &Call) -> Result<Value, GatewayError> {
+    Ok(families_json(call))
+}
+
+fn families_json(call: &Call) -> Value {
     let data: Vec<Value> = grouped(call).iter().map(|(id, ms)| family_json(id, ms)).collect();
     json!({"object": "list", "rule": FAMILY_RULE, "data": data})
 }
 
 /// `GET /v1/catalog/families/{id}`: the family's summary with each model in full.
-pub fn family(call: &Call, id: &str) -> Result<Value, GatewayError> {
+/// `GET /v1/catalog/families/{id}`.
+pub fn family(call: &Call) -> Result<Value, GatewayError> {
+    let id = super::fields::percent_decode(call.path.trim_start_matches("/v1/catalog/families/"));
+    family_of_id(call, &id)
+}
+
+fn family_of_id(call: &Call, id: &str) -> Result<Value, GatewayError> {
     let by = grouped(call);
     let wanted = id.to_lowercase();
     let Some(ms) = by.get(&wanted) else {

@@ -15,9 +15,10 @@ use std::sync::{LazyLock, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use super::{body_object, field, opt_bool, opt_f64, opt_str, opt_task, round3, Call};
+use super::fields::{body_object, field, opt_bool, opt_f64, opt_str, opt_task, round3};
+use super::Call;
 use crate::error::GatewayError;
-use crate::router::classify::{Context, Task};
+use crate::router::classify::Task;
 
 /// Entries kept per workspace.
 pub const PER_WORKSPACE: usize = 1000;
@@ -135,7 +136,7 @@ pub fn submit(call: &Call) -> Result<Value, GatewayError> {
     let o = body_object(call)?;
     let p = parse(&o)?;
     let workspace = call.identity.map_or("", |i| &*i.workspace).to_string();
-    let now = call.snap.routing.classifier.classify(p.prompt, &Context::default());
+    let now = crate::router::classify::sdk::classify_prompt(&*call.snap.classifier, p.prompt);
     let id = new_id();
     let entry = Entry {
         id: id.clone(),

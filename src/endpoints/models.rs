@@ -6,7 +6,10 @@
 use serde_json::{json, Value};
 use switchyard_sdk::Identity;
 
-use crate::config::{Model, ProviderKind, Snapshot};
+use super::fields::{percent_decode, query_param, visible_models};
+use super::Call;
+use crate::config::{Model, ProviderKind};
+use crate::error::GatewayError;
 
 pub fn model_json(m: &Model) -> Value {
     json!({
@@ -72,29 +75,27 @@ pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
 }
 
 /// `GET /v1/models/{id or alias}` with live performance (see `model_json_live`).
-pub fn model_info_live(
-    snap: &Snapshot,
-    id: Option<&Identity>,
-    name: &str,
-    router: &crate::router::RouterState,
-) -> Result<Value, crate::error::GatewayError> {
-    match snap.catalog.get(name) {
-        Some(m) if visible(m, id) => Ok(model_json_live(m, router)),
-        _ => Err(crate::error::GatewayError::UnknownModel {
+pub fn info(call: &Call) -> Result<Value, GatewayError> {
+    let name = call.path.trim_start_matches("/v1/models/");
+    match call.snap.catalog.get(name) {
+        Some(m) if visible(m, call.identity) => Ok(model_json_live(m, call.router)),
+        _ => Err(GatewayError::UnknownModel {
             model: name.to_string(),
             param: "model",
         }),
     }
 }
 
-pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) -> Value {
-    let q = query_pairs(query);
+/// `GET /v1/models`: the OpenAI list shape plus catalog fields, with the filters of API.md.
+pub fn list(call: &Call) -> Result<Value, GatewayError> {
+    let q = query_pairs(call.query);
     let get = |k: &str| q.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str());
-    let data: Vec<Value> = snap
+    let data: Vec<Value> = call
+        .snap
         .catalog
         .models
         .iter()
-        .filter(|m| visible(m, id))
+        .filter(|m| visible(m, call.identity))
         .filter(|m| get("provider").is_none_or(|p| &*m.provider.name == p))
         .filter(|m| get("capabilities").is_none_or(|cs| cs.split(',').filter(|c| !c.is_empty()).all(|c| m.has(c))))
         .filter(|m| get("task_type").is_none_or(|t| m.quality.contains_key(t)))
@@ -102,38 +103,25 @@ pub fn models_list(snap: &Snapshot, id: Option<&Identity>, query: Option<&str>) 
         .filter(|m| !matches!(get("routable_only"), Some("true" | "1")) || m.provider.available())
         .map(|m| model_json(m))
         .collect();
-    json!({"object": "list", "data": data})
+    Ok(json!({"object": "list", "data": data}))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::raw::Quirks;
-    use crate::config::test_model;
-    use crate::router::health::Outcome;
-    use crate::router::RouterState;
-
-    #[test]
-    fn live_model_json_carries_performance() {
-        let m = test_model(ProviderKind::OpenAi, Quirks::default());
-        let router = RouterState::default();
-        let cold = model_json_live(&m, &router);
-        assert_eq!(cold["id"], "p/m");
-        assert_eq!(cold["performance"]["successes"], 0);
-        assert_eq!(
-            cold["performance"]["expected_latency_ms"], 100.0,
-            "the catalog prior when cold"
-        );
-        router.health.record(
-            "p/m",
-            "p",
-            Outcome::Failure { retry_after: None },
-            5,
-            std::time::Duration::from_secs(1),
-        );
-        let warm = model_json_live(&m, &router);
-        assert_eq!(warm["performance"]["failures"], 1);
-        assert_eq!(warm["performance"]["circuit"], "closed");
-        assert_eq!(warm["pricing"], cold["pricing"]);
-    }
+/// `GET /v1/model-health?models=a,b`: live health of the named models (ids or aliases), or of every
+/// model the key may use.
+pub fn health(call: &Call) -> Result<Value, GatewayError> {
+    let wanted: Option<Vec<String>> = query_param(call.query, "models").map(|v| {
+        percent_decode(v)
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let models = visible_models(call).filter(|m| match &wanted {
+        Some(w) => w.iter().any(|n| *n == m.id || m.aliases.contains(n)),
+        None => true,
+    });
+    let data: Vec<Value> = models
+        .map(|m| call.router.health.report(&m.id, &m.provider.name, m.latency_prior_ms))
+        .collect();
+    Ok(json!({"object": "list", "data": data}))
 }

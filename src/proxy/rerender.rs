@@ -1,0 +1,84 @@
+//! An attempt's upstream request for a chat endpoint, with the phases' edits in it. A same-schema
+//! provider gets the client's own body with only `model` changed (the fast path: nothing the client
+//! sent is lost, fields the gateway does not model included). When a phase edited the canonical
+//! request (masked text, for instance), that body would carry the unedited text, so the parts a phase
+//! can edit (`messages`, `system`, `tools`) are rendered again from the canonical request by the
+//! provider's adapter and put in place of the client's; every other field still passes as it came.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+
+use super::ctx::Ctx;
+use crate::api::json::parse_object;
+use crate::config::Model;
+use crate::error::GatewayError;
+use crate::providers::{self, Plan, Prepared};
+
+/// The fields of a chat body that carry text a phase may have edited.
+const EDITABLE: &[&str] = &["messages", "system", "tools"];
+
+/// The current attempt's request for `model`.
+pub fn prepare(ctx: &Ctx, model: &Arc<Model>) -> Result<Prepared, GatewayError> {
+    let req = ctx
+        .ex
+        .request()
+        .ok_or_else(|| GatewayError::Internal("no parsed request".into()))?;
+    let mut p = providers::prepare(ctx.request.schema, model, req, &ctx.request.body)?;
+    if ctx.ex.request_modified() && matches!(p.plan, Plan::PassOpenAi | Plan::PassAnthropic) {
+        let adapter = providers::adapter(model.provider.kind);
+        let unsupported = |reason: String| GatewayError::Unsupported {
+            model: model.id.clone(),
+            reason: format!("a phase edited the request, and it cannot be rendered again: {reason}"),
+        };
+        let rendered = adapter.render(req, model).map_err(|e| unsupported(e.to_string()))?;
+        p.body = splice(&p.body, &rendered.body)?;
+    }
+    Ok(p)
+}
+
+/// `body` with its editable fields taken from `rendered` (a field `rendered` lacks is dropped: the
+/// edit removed it).
+fn splice(body: &[u8], rendered: &[u8]) -> Result<Bytes, GatewayError> {
+    let fresh = parse_object(rendered)?;
+    let take = |k: &str| -> Option<&RawValue> { fresh.iter().find(|(f, _)| f == k).map(|(_, v)| &**v) };
+    let mut out = Vec::with_capacity(body.len() + rendered.len() / 4);
+    out.push(b'{');
+    let mut first = true;
+    let mut put = |out: &mut Vec<u8>, k: &str, v: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        crate::json_out::write_str(out, k);
+        out.push(b':');
+        out.extend_from_slice(v.as_bytes());
+    };
+    for (k, v) in parse_object(body)? {
+        if EDITABLE.contains(&k.as_str()) {
+            if let Some(new) = take(&k) {
+                put(&mut out, &k, new.get());
+            }
+        } else {
+            put(&mut out, &k, v.get());
+        }
+    }
+    out.push(b'}');
+    Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editable_fields_are_replaced_and_the_rest_kept_in_order() {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"a@b.c"}],"logprobs":true,"tools":[1]}"#;
+        let rendered = br#"{"model":"x","messages":[{"role":"user","content":"[EMAIL]"}],"temperature":1}"#;
+        let out = splice(body, rendered).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"m","messages":[{"role":"user","content":"[EMAIL]"}],"logprobs":true}"#
+        );
+    }
+}

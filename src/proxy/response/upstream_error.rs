@@ -1,0 +1,64 @@
+//! The provider's error answer: collected (up to a bound), then rendered in the public error shape of
+//! the client's schema, or as the in-band error of a stream whose header already went out (after a
+//! first-event fallback).
+
+use bytes::Bytes;
+
+use crate::api::codec;
+use crate::error::{client_status_for_upstream, GatewayError};
+use crate::providers;
+use crate::proxy::attempt;
+use crate::proxy::ctx::Ctx;
+use crate::proxy::failure::stream_error;
+
+/// How much of a provider's error body is kept.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+#[allow(clippy::too_many_arguments)]
+pub fn translate(
+    upstream_status: u16,
+    buf: &mut Vec<u8>,
+    retry_after: Option<u64>,
+    in_stream: bool,
+    body: &mut Option<Bytes>,
+    eos: bool,
+    ctx: &mut Ctx,
+) -> pingora::Result<()> {
+    if let Some(b) = body.take() {
+        let room = MAX_ERROR_BODY.saturating_sub(buf.len());
+        buf.extend_from_slice(&b[..b.len().min(room)]);
+    }
+    if !eos {
+        return Ok(());
+    }
+    let Some(plan) = ctx.upstream.plan else {
+        return Ok(());
+    };
+    // Gemini puts its retry delay in the body; too late for this response's header, it still cools
+    // the model down, so the next request gets a 429 with a real Retry-After.
+    let retry_after = retry_after.or_else(|| providers::retry_after_in_body(plan, buf));
+    if let Some(a) = ctx.attempts.last_mut() {
+        a.retry_after = a.retry_after.or(retry_after);
+    }
+    let provider = ctx.provider_name().to_string();
+    let e = GatewayError::UpstreamStatus {
+        status: client_status_for_upstream(upstream_status),
+        upstream_status,
+        message: format!(
+            "provider {provider} answered {upstream_status}: {}",
+            providers::error_message(plan, buf)
+        ),
+        provider,
+        retry_after,
+    };
+    let e = attempt::exhausted(e, ctx);
+    let json = e.to_json(ctx.request_id(), &ctx.ex.trace);
+    *body = Some(Bytes::from(if in_stream {
+        ctx.answer.truncated = true;
+        stream_error(ctx, &json)
+    } else {
+        codec(ctx.request.schema).error_body(&json)
+    }));
+    ctx.answer.error = Some(e);
+    Ok(())
+}
