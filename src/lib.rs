@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod dns;
+pub mod downstream;
 pub mod endpoints;
 pub mod error;
 pub mod json_out;

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub log_lines_dropped: IntGauge,
     pub firewall_actions: IntCounterVec,
+    pub client_connections: IntGauge,
+    pub client_refused: IntCounterVec,
     pub phase_answers: IntCounterVec,
 }
 
@@ -73,6 +75,18 @@ impl Metrics {
         .unwrap_or_else(|e| unreachable_metric("log_lines_dropped", e));
         let _ = r.register(Box::new(dropped.clone()));
         Metrics {
+            client_connections: {
+                let g = IntGauge::new("client_connections", "Open client connections")
+                    .unwrap_or_else(|e| unreachable_metric("client_connections", e));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
+            client_refused: counter(
+                &r,
+                "client_refused_total",
+                "Client connections or requests refused before reaching the proxy, by reason",
+                &["reason"],
+            ),
             firewall_actions: counter(
                 &r,
                 "firewall_actions_total",

@@ -12,7 +12,6 @@ use pingora::apps::http_app::HttpServer;
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
-use pingora::proxy::ProxyServiceBuilder;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ListenFds, Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
@@ -21,6 +20,7 @@ use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
 
 use crate::admin::service::AdminApp;
 use crate::config;
+use crate::downstream::{self, ClientApp};
 use crate::dns::Resolver;
 use crate::providers::simulator::Simulator;
 use crate::proxy::Gateway;
@@ -187,10 +187,17 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     };
     let mut server_options = HttpServerOptions::default();
     server_options.h2c = settings.h2c;
-    let mut proxy = ProxyServiceBuilder::new(&server.configuration, gateway)
-        .name("switchyard")
-        .server_options(server_options)
-        .build();
+    server_options.h2_idle_timeout = Some(settings.client_idle_timeout);
+    let mut http = pingora::proxy::http_proxy(&server.configuration, gateway);
+    http.server_options = Some(server_options);
+    let limits = downstream::Limits {
+        idle: settings.client_idle_timeout,
+        header: settings.client_header_timeout,
+        max_header_bytes: settings.max_header_bytes,
+        max_connections: settings.max_client_connections,
+        h2c: settings.h2c,
+    };
+    let mut proxy = Service::new("switchyard".to_string(), ClientApp::new(http, limits));
     let mut proxy_sockets = Vec::new();
     let listen = bind(&settings.listen, opts.upgrade, &mut proxy_sockets)?;
     proxy.add_listener(ListenerConfig::tcp(&listen).l4_buffer(plain_l4_buffers()));

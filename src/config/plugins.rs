@@ -85,6 +85,18 @@ pub(crate) fn plugin_sections(
             }
             other => (other.clone(), src.path.clone(), lines.clone(), prefix),
         };
+        let mut value = value;
+        if let Err((path, e)) = expand_strings(&mut value, String::new()) {
+            let section = PluginSection {
+                name: name.clone(),
+                value: serde_json::Value::Null,
+                file: file.clone(),
+                lines: lines.clone(),
+                prefix: prefix.clone(),
+            };
+            problems.push(section.problem(&path, e));
+            continue;
+        }
         match serde_json::to_value(&value) {
             Ok(value) => out.push(PluginSection {
                 name: name.clone(),
@@ -101,4 +113,29 @@ pub(crate) fn plugin_sections(
     } else {
         Err(problems)
     }
+}
+
+/// `${VAR}` expanded in every string of a section, as everywhere else in the config; the error names
+/// the field.
+fn expand_strings(v: &mut serde_yaml::Value, path: String) -> Result<(), (String, String)> {
+    match v {
+        serde_yaml::Value::String(s) => {
+            *s = super::env::expand(s, |k| std::env::var(k).ok()).map_err(|e| (path, e))?;
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, x) in items.iter_mut().enumerate() {
+                expand_strings(x, format!("{path}[{i}]"))?;
+            }
+        }
+        serde_yaml::Value::Mapping(m) => {
+            for (k, x) in m.iter_mut() {
+                let key = k.as_str().unwrap_or("?");
+                let p = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+                expand_strings(x, p)?;
+            }
+        }
+        serde_yaml::Value::Tagged(t) => expand_strings(&mut t.value, path)?,
+        _ => {}
+    }
+    Ok(())
 }

@@ -37,8 +37,8 @@ fn default_catalog() -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
-    pub listen: String,
-    pub admin_listen: String,
+    pub listen: EnvString,
+    pub admin_listen: EnvString,
     /// Serve cleartext HTTP/2 (prior knowledge) beside HTTP/1.1 on `listen`.
     pub h2c: bool,
     pub tls: Option<RawTls>,
@@ -50,18 +50,26 @@ pub struct RawServer {
     pub max_attempts: usize,
     pub dns_ttl_seconds: u64,
     pub upstream_keepalive_pool_size: usize,
-    pub upgrade_sock: String,
-    pub pid_file: String,
+    pub upgrade_sock: EnvString,
+    pub pid_file: EnvString,
     pub access_log: bool,
     /// How long a client may take to send the request body.
     pub client_body_timeout_ms: u64,
+    /// How long a connection may wait for a request's first byte.
+    pub client_idle_timeout_ms: u64,
+    /// How long a request header may take from its first byte.
+    pub client_header_timeout_ms: u64,
+    /// Largest request header accepted (431 beyond).
+    pub max_header_bytes: u64,
+    /// Open client connections at most (0: three quarters of the open-file limit).
+    pub max_client_connections: u64,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
         RawServer {
-            listen: "127.0.0.1:8080".into(),
-            admin_listen: "127.0.0.1:9090".into(),
+            listen: EnvString("127.0.0.1:8080".into()),
+            admin_listen: EnvString("127.0.0.1:9090".into()),
             h2c: true,
             tls: None,
             worker_threads: 2,
@@ -69,13 +77,18 @@ impl Default for RawServer {
             max_response_bytes: 32 * 1024 * 1024,
             grace_period_seconds: 30,
             graceful_shutdown_timeout_seconds: 10,
-            max_attempts: 4,
+            // One try plus at most three retries (API.md: "≤ 3 retries").
+            max_attempts: 3,
             dns_ttl_seconds: 60,
             upstream_keepalive_pool_size: 256,
-            upgrade_sock: "/tmp/switchyard_upgrade.sock".into(),
-            pid_file: "/tmp/switchyard.pid".into(),
+            upgrade_sock: EnvString("/tmp/switchyard_upgrade.sock".into()),
+            pid_file: EnvString("/tmp/switchyard.pid".into()),
             access_log: true,
             client_body_timeout_ms: 30_000,
+            client_idle_timeout_ms: 60_000,
+            client_header_timeout_ms: 10_000,
+            max_header_bytes: 64 * 1024,
+            max_client_connections: 0,
         }
     }
 }
@@ -83,7 +96,7 @@ impl Default for RawServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
-    pub listen: String,
+    pub listen: EnvString,
     pub cert: EnvString,
     pub key: EnvString,
 }
@@ -92,13 +105,13 @@ pub struct RawTls {
 #[serde(deny_unknown_fields, default)]
 pub struct RawSimulator {
     /// Loopback address of the built-in provider simulator; port 0 picks a free one.
-    pub listen: String,
+    pub listen: EnvString,
 }
 
 impl Default for RawSimulator {
     fn default() -> Self {
         RawSimulator {
-            listen: "127.0.0.1:0".into(),
+            listen: EnvString("127.0.0.1:0".into()),
         }
     }
 }

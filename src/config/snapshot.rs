@@ -28,6 +28,11 @@ pub struct ServerSettings {
     pub pid_file: String,
     pub access_log: bool,
     pub client_body_timeout: Duration,
+    pub client_idle_timeout: Duration,
+    pub client_header_timeout: Duration,
+    pub max_header_bytes: usize,
+    /// Open client connections at most (resolved from the open-file limit when the config says 0).
+    pub max_client_connections: usize,
     pub simulator_listen: String,
 }
 

@@ -26,10 +26,11 @@ pub(crate) fn validate_server(
     problems: &mut Vec<Problem>,
 ) -> ServerSettings {
     let s = &raw.server;
-    check_addr(src, problems, "server.listen", &s.listen);
-    check_addr(src, problems, "server.admin_listen", &s.admin_listen);
-    check_addr(src, problems, "simulator.listen", &raw.simulator.listen);
-    if !raw.simulator.listen.starts_with("127.") && !raw.simulator.listen.starts_with("[::1]") {
+    check_addr(src, problems, "server.listen", &s.listen.0);
+    check_addr(src, problems, "server.admin_listen", &s.admin_listen.0);
+    let sim = &raw.simulator.listen.0;
+    check_addr(src, problems, "simulator.listen", sim);
+    if !sim.starts_with("127.") && !sim.starts_with("[::1]") {
         problems.push(src.problem("simulator.listen", "the simulator must listen on a loopback address"));
     }
     let mut ranged = |path: &str, v: u64, lo: u64, hi: u64| {
@@ -44,10 +45,14 @@ pub(crate) fn validate_server(
     ranged("server.dns_ttl_seconds", s.dns_ttl_seconds, 1, 86_400);
     ranged("server.grace_period_seconds", s.grace_period_seconds, 0, 3_600);
     ranged("server.client_body_timeout_ms", s.client_body_timeout_ms, 100, 600_000);
+    ranged("server.client_idle_timeout_ms", s.client_idle_timeout_ms, 100, 3_600_000);
+    ranged("server.client_header_timeout_ms", s.client_header_timeout_ms, 100, 600_000);
+    ranged("server.max_header_bytes", s.max_header_bytes, 1024, 1 << 20);
+    ranged("server.max_client_connections", s.max_client_connections, 0, 10_000_000);
     let tls = s.tls.as_ref().map(|t| {
-        check_addr(src, problems, "server.tls.listen", &t.listen);
+        check_addr(src, problems, "server.tls.listen", &t.listen.0);
         let tl = TlsListener {
-            listen: t.listen.clone(),
+            listen: t.listen.0.clone(),
             cert: dir.join(&t.cert.0),
             key: dir.join(&t.key.0),
         };
@@ -57,8 +62,8 @@ pub(crate) fn validate_server(
         tl
     });
     ServerSettings {
-        listen: s.listen.clone(),
-        admin_listen: s.admin_listen.clone(),
+        listen: s.listen.0.clone(),
+        admin_listen: s.admin_listen.0.clone(),
         h2c: s.h2c,
         tls,
         worker_threads: s.worker_threads,
@@ -69,11 +74,18 @@ pub(crate) fn validate_server(
         max_attempts: s.max_attempts,
         dns_ttl: Duration::from_secs(s.dns_ttl_seconds),
         upstream_keepalive_pool_size: s.upstream_keepalive_pool_size,
-        upgrade_sock: s.upgrade_sock.clone(),
-        pid_file: s.pid_file.clone(),
+        upgrade_sock: s.upgrade_sock.0.clone(),
+        pid_file: s.pid_file.0.clone(),
         access_log: s.access_log,
         client_body_timeout: Duration::from_millis(s.client_body_timeout_ms),
-        simulator_listen: raw.simulator.listen.clone(),
+        client_idle_timeout: Duration::from_millis(s.client_idle_timeout_ms),
+        client_header_timeout: Duration::from_millis(s.client_header_timeout_ms),
+        max_header_bytes: s.max_header_bytes as usize,
+        max_client_connections: match s.max_client_connections {
+            0 => default_connection_cap(),
+            n => n as usize,
+        },
+        simulator_listen: sim.clone(),
     }
 }
 
@@ -292,4 +304,13 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
         });
     }
     KeyStore::new(entries)
+}
+
+/// Three quarters of the process's open-file limit: the rest stays for upstream connections, the
+/// admin listener and files.
+fn default_connection_cap() -> usize {
+    let files = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .map_or(1024, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    (files / 4 * 3).clamp(64, 1_000_000)
 }

@@ -54,6 +54,16 @@ static ID_PREFIX: LazyLock<u64> = LazyLock::new(|| {
 });
 static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A new request id.
+pub fn new_request_id() -> String {
+    format!(
+        "req_{:016x}{:08x}",
+        *ID_PREFIX,
+        ID_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The client's `x-request-id` when it is a sane one, else a new id.
 fn request_id(s: &Session) -> String {
     let given = s.req_header().headers.get("x-request-id").and_then(|v| v.to_str().ok());
     match given {
@@ -64,11 +74,7 @@ fn request_id(s: &Session) -> String {
         {
             v.to_string()
         }
-        _ => format!(
-            "req_{:016x}{:08x}",
-            *ID_PREFIX,
-            ID_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ),
+        _ => new_request_id(),
     }
 }
 
