@@ -178,3 +178,51 @@ fn classify_benchmarks_each_prompt_or_all_in_turn() {
     assert!(!ok, "--rotate without --bench is refused");
     assert!(err.contains("--bench"), "{err}");
 }
+
+#[test]
+fn route_explain_with_a_test_key_routes_to_the_simulated_models() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["route", "--explain", "Write a haiku about rust", "--test-key", "--config"])
+        .arg(root.join("conf/switchyard.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["model"].as_str().unwrap().starts_with("sim/"), "{v}");
+}
+
+#[test]
+fn check_warns_about_a_provider_whose_key_is_unset() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "providers:\n  p: {kind: mock}\n  o:\n    kind: openai\n    base_url: https://api.openai.com/v1\n    api_key_env: SWITCHYARD_TEST_KEY_NEVER_SET\n",
+        "models:\n  - id: p/m\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 100\n  - id: o/gpt\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 100\n",
+    );
+    let (ok, out) = check(d.path());
+    assert!(ok, "a missing key is a warning, not an error: {out}");
+    assert!(
+        out.contains("warning: provider o: its key variable SWITCHYARD_TEST_KEY_NEVER_SET is not set"),
+        "{out}"
+    );
+    assert!(!out.contains("warning: provider p"), "{out}");
+}
+
+#[test]
+fn listen_addresses_expand_environment_variables() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "server:\n  listen: ${SWITCHYARD_TEST_LISTEN_UNSET:-127.0.0.1:0}\n  admin_listen: ${SWITCHYARD_TEST_ADMIN_UNSET}\nproviders:\n  p: {kind: mock}\n",
+        MODELS,
+    );
+    let (ok, out) = check(d.path());
+    assert!(!ok);
+    assert!(
+        out.contains("server.admin_listen: environment variable SWITCHYARD_TEST_ADMIN_UNSET is not set"),
+        "{out}"
+    );
+    assert!(!out.contains("server.listen"), "the default applies: {out}");
+}

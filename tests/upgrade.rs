@@ -100,3 +100,83 @@ async fn upgrade_hands_over_listeners_without_dropping_streams() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
+    let up = Upstream::start(|_, _| Reply::Json(200, completion("a", "ok"))).await;
+    let sock_dir = tempfile::tempdir().unwrap();
+    let sock = sock_dir.path().join("upgrade.sock");
+    let write = || {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config("", &provider("up", &up.base(), ""))
+            .lines()
+            .filter(|l| !l.contains("upgrade_sock:"))
+            .map(|l| {
+                if l == "  grace_period_seconds: 0" {
+                    format!("  grace_period_seconds: 2\n  upgrade_sock: {}", sock.display())
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
+        std::fs::write(dir.path().join("models.yaml"), format!("models:\n{}", model("up/a", "a", &[]))).unwrap();
+        dir
+    };
+    let (port, admin) = (free_port(), free_port());
+    let (listen, admin_listen) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{admin}"));
+    let mut old = Gateway::launch(write(), &listen, &admin_listen, &[]);
+    let url = format!("http://{listen}/v1/chat/completions");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        // One keep-alive connection per client, reused for every request.
+        let c = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+        let (url, stop) = (url.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = c
+                    .post(&url)
+                    .bearer_auth(KEY)
+                    .json(&json!({"model": "up/a", "messages": [{"role": "user", "content": "x"}]}))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        ok += 1;
+                        let _ = r.bytes().await;
+                    }
+                    Ok(r) => failed.push(format!("status {}", r.status())),
+                    Err(e) => failed.push(format!("{e:?}")),
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (dir, l2, a2) = (write(), listen.clone(), admin_listen.clone());
+    let new = std::thread::spawn(move || Gateway::launch(dir, &l2, &a2, &["--upgrade"]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    old.signal("QUIT");
+    let new = new.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !old.exited() {
+        assert!(Instant::now() < deadline, "the old process did not exit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed) = (0, Vec::new());
+    for c in clients {
+        let (o, f) = c.await.unwrap();
+        ok += o;
+        failed.extend(f);
+    }
+    assert!(ok > 100, "{ok} requests went through");
+    assert!(failed.is_empty(), "{} of {} failed: {failed:?}", failed.len(), ok as usize + failed.len());
+    new.wait_log(5, |l| l.contains("\"target\":\"access\""));
+}

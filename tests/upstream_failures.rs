@@ -250,3 +250,90 @@ async fn an_unusable_200_answer_is_not_passed_off_as_a_completion() {
     let line = gw.wait_log(5, |l| l.contains("\"target\":\"access\""));
     assert!(line.contains("upstream_invalid_response"), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_that_failed_everywhere_bills_nothing() {
+    let (_up, gw) = one(|_, _| Reply::Json(502, json!({"error": {"message": "down"}})), "").await;
+    let r = chat(
+        &gw,
+        json!({"model": "up/a", "fallback": ["up/b"], "messages": user_msg("x")}),
+    )
+    .await;
+    let (status, h, v) = error_of(r).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "all_candidates_failed");
+    assert_eq!(h["x-jt-cost-usd"], "0", "nothing was billed");
+    assert_eq!(h["x-jt-cost-basis"], "actual");
+    // A lone candidate's error too.
+    let r = chat(&gw, json!({"model": "up/a", "messages": user_msg("x")})).await;
+    let (status, h, _) = error_of(r).await;
+    assert_eq!(status, 502);
+    assert_eq!(h["x-jt-cost-usd"], "0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lone_streams_first_event_error_is_a_json_error() {
+    let (_up, gw) = one(
+        |_, _| {
+            Reply::Sse(
+                vec![json!({"error": {"message": "overloaded", "type": "server_error"}}).to_string()],
+                Duration::from_millis(0),
+            )
+        },
+        "",
+    )
+    .await;
+    let r = chat(&gw, json!({"model": "up/a", "stream": true, "messages": user_msg("x")})).await;
+    assert_eq!(r.status(), 502, "nothing was sent yet, so the error has its own status");
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "upstream_stream_error", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("overloaded"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_streams_teach_the_generation_speed() {
+    let words = ["a ", "b ", "c ", "d "];
+    let (_up, gw) = one(
+        move |_, s| {
+            if s.json()["stream"] == true {
+                Reply::Sse(stream_events("a", &words), Duration::from_millis(30))
+            } else {
+                Reply::Json(200, completion("a", "whole answer"))
+            }
+        },
+        "",
+    )
+    .await;
+    for _ in 0..3 {
+        let r = chat(&gw, json!({"model": "up/a", "messages": user_msg("x")})).await;
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let h: Value = client()
+        .get(format!("{}/v1/model-health?models=up/a", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tps = &h["data"][0]["tokens_per_second"];
+    assert!(tps.is_null() || tps.as_f64() == Some(0.0), "whole answers have no pace: {h}");
+    let r = chat(&gw, json!({"model": "up/a", "stream": true, "messages": user_msg("x")})).await;
+    r.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let h: Value = client()
+        .get(format!("{}/v1/model-health?models=up/a", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tps = h["data"][0]["tokens_per_second"].as_f64().unwrap_or(0.0);
+    assert!(tps > 0.0 && tps < 10_000.0, "a paced stream's rate: {h}");
+}
