@@ -21,11 +21,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use serde_json::{json, Value};
-use switchyard::api::json::parse_object;
-use switchyard::api::{anthropic_passthrough, codec, openai_passthrough, Finalizer, Schema};
+use switchyard::wire::json::parse_object;
+use switchyard::api::{anthropic_passthrough, codec, openai_passthrough, Schema};
+use switchyard::wire::Finalizer;
 use switchyard::config::{Model, ProviderKind};
 use switchyard::providers::{adapter, prepare, stream_translator, translate_json};
-use switchyard::sse::SseParser;
+use switchyard::wire::sse::SseParser;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
@@ -317,7 +318,7 @@ fn provider_stream(kind: &str, p: &mut Prose) -> Vec<Vec<u8>> {
         .collect();
     let ev = |name: Option<&str>, data: Value| {
         let mut out = Vec::new();
-        switchyard::sse::write_event(&mut out, name, data.to_string().as_bytes());
+        switchyard::wire::sse::write_event(&mut out, name, data.to_string().as_bytes());
         out
     };
     let mut out = Vec::new();

@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Value};
-use switchyard::api::{codec, Finalizer, Schema};
+use switchyard::api::{codec, Schema};
 use switchyard::config::{Model, ProviderKind};
 use switchyard::providers::{adapter, Plan};
+use switchyard::wire::Finalizer;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 

@@ -12,13 +12,14 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use super::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
-use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
+use super::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use super::{ClientCodec, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
 use crate::providers::anthropic::wire::{
     compact_json, message_id, stop_reason, Block, ContentIn, ImageSourceIn, ToolInput, UsageOut,
 };
-use crate::sse::write_event;
+use crate::wire::sse::write_event;
+use crate::wire::Finalizer;
 
 pub struct MessagesCodec;
 
@@ -513,7 +514,7 @@ impl ClientCodec for MessagesCodec {
             usage: usage_out(resp.usage.as_ref(), cost),
             router,
         };
-        crate::json_out::to_vec(&msg).unwrap_or_default()
+        crate::wire::json_out::to_vec(&msg).unwrap_or_default()
     }
 
     fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder> {
@@ -583,7 +584,7 @@ fn write(out: &mut Vec<u8>, name: &str, data: &impl Serialize) {
     out.extend_from_slice(b"\ndata: ");
     // Through the same serializer as the whole answer, so a raw `ToolInput` is spliced in either way;
     // these plain structs cannot fail to serialize into a Vec.
-    let _ = crate::json_out::write(out, data);
+    let _ = crate::wire::json_out::write(out, data);
     out.extend_from_slice(b"\n\n");
 }
 
@@ -781,7 +782,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::providers::anthropic::Anthropic;
     use crate::providers::ProviderAdapter;
-    use crate::sse::SseParser;
+    use crate::wire::sse::SseParser;
 
     pub(crate) struct Fin(pub u32);
     impl Finalizer for Fin {

@@ -9,12 +9,13 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Usage};
 
-use super::answer_edit::{rewrite_answer, write_field};
-use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
-use crate::json_out::write_str;
 use crate::providers::anthropic::wire::{error_message, WireUsage};
-use crate::sse::{write_event, SseEvent};
+use crate::wire::answer_edit::{rewrite_answer, write_field};
+use crate::wire::json::RawObject;
+use crate::wire::json_out::write_str;
+use crate::wire::sse::{write_event, SseEvent};
+use crate::wire::{Finalizer, Incomplete, StreamTranslator, GATEWAY_FIELDS};
 
 /// The upstream request body: the client's fields in the client's order, with the provider's model
 /// name and without Switchyard's own fields. `metadata` is free-form for the gateway's rules but
@@ -192,8 +193,8 @@ mod tests {
     use crate::api::anthropic_messages::tests::{accumulate, Fin};
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
-    use crate::api::json::parse_object;
-    use crate::sse::SseParser;
+    use crate::wire::json::parse_object;
+    use crate::wire::sse::SseParser;
 
     #[test]
     fn request_passes_through_but_for_model_and_gateway_fields() {

@@ -10,7 +10,7 @@ use switchyard_sdk::ir::{
     ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
-use super::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
+use super::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
 use super::ParsedRequest;
 use crate::error::GatewayError;
 

@@ -5,9 +5,10 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, ChatResponse, FinishReason, OutPart, StreamEvent, Usage};
 use switchyard_sdk::Money;
 
-use super::{openai_chat, ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
+use super::{openai_chat, ClientCodec, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
-use crate::sse::write_event;
+use crate::wire::Finalizer;
+use crate::wire::sse::write_event;
 
 pub struct OpenAiChatCodec;
 

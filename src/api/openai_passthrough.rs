@@ -6,12 +6,13 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 
-use super::answer_edit::{self, rewrite_answer, Fields};
-use super::{Finalizer, Incomplete, RawObject, StreamTranslator, GATEWAY_FIELDS};
 use crate::config::Model;
-use crate::json_out::write_str;
 use crate::providers::openai::{max_tokens_field, render_messages};
-use crate::sse::{write_event, SseEvent};
+use crate::wire::answer_edit::{self, rewrite_answer, Fields};
+use crate::wire::json::RawObject;
+use crate::wire::json_out::write_str;
+use crate::wire::sse::{write_event, SseEvent};
+use crate::wire::{Finalizer, Incomplete, StreamTranslator, GATEWAY_FIELDS};
 
 /// The upstream request body: the client's fields in the client's order, with the provider's model
 /// name, without Switchyard's own fields, with usage requested on streams, and adjusted to the model's
@@ -290,7 +291,7 @@ mod tests {
     use super::*;
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
-    use crate::sse::SseParser;
+    use crate::wire::sse::SseParser;
     use serde_json::json;
     use switchyard_sdk::Money;
 
@@ -307,7 +308,7 @@ mod tests {
 
     fn render(body: &[u8], model: &Model) -> Value {
         let parsed = crate::api::openai_chat::parse(body).unwrap();
-        serde_json::from_slice(&render_request(&crate::api::json::parse_object(body).unwrap(), &parsed.request, model)).unwrap()
+        serde_json::from_slice(&render_request(&crate::wire::json::parse_object(body).unwrap(), &parsed.request, model)).unwrap()
     }
 
     #[test]

@@ -17,7 +17,7 @@ use switchyard_sdk::ir::{
 
 use super::{ProviderAdapter, Rendered, StreamDecoder, ANTHROPIC_VERSION};
 use crate::config::Model;
-use crate::json_out::Verbatim;
+use crate::wire::json_out::Verbatim;
 use wire::{compact_json, finish_reason, Block, ToolInput, WireUsage};
 
 pub struct Anthropic;
@@ -656,7 +656,7 @@ impl ProviderAdapter for Anthropic {
             output_config,
             stream: req.stream,
         };
-        let body = crate::json_out::to_vec(&body)?;
+        let body = crate::wire::json_out::to_vec(&body)?;
         Ok(Rendered {
             path: "/messages".into(),
             headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
@@ -727,7 +727,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
-    use crate::sse::SseParser;
+    use crate::wire::sse::SseParser;
 
     pub(crate) fn model(caps: &[&str]) -> Arc<Model> {
         let mut m = test_model(ProviderKind::Anthropic, Quirks::default());
@@ -1258,7 +1258,8 @@ pub(crate) mod tests {
     /// stream are reported by `end`, never as a clean finish.
     #[test]
     fn pipeline_reports_errors_and_truncation() {
-        use crate::api::{anthropic_messages::tests::Fin, anthropic_messages::MessagesCodec, Incomplete};
+        use crate::api::{anthropic_messages::tests::Fin, anthropic_messages::MessagesCodec};
+        use crate::wire::Incomplete;
         use crate::providers::{stream_translator, Plan};
         let plan = Plan::Translate {
             codec: &MessagesCodec,

@@ -13,7 +13,7 @@ use switchyard_sdk::ir::{FinishReason, StreamEvent, Usage};
 use switchyard_sdk::Money;
 
 use crate::providers::StreamDecoder;
-use crate::sse::SseEvent;
+use crate::wire::sse::SseEvent;
 
 /// `usage` as Anthropic reports it. In `message_delta` every figure is cumulative and any may be
 /// absent, hence all optional.
@@ -137,7 +137,7 @@ pub fn message_id(upstream: &str) -> String {
 /// A tool call's `input`. Anthropic requires a JSON object, while canonical arguments are the text a
 /// model produced, which may be empty or not JSON at all.
 pub enum ToolInput<'a> {
-    Raw(crate::json_out::Raw<'a>),
+    Raw(crate::wire::json_out::Raw<'a>),
     Empty,
     /// Not a JSON object: carried as a string under [`INVALID_ARGUMENTS_KEY`].
     Wrapped(&'a str),
@@ -151,7 +151,7 @@ impl<'a> ToolInput<'a> {
         if arguments.trim().is_empty() {
             return ToolInput::Empty;
         }
-        match crate::json_out::raw_object(arguments) {
+        match crate::wire::json_out::raw_object(arguments) {
             Some(raw) => ToolInput::Raw(raw),
             None => ToolInput::Wrapped(arguments),
         }
@@ -672,40 +672,4 @@ impl<'de> Deserialize<'de> for ContentIn {
         }
         d.deserialize_any(V)
     }
-}
-
-/// Parse `raw` as `T`; an error names the path below `prefix` (built only on error), and a missing
-/// field is named itself (`messages[0].content[1].source`) with code `missing_field`. Tracking the
-/// path doubles the cost of a parse, so it is done only to explain a failure.
-pub fn parse_at<T: de::DeserializeOwned>(
-    raw: &str,
-    prefix: impl FnOnce() -> String,
-) -> Result<T, crate::error::GatewayError> {
-    if let Ok(v) = serde_json::from_str(raw) {
-        return Ok(v);
-    }
-    let mut de = serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let sub = e.path().to_string();
-        let name = prefix();
-        let mut param = match sub.as_str() {
-            "." | "" => name,
-            s if s.starts_with('[') => format!("{name}{s}"),
-            s => format!("{name}.{s}"),
-        };
-        let mut inner = e.into_inner().to_string();
-        if let Some(i) = inner.find(" at line ") {
-            inner.truncate(i);
-        }
-        let mut code = "invalid_type";
-        if let Some(f) = inner.strip_prefix("missing field `").and_then(|r| r.strip_suffix('`')) {
-            param = format!("{param}.{f}");
-            code = "missing_field";
-        }
-        crate::error::GatewayError::InvalidRequest {
-            code,
-            message: format!("{param}: {inner}"),
-            param: Some(param),
-        }
-    })
 }

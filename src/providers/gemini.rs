@@ -13,7 +13,7 @@ use switchyard_sdk::ir::{
 
 use super::{joined_text, ProviderAdapter, Rendered, StreamDecoder};
 use crate::config::Model;
-use crate::sse::SseEvent;
+use crate::wire::sse::SseEvent;
 
 #[path = "gemini_wire.rs"]
 mod wire;
@@ -233,7 +233,7 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
     }
     for (k, c) in m.tool_calls.iter().enumerate() {
         // The model's arguments verbatim when they are a JSON object (validated, no `Value` built).
-        let args = match crate::json_out::raw_object(&c.arguments) {
+        let args = match crate::wire::json_out::raw_object(&c.arguments) {
             Some(r) => wire::Args::Raw(r),
             None => {
                 notes.bad_args |= !c.arguments.trim().is_empty();
@@ -470,7 +470,7 @@ impl ProviderAdapter for Gemini {
             generation_config: generation_config(req),
         };
         let mut buf = Vec::with_capacity(body_size_hint(req));
-        crate::json_out::write(&mut buf, &body)?;
+        crate::wire::json_out::write(&mut buf, &body)?;
         let method = if req.stream {
             "streamGenerateContent?alt=sse"
         } else {
@@ -753,11 +753,12 @@ mod tests {
     use switchyard_sdk::ir::Tool;
 
     use super::*;
-    use crate::api::{Finalizer, Incomplete, Schema as ClientSchema};
+    use crate::api::Schema as ClientSchema;
+    use crate::wire::{Finalizer, Incomplete};
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
     use crate::providers::Plan;
-    use crate::sse::SseParser;
+    use crate::wire::sse::SseParser;
 
     macro_rules! fixture {
         ($name:literal) => {

@@ -100,7 +100,7 @@ pub struct FunctionCall<'a> {
 
 /// A call's arguments: the model's JSON object verbatim, or `{}` when it gave none (or none usable).
 pub enum Args<'a> {
-    Raw(crate::json_out::Raw<'a>),
+    Raw(crate::wire::json_out::Raw<'a>),
     Empty,
 }
 
@@ -156,7 +156,7 @@ impl Serialize for ToolSchema<'_> {
             let v: Value = serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
             Schema(&v).serialize(s)
         } else {
-            crate::json_out::Verbatim(self.0).serialize(s)
+            crate::wire::json_out::Verbatim(self.0).serialize(s)
         }
     }
 }
@@ -583,11 +583,11 @@ mod tests {
         assert_eq!(serde_json::to_string(&Schema(&s)).unwrap(), r#"{"type":"object"}"#);
         let tool = r#"{"$schema": "x", "type": "object", "properties": {"a": {"$schema": "y"}}}"#;
         assert_eq!(
-            crate::json_out::to_vec(&ToolSchema(tool)).unwrap(),
+            crate::wire::json_out::to_vec(&ToolSchema(tool)).unwrap(),
             br#"{"type":"object","properties":{"a":{"$schema":"y"}}}"#,
             "only the top-level $schema is left out"
         );
         let verbatim = r#"{ "type": "object", "properties": {"a": {"type": "string"}} }"#;
-        assert_eq!(crate::json_out::to_vec(&ToolSchema(verbatim)).unwrap(), verbatim.as_bytes());
+        assert_eq!(crate::wire::json_out::to_vec(&ToolSchema(verbatim)).unwrap(), verbatim.as_bytes());
     }
 }

@@ -14,14 +14,12 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse, Part, StreamEvent, Usage};
 
-use crate::api::{
-    self, anthropic_passthrough, openai_passthrough, ClientCodec, Finalizer, Incomplete, Schema,
-    StreamEncoder, StreamTranslator,
-};
-use crate::api::json::parse_object;
+use crate::api::{self, anthropic_passthrough, openai_passthrough, ClientCodec, Schema, StreamEncoder};
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
-use crate::sse::SseEvent;
+use crate::wire::json::parse_object;
+use crate::wire::sse::SseEvent;
+use crate::wire::{Finalizer, Incomplete, StreamTranslator};
 
 /// A request rendered for a provider.
 #[derive(Debug, Clone)]

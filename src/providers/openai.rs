@@ -16,8 +16,8 @@ use switchyard_sdk::ir::{
 use super::{joined_text, ProviderAdapter, Rendered, StreamDecoder};
 use crate::api::openai_passthrough::{error_message, parse_usage};
 use crate::config::{Model, ProviderKind};
-use crate::json_out::Verbatim;
-use crate::sse::SseEvent;
+use crate::wire::json_out::Verbatim;
+use crate::wire::sse::SseEvent;
 
 pub struct OpenAi;
 

@@ -9,12 +9,13 @@ use switchyard_sdk::ir::Usage;
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
 use super::router_meta::AttemptView;
-use crate::api::{Schema, StreamTranslator};
+use crate::api::Schema;
 use crate::config::{Model, Snapshot};
 use crate::error::GatewayError;
 use crate::providers::Plan;
 use crate::router::Route;
-use crate::sse::SseParser;
+use crate::wire::sse::SseParser;
+use crate::wire::StreamTranslator;
 
 /// One try of one candidate.
 #[derive(Debug)]

@@ -12,13 +12,13 @@ use switchyard_sdk::Money;
 use super::ctx::{Answer, Ctx, StreamState};
 use super::headers::{self, Fresh};
 use super::router_meta::RouterMeta;
-use crate::api::Incomplete;
-use crate::api::{codec, Finalizer};
+use crate::api::codec;
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
 use crate::providers;
 use crate::router::estimate_cost;
-use crate::sse::SseParser;
+use crate::wire::sse::SseParser;
+use crate::wire::{Finalizer, Incomplete};
 
 /// Longest SSE event accepted from an upstream before the stream is declared broken.
 const MAX_EVENT_BYTES: usize = 4 << 20;

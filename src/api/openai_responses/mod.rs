@@ -12,8 +12,9 @@
 use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
 
-use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
+use super::{ClientCodec, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
+use crate::wire::Finalizer;
 
 pub struct ResponsesCodec;
 

@@ -6,7 +6,7 @@
 //! calls, their outputs, and reasoning items with a summary. Anything else (another item or part
 //! kind, a field missing, a key twice, a key with escapes) fails it, and then the whole body is
 //! read again on the checked path, by the wire structs, which name the error. So where this reader
-//! succeeds it must give what the checked path gives; `api::json`'s agreement test holds it to that
+//! succeeds it must give what the checked path gives; `api::fields`' agreement test holds it to that
 //! on every fixture and bad-request body.
 
 use std::fmt;

@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
-use crate::api::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;

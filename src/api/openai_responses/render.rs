@@ -12,7 +12,7 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use crate::api::Finalizer;
+use crate::wire::Finalizer;
 
 pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()

@@ -945,9 +945,9 @@ mod round_trip {
                 text.insert_str(at, &format!("{key}\"dup\","));
             }
             let one = ResponsesCodec.parse(text.as_bytes()).map(|p| p.request);
-            crate::api::json::tests::CHECKED_ONLY.set(true);
+            crate::api::fields::tests::CHECKED_ONLY.set(true);
             let checked = ResponsesCodec.parse(text.as_bytes()).map(|p| p.request);
-            crate::api::json::tests::CHECKED_ONLY.set(false);
+            crate::api::fields::tests::CHECKED_ONLY.set(false);
             match (one, checked) {
                 (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
                 (Err(a), Err(b)) => prop_assert_eq!((a.code(), a.param()), (b.code(), b.param()), "{}", text),

@@ -19,7 +19,7 @@ use super::call::{self, Job, Outgoing};
 use super::images::{self, ImageAsk};
 use super::input::{self, Ask, Object, RouteEndpoint};
 use super::report::{self, Entry};
-use crate::api::{Finalizer, ParsedRequest, Schema};
+use crate::api::{ParsedRequest, Schema};
 use crate::config::{Model, CAPABILITIES, PRICE_TIERS};
 use crate::error::GatewayError;
 use crate::providers;
@@ -27,6 +27,7 @@ use crate::router::auto::rank_models;
 use crate::router::classify::Task;
 use crate::router::score::{self, deciding_term, scored_json, Candidate};
 use crate::router::{self, Route, RouteInput, DEFAULT_OUTPUT_ESTIMATE};
+use crate::wire::Finalizer;
 use pingora::proxy::Session;
 
 /// How many scored models the `router` metadata lists (as `auto` does).

@@ -12,7 +12,7 @@ use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
 use super::Finalizer;
-use crate::json_out::write_str;
+use super::json_out::write_str;
 
 /// A field name as written: borrowed from the body unless it had escapes.
 struct Name<'a>(Cow<'a, str>);
