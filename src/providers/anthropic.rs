@@ -1260,7 +1260,7 @@ pub(crate) mod tests {
     fn pipeline_reports_errors_and_truncation() {
         use crate::api::{anthropic_messages::tests::Fin, anthropic_messages::MessagesCodec};
         use crate::wire::Incomplete;
-        use crate::providers::{stream_translator, Plan};
+        use crate::translate::{stream_translator, Plan};
         let plan = Plan::Translate {
             codec: &MessagesCodec,
             adapter: &Anthropic,

@@ -757,7 +757,7 @@ mod tests {
     use crate::wire::{Finalizer, Incomplete};
     use crate::config::raw::Quirks;
     use crate::config::{test_model, ProviderKind};
-    use crate::providers::Plan;
+    use crate::translate::Plan;
     use crate::wire::sse::SseParser;
 
     macro_rules! fixture {
@@ -1427,7 +1427,7 @@ mod tests {
             adapter: &Gemini,
         };
         let run = |sse: &str| {
-            let mut t = crate::providers::stream_translator(plan, &req, &m);
+            let mut t = crate::translate::stream_translator(plan, &req, &m);
             let mut parser = SseParser::new(1 << 20);
             let mut out = Vec::new();
             parser

@@ -12,8 +12,8 @@ use super::router_meta::AttemptView;
 use crate::api::Schema;
 use crate::config::{Model, Snapshot};
 use crate::error::GatewayError;
-use crate::providers::Plan;
 use crate::router::Route;
+use crate::translate::Plan;
 use crate::wire::sse::SseParser;
 use crate::wire::StreamTranslator;
 

@@ -15,8 +15,8 @@ use super::router_meta::RouterMeta;
 use crate::api::codec;
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
-use crate::providers;
 use crate::router::estimate_cost;
+use crate::translate;
 use crate::wire::sse::SseParser;
 use crate::wire::{Finalizer, Incomplete};
 
@@ -81,7 +81,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx, headers_sent: b
     } else if req.stream {
         Answer::Stream(Box::new(StreamState {
             parser: SseParser::new(MAX_EVENT_BYTES),
-            translator: providers::stream_translator(plan, req, &model),
+            translator: translate::stream_translator(plan, req, &model),
         }))
     } else {
         Answer::Json { buf: Vec::new() }
@@ -235,7 +235,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             }
             let req = ctx.ex.request.as_ref();
             let mut report = Report::new(ctx);
-            let out = providers::translate_json_for(plan, buf, req, &model, &mut report);
+            let out = translate::translate_json_for(plan, buf, req, &model, &mut report);
             let (usage, cost) = (report.usage, report.cost);
             match out {
                 Ok(out) => {
@@ -343,7 +343,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
             }
             // Gemini puts its retry delay in the body; too late for this response's header, it still
             // cools the model down, so the next request gets a 429 with a real Retry-After.
-            let retry_after = retry_after.or_else(|| providers::retry_after_in_body(plan, buf));
+            let retry_after = retry_after.or_else(|| translate::retry_after_in_body(plan, buf));
             if let Some(a) = ctx.attempts.last_mut() {
                 a.retry_after = a.retry_after.or(retry_after);
             }
@@ -355,7 +355,7 @@ fn translate(answer: &mut Answer, body: &mut Option<Bytes>, eos: bool, ctx: &mut
                     "provider {} answered {}: {}",
                     provider_name(ctx),
                     upstream_status,
-                    providers::error_message(plan, buf)
+                    translate::error_message(plan, buf)
                 ),
                 retry_after,
             };

@@ -14,8 +14,8 @@ use super::headers::{self, Fresh};
 use crate::config::Origin;
 use crate::dns::Resolver;
 use crate::error::GatewayError;
-use crate::providers;
 use crate::router::health::Health;
+use crate::translate;
 
 const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
 
@@ -56,7 +56,7 @@ pub async fn peer(
         .ex
         .request
         .as_ref()
-        .map(|r| providers::prepare(schema, &model, r, &ctx.body))
+        .map(|r| translate::prepare(schema, &model, r, &ctx.body))
     {
         Some(Ok(p)) => p,
         Some(Err(e)) => {
@@ -145,13 +145,13 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     h.put_static(http::header::ACCEPT_ENCODING, "identity");
     h.put_static(http::header::USER_AGENT, USER_AGENT);
     h.put(headers::X_REQUEST_ID, ctx.request_id())?;
-    for (k, v) in providers::auth_headers(p)
+    for (k, v) in translate::auth_headers(p)
         .iter()
         .chain(ctx.upstream_headers.iter())
     {
         h.put_named(k, v)?;
     }
-    if matches!(ctx.plan, Some(providers::Plan::PassAnthropic)) {
+    if matches!(ctx.plan, Some(translate::Plan::PassAnthropic)) {
         for (k, v) in &ctx.forwarded_headers {
             h.put_named(k, v)?;
         }

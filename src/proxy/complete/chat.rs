@@ -22,11 +22,11 @@ use super::report::{self, Entry};
 use crate::api::{ParsedRequest, Schema};
 use crate::config::{Model, CAPABILITIES, PRICE_TIERS};
 use crate::error::GatewayError;
-use crate::providers;
 use crate::router::auto::rank_models;
 use crate::router::classify::Task;
 use crate::router::score::{self, deciding_term, scored_json, Candidate};
 use crate::router::{self, Route, RouteInput, DEFAULT_OUTPUT_ESTIMATE};
+use crate::translate;
 use crate::wire::Finalizer;
 use pingora::proxy::Session;
 
@@ -474,7 +474,7 @@ impl Job for ChatJob {
         let Some(req) = ctx.ex.request.as_ref() else {
             return Err(GatewayError::Internal("no parsed request".into()));
         };
-        let p = providers::prepare(Schema::OpenAiChat, model, req, &ctx.body)?;
+        let p = translate::prepare(Schema::OpenAiChat, model, req, &ctx.body)?;
         ctx.plan = Some(p.plan);
         if let Some(a) = ctx.attempts.last_mut() {
             a.lossy = p.lossy;
@@ -493,7 +493,7 @@ impl Job for ChatJob {
             usage: None,
             cost: None,
         };
-        let out = providers::translate_json(plan, body, model, &mut fin)?;
+        let out = translate::translate_json(plan, body, model, &mut fin)?;
         let mut v: Value = serde_json::from_slice(&out).map_err(|e| format!("unreadable translation: {e}"))?;
         if let Some(o) = v.as_object_mut() {
             o.remove("router");
@@ -505,7 +505,7 @@ impl Job for ChatJob {
 
     fn error_message(&self, ctx: &Ctx, body: &[u8]) -> String {
         match ctx.plan {
-            Some(plan) => providers::error_message(plan, body),
+            Some(plan) => translate::error_message(plan, body),
             None => crate::api::openai_passthrough::error_message(body),
         }
     }
