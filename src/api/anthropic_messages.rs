@@ -15,10 +15,7 @@ use switchyard_sdk::Money;
 use super::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use super::{ClientCodec, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
-use crate::providers::anthropic::wire::{
-    compact_json, message_id, stop_reason, Block, ContentIn, ImageSourceIn, ToolInput, UsageOut,
-};
-use crate::wire::sse::write_event;
+use crate::wire::anthropic::{compact_json, error_json, write_error_event, Block, ContentIn, ImageSourceIn, ToolInput};
 use crate::wire::Finalizer;
 
 pub struct MessagesCodec;
@@ -426,6 +423,67 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
     Ok(ParsedRequest { request: r })
 }
 
+/// Canonical usage in Anthropic's shape, plus the exact cost in dollars.
+#[derive(Serialize, Debug)]
+pub struct UsageOut {
+    pub input_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub output_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+impl UsageOut {
+    pub fn new(u: &Usage, cost: Option<Money>) -> Self {
+        let read = u.cached_input_tokens.min(u.input_tokens);
+        let write = u.cache_write_tokens.min(u.input_tokens - read);
+        UsageOut {
+            input_tokens: u.input_tokens - read - write,
+            cache_creation_input_tokens: write,
+            cache_read_input_tokens: read,
+            output_tokens: u.output_tokens,
+            cost: cost.map(Money::as_dollars_f64),
+        }
+    }
+}
+
+/// A canonical finish reason as an Anthropic `stop_reason`. Reasons from other providers that
+/// Anthropic's enum lacks become `end_turn`, so that typed clients never meet an unknown value.
+pub fn stop_reason(f: &FinishReason) -> &str {
+    match f {
+        FinishReason::Stop => "end_turn",
+        FinishReason::Length => "max_tokens",
+        FinishReason::ToolCalls => "tool_use",
+        FinishReason::ContentFilter => "refusal",
+        FinishReason::Other(s) => match s.as_str() {
+            "end_turn"
+            | "max_tokens"
+            | "stop_sequence"
+            | "tool_use"
+            | "pause_turn"
+            | "refusal"
+            | "model_context_window_exceeded" => s,
+            _ => "end_turn",
+        },
+    }
+}
+
+/// A `msg_…` id for an answer whose upstream id may have another shape.
+pub fn message_id(upstream: &str) -> String {
+    if upstream.starts_with("msg_") {
+        upstream.to_string()
+    } else if upstream.is_empty() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("msg_{nanos:x}")
+    } else {
+        format!("msg_{upstream}")
+    }
+}
+
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ContentOut<'a> {
@@ -460,19 +518,6 @@ struct MessageOut<'a> {
 /// Usage for a client that must always get a `usage` object.
 fn usage_out(u: Option<&Usage>, cost: Option<Money>) -> UsageOut {
     UsageOut::new(u.unwrap_or(&Usage::default()), cost)
-}
-
-/// The Anthropic error body wrapping the public error object: `{"type": "error", "error": {…}}`,
-/// every field of ours kept, plus Anthropic's top-level `request_id`.
-fn error_json(error: &Value) -> Value {
-    let inner = error.get("error").unwrap_or(error);
-    let mut m = Map::new();
-    m.insert("type".into(), Value::from("error"));
-    m.insert("error".into(), inner.clone());
-    if let Some(id) = inner.get("request_id").filter(|v| !v.is_null()) {
-        m.insert("request_id".into(), id.clone());
-    }
-    Value::Object(m)
 }
 
 impl ClientCodec for MessagesCodec {
@@ -531,8 +576,7 @@ impl ClientCodec for MessagesCodec {
     }
 
     fn stream_error(&self, error: &Value, out: &mut Vec<u8>) {
-        let data = serde_json::to_vec(&error_json(error)).unwrap_or_default();
-        write_event(out, Some("error"), &data);
+        write_error_event(error, out);
     }
 }
 
@@ -774,81 +818,11 @@ impl StreamEncoder for Encoder {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::collections::HashMap;
-
-    use proptest::prelude::*;
     use switchyard_sdk::ir::ToolCall;
 
     use super::*;
-    use crate::providers::anthropic::Anthropic;
-    use crate::providers::ProviderAdapter;
     use crate::wire::sse::SseParser;
-
-    pub(crate) struct Fin(pub u32);
-    impl Finalizer for Fin {
-        fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
-            self.0 += 1;
-            (
-                json!({"calls": self.0}),
-                usage.map(|u| Money(u.output_tokens * 1_000_000)),
-            )
-        }
-    }
-
-    /// What an SDK's stream accumulator builds from Anthropic SSE: the final message, and the
-    /// `router` of `message_stop`. Checks event names against `type` and block indexes on the way.
-    pub(crate) fn accumulate(sse: &[u8]) -> (Value, Value) {
-        let (mut msg, mut router) = (Value::Null, Value::Null);
-        let mut bufs: HashMap<usize, String> = HashMap::new();
-        let mut p = SseParser::new(1 << 20);
-        p.push(sse, |e| {
-            let d: Value = serde_json::from_str(&e.data).unwrap();
-            let kind = d["type"].as_str().unwrap().to_string();
-            assert_eq!(e.event.as_deref(), Some(kind.as_str()));
-            let i = d["index"].as_u64().unwrap_or(0) as usize;
-            match kind.as_str() {
-                "message_start" => msg = d["message"].clone(),
-                "content_block_start" => {
-                    let content = msg["content"].as_array_mut().unwrap();
-                    assert_eq!(i, content.len(), "blocks are indexed in order");
-                    content.push(d["content_block"].clone());
-                }
-                "content_block_delta" => {
-                    let b = &mut msg["content"][i];
-                    let delta = &d["delta"];
-                    let append = |b: &mut Value, k: &str, s: &Value| {
-                        b[k] = Value::from(format!("{}{}", b[k].as_str().unwrap_or(""), s.as_str().unwrap()));
-                    };
-                    match delta["type"].as_str().unwrap() {
-                        "text_delta" => append(b, "text", &delta["text"]),
-                        "thinking_delta" => append(b, "thinking", &delta["thinking"]),
-                        "signature_delta" => b["signature"] = delta["signature"].clone(),
-                        "input_json_delta" => bufs
-                            .entry(i)
-                            .or_default()
-                            .push_str(delta["partial_json"].as_str().unwrap()),
-                        other => panic!("unexpected delta {other}"),
-                    }
-                }
-                "content_block_stop" => {
-                    if let Some(buf) = bufs.remove(&i) {
-                        msg["content"][i]["input"] = serde_json::from_str(&buf).unwrap();
-                    }
-                }
-                "message_delta" => {
-                    msg["stop_reason"] = d["delta"]["stop_reason"].clone();
-                    for (k, v) in d["usage"].as_object().unwrap() {
-                        msg["usage"][k] = v.clone();
-                    }
-                }
-                "message_stop" => router = d["router"].clone(),
-                "ping" => {}
-                other => panic!("unexpected event {other}"),
-            }
-        })
-        .unwrap();
-        (msg, router)
-    }
+    use crate::wire::testing::{accumulate, Fin};
 
     #[test]
     fn parses_a_full_request() {
@@ -1030,28 +1004,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn anthropic_answers_round_trip_through_the_ir() {
-        let m = crate::providers::anthropic::tests::model(&[]);
-        let body = include_bytes!("../../tests/fixtures/anthropic/response_tool_use.json");
-        let resp = Anthropic.parse_response(body, &m).unwrap();
-        let v: Value =
-            serde_json::from_slice(&MessagesCodec.render_response(&resp, None, "anthropic/claude", &mut Fin(0))).unwrap();
-        let orig: Value = serde_json::from_slice(body).unwrap();
-        assert_eq!(v["id"], orig["id"]);
-        assert_eq!(v["content"], orig["content"], "tool ids and inputs survive");
-        assert_eq!(v["stop_reason"], orig["stop_reason"]);
-        for k in [
-            "input_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-            "output_tokens",
-        ] {
-            assert_eq!(v["usage"][k], orig["usage"][k], "{k}");
-        }
-        assert_eq!(v["usage"]["cost"], 0.000065);
-    }
-
-    #[test]
     fn encodes_streams_that_parse_back() {
         let req = ChatRequest {
             messages: vec![Message::text(Role::User, "weather in Paris and Rome?")],
@@ -1129,44 +1081,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn anthropic_streams_survive_decode_and_encode() {
-        for stream in [
-            &include_bytes!("../../tests/fixtures/anthropic/stream_thinking.sse")[..],
-            include_bytes!("../../tests/fixtures/anthropic/stream_tool_use.sse"),
-            include_bytes!("../../tests/fixtures/anthropic/stream_text.sse"),
-        ] {
-            let (events, done) = crate::providers::anthropic::tests::decode(stream, 0);
-            assert!(done);
-            let mut e = MessagesCodec.stream_encoder(&ChatRequest::default(), "anthropic/claude");
-            let mut out = Vec::new();
-            for ev in events {
-                e.event(ev, &mut out);
-            }
-            e.finish(&mut out, &mut Fin(0));
-            let (ours, _) = accumulate(&out);
-            let (mut theirs, _) = accumulate(stream);
-            for b in theirs["content"].as_array_mut().unwrap() {
-                b.as_object_mut().unwrap().remove("caller"); // which code called a tool: not in the IR
-            }
-            assert_eq!(ours["id"], theirs["id"]);
-            assert_eq!(ours["content"], theirs["content"]);
-            assert_eq!(ours["stop_reason"], theirs["stop_reason"]);
-            for k in [
-                "input_tokens",
-                "cache_creation_input_tokens",
-                "cache_read_input_tokens",
-                "output_tokens",
-            ] {
-                assert_eq!(
-                    ours["usage"][k].as_u64().unwrap_or(0),
-                    theirs["usage"][k].as_u64().unwrap_or(0),
-                    "{k}"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn signed_thinking_blocks_stay_apart() {
         let mut e = MessagesCodec.stream_encoder(&ChatRequest::default(), "m/x");
         let mut out = Vec::new();
@@ -1220,105 +1134,5 @@ pub(crate) mod tests {
             (d["type"].as_str(), d["error"]["param"].as_str()),
             (Some("error"), Some("messages[0].content"))
         );
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        "[a-zA-Z0-9 \"\\\\\u{e9}\n]{0,12}[a-z]"
-    }
-
-    fn tool_call() -> impl Strategy<Value = ToolCall> {
-        let arg = prop_oneof![
-            any::<i32>().prop_map(Value::from),
-            "[a-z \"]{0,5}".prop_map(Value::from)
-        ];
-        (
-            "call_[a-zA-Z0-9]{1,8}",
-            "[a-z_]{1,8}",
-            prop::collection::btree_map("[a-z]{1,5}", arg, 0..3),
-        )
-            .prop_map(|(id, name, args)| ToolCall {
-                id,
-                name,
-                arguments: Value::Object(args.into_iter().collect()).to_string(),
-            })
-    }
-
-    /// A turn: a user text, or an assistant's text and calls followed by one result per call.
-    fn turn() -> impl Strategy<Value = Vec<Message>> {
-        prop_oneof![
-            text().prop_map(|t| vec![Message::text(Role::User, t)]),
-            (
-                prop::option::of(text()),
-                prop::collection::vec(tool_call(), 0..3),
-                prop::collection::vec((text(), any::<bool>()), 3)
-            )
-                .prop_filter("an assistant says or calls something", |(t, c, _)| t.is_some()
-                    || !c.is_empty())
-                .prop_map(|(t, calls, results)| {
-                    let mut a = Message::new(Role::Assistant, Vec::new());
-                    a.content = t.into_iter().map(Part::Text).collect();
-                    a.tool_calls = calls.clone();
-                    let mut out = vec![a];
-                    for (c, (r, is_error)) in calls.iter().zip(results) {
-                        let mut m = Message::text(Role::Tool, r);
-                        m.tool_call_id = Some(c.id.clone());
-                        m.is_error = is_error;
-                        out.push(m);
-                    }
-                    out
-                }),
-        ]
-    }
-
-    fn request() -> impl Strategy<Value = ChatRequest> {
-        (
-            prop::option::of(text()),
-            prop::collection::vec(turn(), 1..6),
-            prop::collection::vec("[a-z]{1,4}", 0..3),
-            prop::option::of((0..=100u32).prop_map(|k| f64::from(k) / 100.0)),
-            prop::option::of(1..100_000u32),
-        )
-            .prop_map(|(system, turns, stop, temperature, max_tokens)| ChatRequest {
-                model: "m".into(),
-                messages: system
-                    .map(|s| Message::text(Role::System, s))
-                    .into_iter()
-                    .chain(turns.into_iter().flatten())
-                    .collect(),
-                stop,
-                temperature,
-                max_tokens,
-                ..Default::default()
-            })
-    }
-
-    /// Anthropic merges neighbouring user (or assistant) messages into one turn.
-    fn merged(msgs: &[Message]) -> Vec<Message> {
-        let mut out: Vec<Message> = Vec::new();
-        for m in msgs {
-            match out.last_mut() {
-                Some(last) if last.role == m.role && matches!(m.role, Role::User | Role::Assistant) => {
-                    last.content.extend(m.content.iter().cloned());
-                    last.tool_calls.extend(m.tool_calls.iter().cloned());
-                }
-                _ => out.push(m.clone()),
-            }
-        }
-        out
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
-        #[test]
-        fn canonical_to_anthropic_and_back(req in request()) {
-            let m = crate::providers::anthropic::tests::model(&["chat", "tools"]);
-            let rendered = Anthropic.render(&req, &m).unwrap();
-            prop_assert!(rendered.lossy.is_empty(), "{:?}", rendered.lossy);
-            let back = parse(&rendered.body).unwrap().request;
-            prop_assert_eq!(merged(&back.messages), merged(&req.messages));
-            prop_assert_eq!(&back.stop, &req.stop);
-            prop_assert_eq!(back.temperature, req.temperature);
-            prop_assert_eq!(back.max_tokens, Some(req.max_tokens.unwrap_or(64_000)));
-        }
     }
 }

@@ -3,7 +3,6 @@
 //! renders canonical answers, whole or as a stream, back in the client's schema.
 
 pub mod anthropic_messages;
-pub mod anthropic_passthrough;
 pub mod fields;
 pub mod openai_chat;
 pub mod openai_chat_render;

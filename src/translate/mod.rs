@@ -9,10 +9,11 @@ mod pipeline;
 use bytes::Bytes;
 use switchyard_sdk::ir::ChatRequest;
 
-use crate::api::{self, anthropic_passthrough, openai_passthrough, ClientCodec, Schema};
+use crate::api::{self, openai_passthrough, ClientCodec, Schema};
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
-use crate::providers::{adapter, anthropic, ProviderAdapter, ANTHROPIC_VERSION};
+use crate::providers::anthropic::{self, passthrough as anthropic_passthrough};
+use crate::providers::{adapter, ProviderAdapter, ANTHROPIC_VERSION};
 use crate::wire::json::parse_object;
 use crate::wire::{Finalizer, StreamTranslator};
 use pipeline::Pipeline;
@@ -153,3 +154,6 @@ pub fn stream_translator(plan: Plan, req: &ChatRequest, model: &Model) -> Box<dy
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,9 +6,12 @@
 //! translator implements and the proxy's finalizer answers. Wire code only one side uses stays there.
 
 pub mod answer_edit;
+pub mod anthropic;
 pub mod json;
 pub mod json_out;
 pub mod sse;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use serde_json::Value;
 use switchyard_sdk::ir::Usage;
