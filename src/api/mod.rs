@@ -6,7 +6,6 @@ pub mod anthropic_messages;
 pub mod fields;
 pub mod openai_chat;
 pub mod openai_chat_render;
-pub mod openai_passthrough;
 pub mod openai_responses;
 
 use serde_json::Value;

@@ -9,11 +9,12 @@ mod pipeline;
 use bytes::Bytes;
 use switchyard_sdk::ir::ChatRequest;
 
-use crate::api::{self, openai_passthrough, ClientCodec, Schema};
+use crate::api::{self, ClientCodec, Schema};
 use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
 use crate::providers::anthropic::{self, passthrough as anthropic_passthrough};
-use crate::providers::{adapter, ProviderAdapter, ANTHROPIC_VERSION};
+use crate::providers::openai::passthrough as openai_passthrough;
+use crate::providers::{adapter, openai, ProviderAdapter, ANTHROPIC_VERSION};
 use crate::wire::json::parse_object;
 use crate::wire::{Finalizer, StreamTranslator};
 use pipeline::Pipeline;
@@ -134,7 +135,7 @@ pub fn retry_after_in_body(plan: Plan, body: &[u8]) -> Option<u64> {
 /// The message of a provider's error body.
 pub fn error_message(plan: Plan, body: &[u8]) -> String {
     match plan {
-        Plan::PassOpenAi => openai_passthrough::error_message(body),
+        Plan::PassOpenAi => openai::error_message(body),
         Plan::PassAnthropic => anthropic::Anthropic.error_message(body),
         Plan::Translate { adapter, .. } => adapter.error_message(body),
     }

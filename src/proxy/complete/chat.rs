@@ -506,7 +506,7 @@ impl Job for ChatJob {
     fn error_message(&self, ctx: &Ctx, body: &[u8]) -> String {
         match ctx.plan {
             Some(plan) => translate::error_message(plan, body),
-            None => crate::api::openai_passthrough::error_message(body),
+            None => crate::providers::openai::error_message(body),
         }
     }
 }

@@ -594,6 +594,6 @@ impl Job for ImageJob<'_> {
     }
 
     fn error_message(&self, _ctx: &Ctx, body: &[u8]) -> String {
-        crate::api::openai_passthrough::error_message(body)
+        crate::providers::openai::error_message(body)
     }
 }

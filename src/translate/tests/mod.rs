@@ -2,3 +2,4 @@
 //! same-schema pass-throughs, one file per provider.
 
 mod anthropic;
+mod openai;
