@@ -2,4 +2,5 @@
 //! same-schema pass-throughs, one file per provider.
 
 mod anthropic;
+mod gemini;
 mod openai;

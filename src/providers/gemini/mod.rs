@@ -1,0 +1,65 @@
+//! Google Gemini (`generativelanguage.googleapis.com/v1beta`), provider side: canonical request →
+//! `POST {base}/models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`), and answers,
+//! whole or as SSE chunks of the same `GenerateContentResponse` shape, back to canonical.
+//! `render` builds the request body (the judgement calls are documented where they are made), `parse`
+//! reads a whole answer and error bodies, `stream` decodes the SSE stream, and `wire` holds the wire
+//! types and the small pure helpers around them.
+
+mod parse;
+mod render;
+mod stream;
+mod wire;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use switchyard_sdk::ir::{ChatRequest, ChatResponse};
+
+use super::{ProviderAdapter, Rendered, StreamDecoder};
+use crate::config::Model;
+pub use stream::Nothing;
+
+pub struct Gemini;
+
+/// The model name as it goes in the path (a catalog may spell it `models/gemini-…`).
+fn upstream_name(model: &Model) -> &str {
+    model
+        .upstream_model
+        .strip_prefix("models/")
+        .unwrap_or(&model.upstream_model)
+}
+
+impl ProviderAdapter for Gemini {
+    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), String> {
+        render::check(req, model)
+    }
+
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+        render::render(req, model)
+    }
+
+    fn auth_headers(&self, key: &str) -> Vec<(&'static str, String)> {
+        vec![("x-goog-api-key", key.to_string())]
+    }
+
+    /// A prompt Gemini blocks comes back as a 200 without candidates (`promptFeedback.blockReason`);
+    /// it becomes an empty answer finished by `ContentFilter` (with the usage Google reports) — a
+    /// well-formed answer the client can act on, the way OpenAI reports filtered output — rather
+    /// than an error, which on this path would cut the response off after its 200.
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String> {
+        parse::parse_response(body, model)
+    }
+
+    fn stream_decoder(&self, model: &Model) -> Box<dyn StreamDecoder> {
+        Box::new(stream::Decoder::new(model))
+    }
+
+    /// `google.rpc.RetryInfo` in `error.details`: `"retryDelay": "21s"` (decimal seconds), rounded up.
+    fn retry_after(&self, body: &[u8]) -> Option<u64> {
+        parse::retry_after(body)
+    }
+
+    fn error_message(&self, body: &[u8]) -> String {
+        parse::error_message(body)
+    }
+}
