@@ -1,11 +1,12 @@
-//! Client schemas. Each has a [`ClientCodec`]: it parses the client's request body into the canonical
-//! IR (plus the raw top-level fields, for lossless pass-through to a provider of the same schema) and
-//! renders canonical answers, whole or as a stream, back in the client's schema.
+//! Client schemas. Each has a [`ClientCodec`] (one folder per schema: `mod.rs` with the codec,
+//! `parse`, `render`, `stream`, `tests`): it parses the client's request body into the canonical IR
+//! and renders canonical answers, whole or as a stream, back in the client's schema. `fields` is the
+//! typed field parsing the codecs share. Nothing here knows a provider: the lossless same-schema
+//! pass-throughs live with their provider, and `crate::translate` pairs a codec with an adapter.
 
 pub mod anthropic_messages;
 pub mod fields;
 pub mod openai_chat;
-pub mod openai_chat_render;
 pub mod openai_responses;
 
 use serde_json::Value;
@@ -77,7 +78,7 @@ pub trait StreamEncoder: Send + Sync {
 
 pub fn codec(schema: Schema) -> &'static dyn ClientCodec {
     match schema {
-        Schema::OpenAiChat => &openai_chat_render::OpenAiChatCodec,
+        Schema::OpenAiChat => &openai_chat::OpenAiChatCodec,
         Schema::OpenAiResponses => &openai_responses::ResponsesCodec,
         Schema::AnthropicMessages => &anthropic_messages::MessagesCodec,
     }

@@ -1,5 +1,5 @@
-//! OpenAI Chat Completions, client side: the request body parsed into the canonical IR. The wire
-//! structs follow the public API reference (platform.openai.com/docs/api-reference/chat/create).
+//! An OpenAI Chat Completions request body → the canonical request. The wire structs follow the
+//! public API reference (platform.openai.com/docs/api-reference/chat/create).
 
 use std::fmt;
 
@@ -10,8 +10,8 @@ use switchyard_sdk::ir::{
     ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
-use super::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
-use super::ParsedRequest;
+use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
+use crate::api::ParsedRequest;
 use crate::error::GatewayError;
 
 #[derive(Deserialize)]
@@ -356,104 +356,4 @@ pub fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
         return Err(missing("messages"));
     }
     Ok(ParsedRequest { request: f.r })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use switchyard_sdk::Money;
-
-    fn err(body: &str) -> (u16, &'static str, Option<String>) {
-        let e = parse(body.as_bytes()).unwrap_err();
-        (e.status(), e.code(), e.param().map(str::to_string))
-    }
-
-    #[test]
-    fn parses_a_full_request() {
-        let p = parse(br#"{"model":"m","messages":[
-            {"role":"system","content":"be brief"},
-            {"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]},
-            {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},
-            {"role":"tool","tool_call_id":"call_1","content":"42"}],
-            "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
-            "tool_choice":{"type":"function","function":{"name":"f"}},
-            "stop":"END","max_completion_tokens":50,"stream":true,"stream_options":{"include_usage":true},
-            "response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"},"strict":true}},
-            "fallback":["a","b"],"budget_dollars":0.5,"logprobs":true}"#).unwrap();
-        let r = &p.request;
-        assert_eq!(r.messages.len(), 4);
-        assert_eq!(
-            r.messages[1].content[1],
-            Part::Image {
-                source: ImageSource::Base64 {
-                    media_type: "image/png".into(),
-                    data: "AAAA".into()
-                },
-                detail: Some("low".into())
-            }
-        );
-        assert_eq!(r.messages[2].tool_calls[0].arguments, "{\"x\":1}");
-        assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("call_1"));
-        assert_eq!(r.tool_choice, Some(ToolChoice::Named("f".into())));
-        assert_eq!(
-            (r.stop.clone(), r.max_tokens, r.stream, r.stream_include_usage),
-            (vec!["END".to_string()], Some(50), true, true)
-        );
-        assert!(matches!(
-            r.response_format,
-            Some(ResponseFormat::JsonSchema { strict: Some(true), .. })
-        ));
-        assert_eq!(r.routing.fallback, vec!["a", "b"]);
-        assert_eq!(r.routing.budget, Money::from_dollars(0.5));
-        assert_eq!(r.logprobs, Some(true));
-    }
-
-    #[test]
-    fn bad_input_names_the_param() {
-        assert_eq!(err(r#"{"messages":[]}"#), (400, "missing_field", Some("model".into())));
-        assert_eq!(err(r#"{"model":"m"}"#), (400, "missing_field", Some("messages".into())));
-        assert_eq!(
-            err(r#"{"model":5,"messages":[]}"#),
-            (400, "invalid_type", Some("model".into()))
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":"hi"}"#),
-            (400, "invalid_type", Some("messages".into()))
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user","content":7}]}"#)
-                .2
-                .as_deref(),
-            Some("messages[0].content")
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#)
-                .2
-                .as_deref(),
-            Some("messages[0].role")
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user"}]}"#).2.as_deref(),
-            Some("messages[0].content")
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#)
-                .2
-                .as_deref(),
-            Some("temperature")
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web"}]}"#)
-                .2
-                .as_deref(),
-            Some("tools[0].type")
-        );
-        assert_eq!(
-            err(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"budget_dollars":-1}"#)
-                .2
-                .as_deref(),
-            Some("budget_dollars")
-        );
-        assert_eq!(err(r#"{"model":"m""#).1, "invalid_json");
-    }
 }
