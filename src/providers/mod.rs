@@ -31,20 +31,48 @@ pub struct Rendered {
     pub lossy: Vec<String>,
 }
 
+/// Why a provider cannot take a request, or why its answer is unusable. The `Display` text is the
+/// message alone (what the `String` errors said before), so messages reach clients and logs unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider cannot carry something the request needs: the model is not eligible for it,
+    /// rather than silently dropping the feature.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The request could not be written in the provider's wire format (a value the IR keeps as JSON
+    /// text did not serialize).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The provider's answer cannot be used: not its schema, no content, or an error object in a
+    /// successful response.
+    #[error("{0}")]
+    InvalidResponse(String),
+}
+
+impl From<ProviderError> for String {
+    /// The message, moved out (no copy) where a caller keeps text only.
+    fn from(e: ProviderError) -> String {
+        match e {
+            ProviderError::Unsupported(m) | ProviderError::InvalidRequest(m) | ProviderError::InvalidResponse(m) => m,
+        }
+    }
+}
+
 /// One provider kind's wire format.
 pub trait ProviderAdapter: Sync {
-    /// Whether this provider can honour `req` at all. `Err` names what it cannot do: the model is
-    /// then not eligible for the request, rather than silently dropping the feature.
-    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), String>;
+    /// Whether this provider can honour `req` at all. `Err` ([`ProviderError::Unsupported`]) names
+    /// what it cannot do: the model is then not eligible for the request, rather than silently
+    /// dropping the feature.
+    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), ProviderError>;
 
     /// Render `req` for `model` (streaming if `req.stream`).
-    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String>;
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError>;
 
     /// The credential headers for `key`.
     fn auth_headers(&self, key: &str) -> Vec<(&'static str, String)>;
 
-    /// Parse a complete answer.
-    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String>;
+    /// Parse a complete answer ([`ProviderError::InvalidResponse`] when it is unusable).
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError>;
 
     /// A fresh decoder for one streamed answer.
     fn stream_decoder(&self, model: &Model) -> Box<dyn StreamDecoder>;

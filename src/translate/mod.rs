@@ -14,7 +14,7 @@ use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
 use crate::providers::anthropic::{self, passthrough as anthropic_passthrough};
 use crate::providers::openai::passthrough as openai_passthrough;
-use crate::providers::{adapter, openai, ProviderAdapter, ANTHROPIC_VERSION};
+use crate::providers::{adapter, openai, ProviderAdapter, ProviderError, ANTHROPIC_VERSION};
 use crate::wire::json::parse_object;
 use crate::wire::{Finalizer, StreamTranslator};
 use pipeline::Pipeline;
@@ -49,22 +49,25 @@ fn is_openai_schema(kind: ProviderKind) -> bool {
     )
 }
 
-/// Whether `model` can serve `req` at all (see [`ProviderAdapter::check`]).
+/// Whether `model` can serve `req` at all (see [`ProviderAdapter::check`]). `Err` is the reason as
+/// the router reports it: the text of the adapter's [`ProviderError::Unsupported`].
 pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), String> {
     if (schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind))
         || (schema == Schema::AnthropicMessages && model.provider.kind == ProviderKind::Anthropic)
     {
         return Ok(());
     }
-    adapter(model.provider.kind).check(req, model)
+    adapter(model.provider.kind).check(req, model).map_err(String::from)
 }
 
 /// Render the client's request for `model`'s provider.
 pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) -> Result<Prepared, GatewayError> {
     let p = &model.provider;
-    let unsupported = |reason: String| GatewayError::Unsupported {
+    // Whatever stops the adapter (a feature it cannot carry, a body it cannot write) makes the model
+    // ineligible for this request.
+    let unsupported = |e: ProviderError| GatewayError::Unsupported {
         model: model.id.clone(),
-        reason,
+        reason: e.into(),
     };
     if schema == Schema::OpenAiChat && is_openai_schema(p.kind) {
         return Ok(Prepared {
@@ -107,21 +110,22 @@ pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
     }
 }
 
-/// Translate a complete answer for the client. `Err` says why the provider's answer is unusable.
+/// Translate a complete answer for the client. `Err` says why the provider's answer is unusable
+/// (the text of a [`ProviderError::InvalidResponse`], which the proxy reports as it is).
 pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
     translate_json_for(plan, body, None, model, fin)
 }
 
 /// Like [`translate_json`], for a known request (schemas that echo request settings use it).
 pub fn translate_json_for(plan: Plan, body: &[u8], req: Option<&ChatRequest>, model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
-    match plan {
+    let out = match plan {
         Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
         Plan::PassAnthropic => anthropic_passthrough::rewrite_response(body, &model.id, fin),
-        Plan::Translate { codec, adapter } => {
-            let resp = adapter.parse_response(body, model)?;
-            Ok(codec.render_response(&resp, req, &model.id, fin))
-        }
-    }
+        Plan::Translate { codec, adapter } => adapter
+            .parse_response(body, model)
+            .map(|resp| codec.render_response(&resp, req, &model.id, fin)),
+    };
+    out.map_err(String::from)
 }
 
 /// The retry delay a provider put in an error body, if any.

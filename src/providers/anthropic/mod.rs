@@ -18,17 +18,17 @@ pub(crate) mod tests;
 
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
 
-use super::{ProviderAdapter, Rendered, StreamDecoder};
+use super::{ProviderAdapter, ProviderError, Rendered, StreamDecoder};
 use crate::config::Model;
 
 pub struct Anthropic;
 
 impl ProviderAdapter for Anthropic {
-    fn check(&self, req: &ChatRequest, _model: &Model) -> Result<(), String> {
+    fn check(&self, req: &ChatRequest, _model: &Model) -> Result<(), ProviderError> {
         render::check(req)
     }
 
-    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
         render::render(req, model)
     }
 
@@ -36,7 +36,7 @@ impl ProviderAdapter for Anthropic {
         vec![("x-api-key", key.to_string())]
     }
 
-    fn parse_response(&self, body: &[u8], _model: &Model) -> Result<ChatResponse, String> {
+    fn parse_response(&self, body: &[u8], _model: &Model) -> Result<ChatResponse, ProviderError> {
         parse::parse_response(body)
     }
 

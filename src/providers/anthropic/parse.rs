@@ -4,10 +4,11 @@ use serde::Deserialize;
 use switchyard_sdk::ir::{ChatResponse, OutPart, ToolCall};
 
 use super::wire::{finish_reason, WireUsage};
+use crate::providers::ProviderError::{self, InvalidResponse};
 use crate::wire::anthropic::{compact_json, Block};
 
 /// A whole Anthropic `message` → canonical answer.
-pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, String> {
+pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, ProviderError> {
     #[derive(Deserialize)]
     struct MessageIn {
         #[serde(default)]
@@ -18,7 +19,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, String> {
         usage: Option<WireUsage>,
     }
     let m: MessageIn =
-        serde_json::from_slice(body).map_err(|e| format!("response is not an Anthropic message: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| InvalidResponse(format!("response is not an Anthropic message: {e}")))?;
     let mut parts = Vec::with_capacity(m.content.len());
     for b in m.content {
         match b {

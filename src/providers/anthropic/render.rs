@@ -12,6 +12,7 @@ use super::wire::{
     BlockOut, Body, FormatOut, Out, OutputConfigOut, ResultOut, SourceOut, SystemText, ToolOut, Turn,
 };
 use crate::config::Model;
+use crate::providers::ProviderError::{self, InvalidRequest, Unsupported};
 use crate::providers::{Rendered, ANTHROPIC_VERSION};
 use crate::wire::anthropic::{ToolInput, INVALID_ARGUMENTS_KEY};
 use crate::wire::json_out::Verbatim;
@@ -89,7 +90,7 @@ fn image(source: &ImageSource) -> Out<'_> {
     })
 }
 
-fn part<'a>(p: &'a Part, assistant: bool, lossy: &mut Vec<String>) -> Result<Option<Out<'a>>, String> {
+fn part<'a>(p: &'a Part, assistant: bool, lossy: &mut Vec<String>) -> Result<Option<Out<'a>>, ProviderError> {
     Ok(match p {
         Part::Text(t) if t.is_empty() => None, // Anthropic rejects empty text blocks
         Part::Text(t) => Some(Out::Block(BlockOut::Text { text: Cow::Borrowed(t) })),
@@ -117,7 +118,7 @@ fn part<'a>(p: &'a Part, assistant: bool, lossy: &mut Vec<String>) -> Result<Opt
             None
         }
         Part::Other { kind, raw } => {
-            Some(other_block(kind, raw).ok_or_else(|| format!("{kind} content cannot be sent to Anthropic"))?)
+            Some(other_block(kind, raw).ok_or_else(|| Unsupported(format!("{kind} content cannot be sent to Anthropic")))?)
         }
     })
 }
@@ -147,11 +148,11 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, blocks: Vec<Out<'a>>)
     }
 }
 
-fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) -> Result<Out<'a>, String> {
+fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) -> Result<Out<'a>, ProviderError> {
     let id = m
         .tool_call_id
         .as_deref()
-        .ok_or("a tool result without a tool_call_id cannot be sent to Anthropic")?;
+        .ok_or_else(|| Unsupported("a tool result without a tool_call_id cannot be sent to Anthropic".into()))?;
     let content = match m.content.as_slice() {
         [] => None,
         [Part::Text(t)] if t.is_empty() => None,
@@ -172,7 +173,7 @@ fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) 
 }
 
 /// Canonical messages → Anthropic `system` and alternating `messages`.
-fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), String> {
+fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), ProviderError> {
     let mut system = Vec::new();
     let mut turns: Vec<Turn<'a>> = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
@@ -189,7 +190,7 @@ fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<Sys
                         Part::Text(t) if !t.is_empty() => system.push(SystemText { kind: "text", text: t }),
                         Part::Text(_) | Part::Reasoning { .. } => {}
                         Part::Image { .. } | Part::Other { .. } => {
-                            return Err("Anthropic's system prompt takes text only".into())
+                            return Err(Unsupported("Anthropic's system prompt takes text only".into()))
                         }
                     }
                 }
@@ -230,7 +231,7 @@ fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<Sys
     }
     trim_prefill(&mut turns, lossy);
     if turns.is_empty() {
-        return Err("Anthropic needs at least one user or assistant message".into());
+        return Err(Unsupported("Anthropic needs at least one user or assistant message".into()));
     }
     Ok((system, turns))
 }
@@ -372,46 +373,46 @@ fn tool_choice(req: &ChatRequest) -> Option<Value> {
 }
 
 /// Whether Anthropic can honour `req` at all ([`ProviderAdapter::check`](crate::providers::ProviderAdapter::check)).
-pub(super) fn check(req: &ChatRequest) -> Result<(), String> {
+pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
     if req.n.is_some_and(|n| n > 1) {
-        return Err("n > 1: Anthropic returns one answer per request".into());
+        return Err(Unsupported("n > 1: Anthropic returns one answer per request".into()));
     }
     if req.logprobs == Some(true) || req.top_logprobs.is_some() {
-        return Err("logprobs: Anthropic does not return token log probabilities".into());
+        return Err(Unsupported("logprobs: Anthropic does not return token log probabilities".into()));
     }
     if matches!(req.response_format, Some(ResponseFormat::JsonObject)) {
-        return Err(
+        return Err(Unsupported(
             "response_format json_object: Anthropic has no JSON mode (its structured outputs need a json_schema)"
                 .into(),
-        );
+        ));
     }
     let mut conversation = false;
     for m in &req.messages {
         let system = matches!(m.role, Role::System | Role::Developer);
         conversation |= !system;
         if m.role == Role::Tool && m.tool_call_id.is_none() {
-            return Err("a tool result without a tool_call_id cannot be sent to Anthropic".into());
+            return Err(Unsupported("a tool result without a tool_call_id cannot be sent to Anthropic".into()));
         }
         for p in &m.content {
             match p {
                 Part::Image { .. } | Part::Other { .. } if system => {
-                    return Err("Anthropic's system prompt takes text only".into())
+                    return Err(Unsupported("Anthropic's system prompt takes text only".into()))
                 }
                 Part::Other { kind, raw } if other_block(kind, raw).is_none() => {
-                    return Err(format!("{kind} content cannot be sent to Anthropic"))
+                    return Err(Unsupported(format!("{kind} content cannot be sent to Anthropic")))
                 }
                 _ => {}
             }
         }
     }
     if !conversation {
-        return Err("Anthropic needs at least one user or assistant message".into());
+        return Err(Unsupported("Anthropic needs at least one user or assistant message".into()));
     }
     Ok(())
 }
 
 /// `req` as the body of `POST {base}/messages` for `model`.
-pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
     let mut lossy = Vec::new();
     let (system, messages) = convert(req, &mut lossy)?;
     let max_tokens = req.max_tokens.map_or(model.max_output, u64::from).max(1);
@@ -492,7 +493,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Strin
                 schema,
             },
         }),
-        Some(ResponseFormat::JsonObject) => return Err("Anthropic has no JSON mode".into()),
+        Some(ResponseFormat::JsonObject) => return Err(Unsupported("Anthropic has no JSON mode".into())),
         Some(ResponseFormat::Text) | None => None,
     };
     for (set, what) in [
@@ -529,7 +530,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Strin
         output_config,
         stream: req.stream,
     };
-    let body = crate::wire::json_out::to_vec(&body)?;
+    let body = crate::wire::json_out::to_vec(&body).map_err(InvalidRequest)?;
     Ok(Rendered {
         path: "/messages".into(),
         headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],

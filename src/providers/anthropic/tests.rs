@@ -12,7 +12,7 @@
     use super::{wire, Anthropic};
     use crate::config::raw::Quirks;
     use crate::config::{test_model, Model, ProviderKind};
-    use crate::providers::ProviderAdapter;
+    use crate::providers::{ProviderAdapter, ProviderError};
     use crate::wire::sse::SseParser;
 
     pub(crate) fn model(caps: &[&str]) -> Arc<Model> {
@@ -230,7 +230,8 @@
         ];
         for (needle, f) in refused {
             let e = with(&*f).unwrap_err();
-            assert!(e.contains(needle), "{needle}: {e}");
+            assert!(matches!(e, ProviderError::Unsupported(_)), "{needle}: {e:?}");
+            assert!(e.to_string().contains(needle), "{needle}: {e}");
         }
         // What maps faithfully: a PDF file part, and Anthropic's own blocks kept whole.
         let pdf = other(

@@ -15,7 +15,7 @@ pub(crate) mod tests;
 
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
 
-use super::{ProviderAdapter, Rendered, StreamDecoder};
+use super::{ProviderAdapter, ProviderError, Rendered, StreamDecoder};
 use crate::config::Model;
 pub use stream::Nothing;
 
@@ -30,11 +30,11 @@ fn upstream_name(model: &Model) -> &str {
 }
 
 impl ProviderAdapter for Gemini {
-    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), String> {
+    fn check(&self, req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
         render::check(req, model)
     }
 
-    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
         render::render(req, model)
     }
 
@@ -46,7 +46,7 @@ impl ProviderAdapter for Gemini {
     /// it becomes an empty answer finished by `ContentFilter` (with the usage Google reports) — a
     /// well-formed answer the client can act on, the way OpenAI reports filtered output — rather
     /// than an error, which on this path would cut the response off after its 200.
-    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String> {
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
         parse::parse_response(body, model)
     }
 

@@ -7,16 +7,17 @@ use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, ToolCall};
 
 use super::{upstream_name, wire};
 use crate::config::Model;
+use crate::providers::ProviderError::{self, InvalidResponse};
 
 /// A prompt Gemini blocks comes back as a 200 without candidates (`promptFeedback.blockReason`);
 /// it becomes an empty answer finished by `ContentFilter` (with the usage Google reports) — a
 /// well-formed answer the client can act on, the way OpenAI reports filtered output — rather
 /// than an error, which on this path would cut the response off after its 200.
-pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse, String> {
+pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
     let r: wire::Response = serde_json::from_slice(body)
-        .map_err(|e| format!("response is not a Gemini GenerateContentResponse: {e}"))?;
+        .map_err(|e| InvalidResponse(format!("response is not a Gemini GenerateContentResponse: {e}")))?;
     if let Some(e) = &r.error {
-        return Err(error_text(e));
+        return Err(InvalidResponse(error_text(e)));
     }
     let upstream = upstream_name(model);
     let response_id = r.response_id.as_deref().unwrap_or_default();
@@ -30,7 +31,7 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
             c.finish_reason.map(|f| wire::finish(&f, calls > 0))
         }
         None if blocked(&r.prompt_feedback) => Some(FinishReason::ContentFilter),
-        None => return Err("response has no candidates".into()),
+        None => return Err(InvalidResponse("response has no candidates".into())),
     };
     Ok(ChatResponse {
         id: response_id.to_string(),

@@ -8,6 +8,7 @@ use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat
 
 use super::{upstream_name, wire};
 use crate::config::Model;
+use crate::providers::ProviderError::{self, InvalidRequest, Unsupported};
 use crate::providers::{joined_text, Rendered};
 
 /// Gemini 3 refuses (400) a model turn whose first `functionCall` has no thought signature. For
@@ -22,15 +23,15 @@ const MAX_STOP_SEQUENCES: usize = 5;
 /// fetches public and signed https URLs passed as `fileData` (docs: file-input-methods, "External
 /// HTTP / Signed URLs"), except on the Gemini 2.0 family; it needs the MIME type with the URL.
 /// Errors never echo the URL: signed URLs carry credentials.
-fn image_url_mime(url: &str, model: &Model) -> Result<&'static str, String> {
+fn image_url_mime(url: &str, model: &Model) -> Result<&'static str, ProviderError> {
     if !url.starts_with("https://") {
-        return Err("Gemini only fetches https image URLs; send the image inline (base64)".into());
+        return Err(Unsupported("Gemini only fetches https image URLs; send the image inline (base64)".into()));
     }
     if upstream_name(model).starts_with("gemini-2.0") {
-        return Err("Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into());
+        return Err(Unsupported("Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into()));
     }
     wire::image_mime_from_url(url).ok_or_else(|| {
-        "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline".into()
+        Unsupported("an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline".into())
     })
 }
 
@@ -131,7 +132,7 @@ fn media<'a>(
     detail: &Option<String>,
     model: &Model,
     notes: &mut Notes,
-) -> Result<wire::Part<'a>, String> {
+) -> Result<wire::Part<'a>, ProviderError> {
     notes.image_detail |= detail.as_deref().is_some_and(|d| d != "auto");
     Ok(match source {
         ImageSource::Base64 { media_type, data } => wire::Part {
@@ -155,7 +156,7 @@ fn other_part(kind: &str) -> String {
     format!("{kind} parts cannot be sent to Gemini")
 }
 
-fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, String> {
+fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, ProviderError> {
     let mut parts = Vec::with_capacity(m.content.len());
     for p in &m.content {
         match p {
@@ -163,7 +164,7 @@ fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Ve
             Part::Text(t) => parts.push(wire::Part::text(t)),
             Part::Image { source, detail } => parts.push(media(source, detail, model, notes)?),
             Part::Reasoning { .. } => notes.reasoning_text = true,
-            Part::Other { kind, .. } => return Err(other_part(kind)),
+            Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
         }
     }
     Ok(parts)
@@ -174,7 +175,7 @@ fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Ve
 /// belongs to the first call (where Gemini 3 requires one; the placeholder stands in when none of
 /// ours is at hand). Reasoning text itself is not sent: Gemini resumes its reasoning from the
 /// signatures (docs: thought-signatures), and replayed summaries would only become prompt text.
-fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, String> {
+fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, ProviderError> {
     let upstream = upstream_name(model);
     let mut parts = Vec::with_capacity(m.content.len() + m.tool_calls.len());
     let own = |p: &'a Part| match p {
@@ -207,7 +208,7 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
                 part.thought_signature = pending.take();
                 parts.push(part);
             }
-            Part::Other { kind, .. } => return Err(other_part(kind)),
+            Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
         }
     }
     if let (Some(s), Some(last)) = (pending, parts.last_mut()) {
@@ -243,8 +244,8 @@ fn tool_parts<'a>(
     m: &'a Message,
     model: &Model,
     notes: &mut Notes,
-) -> Result<Vec<wire::Part<'a>>, String> {
-    let name = tool_name(before, m).ok_or_else(unanswered)?;
+) -> Result<Vec<wire::Part<'a>>, ProviderError> {
+    let name = tool_name(before, m).ok_or_else(|| Unsupported(unanswered()))?;
     let text = joined_text(&m.content);
     let response = if m.is_error {
         wire::ToolOutput {
@@ -360,18 +361,18 @@ fn body_size_hint(req: &ChatRequest) -> usize {
 }
 
 /// Whether Gemini can honour `req` for `model` at all.
-pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), String> {
+pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
     if req.logprobs == Some(true) || req.top_logprobs.is_some() {
-        return Err("logprobs: the canonical answer has no place for Gemini's log probabilities".into());
+        return Err(Unsupported("logprobs: the canonical answer has no place for Gemini's log probabilities".into()));
     }
     if req.n.is_some_and(|n| n > 1) {
-        return Err("n > 1: a translated answer carries one choice".into());
+        return Err(Unsupported("n > 1: a translated answer carries one choice".into()));
     }
     if req.stop.len() > MAX_STOP_SEQUENCES {
-        return Err(format!("Gemini takes at most {MAX_STOP_SEQUENCES} stop sequences"));
+        return Err(Unsupported(format!("Gemini takes at most {MAX_STOP_SEQUENCES} stop sequences")));
     }
     if let Some(t) = req.tools.iter().find(|t| !wire::valid_function_name(&t.name)) {
-        return Err(format!("tool name {:?} is not a valid Gemini function name", t.name));
+        return Err(Unsupported(format!("tool name {:?} is not a valid Gemini function name", t.name)));
     }
     let mut turns = false;
     for (i, m) in req.messages.iter().enumerate() {
@@ -379,31 +380,31 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), String> {
         turns |= !system;
         for p in &m.content {
             match p {
-                Part::Other { kind, .. } => return Err(format!("messages[{i}]: {}", other_part(kind))),
+                Part::Other { kind, .. } => return Err(Unsupported(format!("messages[{i}]: {}", other_part(kind)))),
                 Part::Image { .. } if system => {
-                    return Err(format!("messages[{i}]: Gemini's system instruction carries text only"))
+                    return Err(Unsupported(format!("messages[{i}]: Gemini's system instruction carries text only")))
                 }
                 Part::Image {
                     source: ImageSource::Url(u),
                     ..
                 } => {
-                    image_url_mime(u, model).map_err(|e| format!("messages[{i}]: {e}"))?;
+                    image_url_mime(u, model).map_err(|e| Unsupported(format!("messages[{i}]: {e}")))?;
                 }
                 _ => {}
             }
         }
         if m.role == Role::Tool && tool_name(&req.messages[..i], m).is_none() {
-            return Err(format!("messages[{i}]: {}", unanswered()));
+            return Err(Unsupported(format!("messages[{i}]: {}", unanswered())));
         }
     }
     if !turns {
-        return Err("Gemini needs at least one user or assistant message".into());
+        return Err(Unsupported("Gemini needs at least one user or assistant message".into()));
     }
     Ok(())
 }
 
 /// `req` as the body of `POST {base}/models/{model}:generateContent` (or the streaming method).
-pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
     let mut notes = Notes::default();
     let mut system = Vec::new();
     let mut contents: Vec<wire::Content> = Vec::with_capacity(req.messages.len());
@@ -453,7 +454,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Strin
         generation_config: generation_config(req),
     };
     let mut buf = Vec::with_capacity(body_size_hint(req));
-    crate::wire::json_out::write(&mut buf, &body)?;
+    crate::wire::json_out::write(&mut buf, &body).map_err(InvalidRequest)?;
     let method = if req.stream {
         "streamGenerateContent?alt=sse"
     } else {

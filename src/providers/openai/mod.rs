@@ -15,7 +15,7 @@ mod wire;
 
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
 
-use super::{ProviderAdapter, Rendered, StreamDecoder};
+use super::{ProviderAdapter, ProviderError, Rendered, StreamDecoder};
 use crate::config::Model;
 pub use parse::error_message;
 
@@ -24,11 +24,11 @@ pub struct OpenAi;
 impl ProviderAdapter for OpenAi {
     /// Content parts OpenAI has no form for (Anthropic documents, search results, ...) make the model
     /// ineligible; OpenAI's own audio and file parts pass.
-    fn check(&self, req: &ChatRequest, _model: &Model) -> Result<(), String> {
+    fn check(&self, req: &ChatRequest, _model: &Model) -> Result<(), ProviderError> {
         render::check(req)
     }
 
-    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+    fn render(&self, req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
         render::render(req, model)
     }
 
@@ -36,7 +36,7 @@ impl ProviderAdapter for OpenAi {
         vec![("authorization", format!("Bearer {key}"))]
     }
 
-    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, String> {
+    fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
         parse::parse_response(body, model)
     }
 

@@ -5,15 +5,18 @@ use switchyard_sdk::ir::{ChatResponse, OutPart, ToolCall};
 
 use super::wire::{finish_reason, parse_usage};
 use crate::config::Model;
+use crate::providers::ProviderError::{self, InvalidResponse};
 
 /// A whole `chat.completion` → canonical answer (`model`'s quirks name a reasoning field).
-pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| InvalidResponse(format!("response is not JSON: {e}")))?;
     let choice = v
         .get("choices")
         .and_then(|c| c.get(0))
-        .ok_or("response has no choices")?;
-    let msg = choice.get("message").ok_or("choice has no message")?;
+        .ok_or_else(|| InvalidResponse("response has no choices".into()))?;
+    let msg = choice
+        .get("message")
+        .ok_or_else(|| InvalidResponse("choice has no message".into()))?;
     let mut parts = Vec::new();
     if let Some(field) = &model.quirks.reasoning_field {
         if let Some(r) = msg.get(field).and_then(Value::as_str).filter(|r| !r.is_empty()) {

@@ -7,6 +7,7 @@ use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat
 
 use super::wire::{WireContent, WireFunction, WireFunctionCall, WireMessage, WireTool, WireToolCall};
 use crate::config::{Model, ProviderKind};
+use crate::providers::ProviderError::{self, InvalidRequest, Unsupported};
 use crate::providers::{joined_text, Rendered};
 use crate::wire::json_out::Verbatim;
 
@@ -152,12 +153,12 @@ fn write_body(
 
 /// Content parts OpenAI has no form for (Anthropic documents, search results, ...) make the model
 /// ineligible; OpenAI's own audio and file parts pass.
-pub(super) fn check(req: &ChatRequest) -> Result<(), String> {
+pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
     for m in &req.messages {
         for p in &m.content {
             if let Part::Other { kind, .. } = p {
                 if !OPENAI_PARTS.contains(&kind.as_str()) && kind != REDACTED_THINKING {
-                    return Err(format!("{kind} content blocks have no OpenAI chat equivalent"));
+                    return Err(Unsupported(format!("{kind} content blocks have no OpenAI chat equivalent")));
                 }
             }
         }
@@ -166,7 +167,7 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), String> {
 }
 
 /// `req` as the body of `POST {base}/chat/completions` for `model`.
-pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, String> {
+pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
     let mut lossy = Vec::new();
     let messages = render_messages(&req.messages, model, &mut lossy);
     let mut tools: Vec<WireTool> = req
@@ -255,7 +256,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Strin
             lossy.push(format!("{f}: not accepted by {}, not sent", model.provider.name));
         }
     }
-    let body = write_body(&model.upstream_model, &messages, &tools, &b).map_err(|e| e.to_string())?;
+    let body = write_body(&model.upstream_model, &messages, &tools, &b).map_err(|e| InvalidRequest(e.to_string()))?;
     Ok(Rendered {
         path: "/chat/completions".into(),
         headers: Vec::new(),

@@ -7,7 +7,7 @@ use switchyard_sdk::ir::{ChatRequest, Message, Role, Usage};
 use crate::api::Schema as ClientSchema;
 use crate::providers::gemini::tests::{model, model_named, render, text};
 use crate::providers::gemini::Gemini;
-use crate::providers::ProviderAdapter;
+use crate::providers::{ProviderAdapter, ProviderError};
 use crate::translate::Plan;
 use crate::wire::sse::SseParser;
 use crate::wire::{Finalizer, Incomplete};
@@ -163,6 +163,8 @@ fn refuses_what_gemini_cannot_honour() {
         let sep = if extra.is_empty() { "" } else { "," };
         let req = openai(&format!(r#"{{"model":"m","messages":[{messages}]{sep}{extra}}}"#));
         let e = Gemini.check(&req, &m).unwrap_err();
+        assert!(matches!(e, ProviderError::Unsupported(_)), "{e:?}");
+        let e = e.to_string();
         assert!(e.contains(want), "{e:?} should mention {want:?}");
         assert!(!e.contains("secret"), "errors never echo image URLs");
     }
@@ -171,7 +173,7 @@ fn refuses_what_gemini_cannot_honour() {
         img("https://x.io/a.png")
     ));
     assert!(Gemini.check(&req, &m).is_ok());
-    let e = Gemini.check(&req, &model_named("gemini-2.0-flash")).unwrap_err();
+    let e = Gemini.check(&req, &model_named("gemini-2.0-flash")).unwrap_err().to_string();
     assert!(e.contains("Gemini 2.0"), "{e}");
     assert!(Gemini
         .check(&openai(&format!(r#"{{"model":"m","messages":[{ok}],"n":1}}"#)), &m)

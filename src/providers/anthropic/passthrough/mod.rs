@@ -12,6 +12,7 @@ use switchyard_sdk::ir::{ChatRequest, Usage};
 use super::parse::error_message;
 use super::wire::WireUsage;
 use crate::config::Model;
+use crate::providers::ProviderError;
 use crate::wire::anthropic::write_error_event;
 use crate::wire::answer_edit::{rewrite_answer, write_field};
 use crate::wire::json::RawObject;
@@ -55,9 +56,9 @@ pub fn render_request(raw: &RawObject, _req: &ChatRequest, model: &Model) -> Vec
 
 /// Rewrite a complete non-streaming answer: `model` becomes the catalog id, `usage` gains `cost`,
 /// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
-pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
+pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, ProviderError> {
     let usage_of = |v: &RawValue| serde_json::from_str::<WireUsage>(v.get()).ok().map(|u| u.canonical());
-    rewrite_answer(body, "content", model_id, usage_of, fin)
+    rewrite_answer(body, "content", model_id, usage_of, fin).map_err(ProviderError::InvalidResponse)
 }
 
 /// Passes an Anthropic SSE stream through, event by event: content events go out byte for byte;

@@ -4,7 +4,7 @@ use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, Usage};
 
 use super::*;
 use crate::providers::gemini::{wire, Gemini};
-use crate::providers::ProviderAdapter;
+use crate::providers::{ProviderAdapter, ProviderError};
 
 fn resp(parts: Vec<OutPart>, finish: Option<FinishReason>, id: &str, model: &str, u: [u64; 4]) -> ChatResponse {
     ChatResponse {
@@ -141,13 +141,13 @@ fn parses_whole_answers() {
         assert_eq!(Gemini.parse_response(body.as_bytes(), &model()).unwrap(), expected);
     }
     let m = model();
-    assert!(Gemini.parse_response(b"{}", &m).unwrap_err().contains("no candidates"));
+    assert!(Gemini.parse_response(b"{}", &m).unwrap_err().to_string().contains("no candidates"));
     assert!(Gemini.parse_response(b"<html>", &m).is_err());
     assert_eq!(
         Gemini
             .parse_response(fixture!("error_400.json").as_bytes(), &m)
             .unwrap_err(),
-        "API key not valid. Please pass a valid API key."
+        ProviderError::InvalidResponse("API key not valid. Please pass a valid API key.".into())
     );
     let bare = Gemini
         .parse_response(br#"{"candidates":[{"content":{"parts":[{"text":"x"}]}}]}"#, &m)

@@ -9,6 +9,7 @@ use switchyard_sdk::ir::{ChatRequest, Role, Usage};
 use super::render::{max_tokens_field, render_messages};
 use super::wire::parse_usage;
 use crate::config::Model;
+use crate::providers::ProviderError;
 use crate::wire::answer_edit::{self, rewrite_answer, Fields};
 use crate::wire::json::RawObject;
 use crate::wire::json_out::write_str;
@@ -76,9 +77,9 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
 
 /// Rewrite a complete non-streaming response: `model` becomes the catalog id, `usage` gains `cost`,
 /// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
-pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
+pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, ProviderError> {
     let usage_of = |v: &RawValue| serde_json::from_str::<Value>(v.get()).ok().as_ref().and_then(parse_usage);
-    rewrite_answer(body, "choices", model_id, usage_of, fin)
+    rewrite_answer(body, "choices", model_id, usage_of, fin).map_err(ProviderError::InvalidResponse)
 }
 
 /// Translates an OpenAI-schema SSE stream for an OpenAI client, event by event. Usage is always
