@@ -7,7 +7,7 @@
 //! and default to a blend that mirrors the complexity score.
 
 use super::lexicon::*;
-use super::rules::Hits;
+use super::hits::Hits;
 use super::text::Scan;
 use super::{Task, Tier};
 

@@ -6,18 +6,17 @@
 //! Hangul and Thai characters are one token each, because those scripts do not separate words with
 //! spaces and their keywords (翻译, 要約, 번역) are short character sequences matched as n-grams.
 
+mod chars;
+mod words;
+
+use super::ascii_run::{is_word_byte, word_run};
+use super::script::{is_plain_punct, mark_of, script_of, Script, N_SCRIPTS};
+use chars::{ascii_letters, char_at, char_token, in_word_before, is_emoji, is_logic_symbol, is_math_symbol, is_operator};
+use words::{close_line, end_word, finish, Line, TokBuf, WordState};
+
 /// Combines the hashes of consecutive tokens into an n-gram key (order-sensitive).
 pub fn mix(prev: u64, next: u64) -> u64 {
     (prev.rotate_left(23) ^ next).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
-}
-
-use super::ascii_run::{is_word_byte, word_run, Run};
-use super::script::{is_plain_punct, mark_of, script_of, Script, N_SCRIPTS};
-use super::token_hash::hash_token;
-
-/// Scripts written without spaces between words: each character is its own token.
-fn char_token(s: Script) -> bool {
-    matches!(s, Script::Han | Script::Kana | Script::Hangul | Script::Thai)
 }
 
 /// Token flags.
@@ -92,228 +91,6 @@ pub struct Stats {
 pub struct Scan {
     pub toks: Vec<Tok>,
     pub stats: Stats,
-}
-
-fn is_logic_symbol(c: char) -> bool {
-    matches!(c, '≡' | '⊃' | '∨' | '∧' | '¬' | '→' | '↔' | '∀' | '∃' | '⊢' | '⊨' | '•')
-}
-
-fn is_math_symbol(c: char) -> bool {
-    matches!(
-        c,
-        '×' | '÷'
-            | '√'
-            | '∫'
-            | '∑'
-            | '∏'
-            | 'π'
-            | '≤'
-            | '≥'
-            | '≠'
-            | '≈'
-            | '∞'
-            | '∈'
-            | '∉'
-            | '∪'
-            | '∩'
-            | '⊂'
-            | '⊆'
-            | '²'
-            | '³'
-            | '½'
-            | '¼'
-            | '¾'
-            | '°'
-            | 'θ'
-            | 'Δ'
-            | '∂'
-            | '∇'
-            | '−'
-            | '±'
-            | '⁄'
-            | 'ℝ'
-            | 'ℤ'
-            | 'ℕ'
-            | 'ℚ'
-    )
-}
-
-fn is_emoji(c: char) -> bool {
-    matches!(c as u32, 0x1f300..=0x1faff | 0x2600..=0x27bf | 0x1f000..=0x1f2ff)
-}
-
-/// Per-line state while scanning.
-struct Line {
-    numbers: u32,
-    first: Option<u8>,
-    first_two: [u8; 3],
-    nfirst: usize,
-    leading_ws: usize,
-    last: u8,
-    nonblank: bool,
-}
-
-impl Line {
-    fn new() -> Self {
-        Line {
-            numbers: 0,
-            first: None,
-            first_two: [0; 3],
-            nfirst: 0,
-            leading_ws: 0,
-            last: 0,
-            nonblank: false,
-        }
-    }
-}
-
-fn close_line(st: &mut Stats, l: &Line) {
-    if !l.nonblank {
-        return;
-    }
-    st.nonblank_lines += 1;
-    if matches!(l.last, b';' | b'{' | b'}' | b')' | b':') && l.first != Some(b'#') {
-        // `:` ends Python blocks, but also prose lead-ins ("as follows:"); indentation disambiguates.
-        if l.last != b':' || l.leading_ws >= 2 {
-            st.code_line_ends += 1;
-        }
-    }
-    if l.leading_ws >= 4 {
-        st.indented_lines += 1;
-    }
-    let f = l.first_two;
-    let bullet = matches!(f[0], b'-' | b'*' | b'+') && f[1] == b' ';
-    let numbered = f[0].is_ascii_digit() && matches!(f[1], b'.' | b')');
-    if bullet || numbered {
-        st.list_lines += 1;
-    }
-    // Multiple-choice options: "A. ...", "B) ...", "(c) ...".
-    let opt = (f[0].is_ascii_alphabetic() && matches!(f[1], b'.' | b')') && f[0].to_ascii_uppercase() <= b'H')
-        || (f[0] == b'(' && f[1].is_ascii_alphabetic() && f[2] == b')');
-    if opt {
-        st.option_lines += 1;
-        st.option_numbers += l.numbers;
-        if l.numbers > 0 {
-            st.numeric_options += 1;
-        }
-    }
-}
-
-/// Keeps the first `head` tokens and the last `tail` ones (where instructions sit); the structural
-/// counts cover everything. Memory stays bounded and cost linear on very long inputs.
-struct TokBuf {
-    toks: Vec<Tok>,
-    head: usize,
-    ring: Vec<Tok>,
-    tail: usize,
-    next: usize,
-}
-
-impl TokBuf {
-    #[inline]
-    fn push(&mut self, t: Tok) {
-        if self.toks.len() < self.head {
-            self.toks.push(t);
-        } else if self.tail > 0 {
-            if self.ring.len() < self.tail {
-                self.ring.push(t);
-            } else {
-                self.ring[self.next] = t;
-                self.next = if self.next + 1 == self.tail { 0 } else { self.next + 1 };
-            }
-        }
-    }
-
-    /// The kept tokens in order, hashed: only these need a hash, so the scan's per-byte loop does
-    /// not compute one for the tokens of a long middle that are dropped.
-    fn finish(mut self, text: &str) -> Vec<Tok> {
-        self.ring.rotate_left(self.next);
-        self.toks.extend_from_slice(&self.ring);
-        for t in &mut self.toks {
-            t.hash = hash_token(text, t.start as usize, t.end as usize, t.flags & T_ASCII != 0);
-        }
-        self.toks
-    }
-}
-
-/// A word ends at `end` (before `next`): its flags and counts, and its token kept if in the windows.
-#[inline(always)]
-fn finish(toks: &mut TokBuf, st: &mut Stats, bytes: &[u8], end: usize, next: char, w: &mut WordState) {
-    let mut flags = 0u8;
-    if w.sent {
-        flags |= T_SENT_START;
-    }
-    if w.line {
-        flags |= T_LINE_START;
-    }
-    let len = end - w.start;
-    if w.run.digits_only {
-        flags |= T_NUMBER;
-        st.numbers += 1;
-        // A word of digits has an ASCII first byte unless it starts with another script's digit.
-        let year_like = bytes[w.start] == b'1' || (bytes[w.start] == b'2' && bytes.get(w.start + 1) == Some(&b'0'));
-        if len == 4 && year_like {
-            st.years += 1;
-        }
-    } else if w.run.lead_digits > 0
-        && w.run.lead_digits + 1 == len
-        // Leading ASCII digits and one more byte: that byte is an ASCII char, the word's last.
-        && matches!(
-            bytes[end - 1].to_ascii_lowercase(),
-            b'x' | b'y' | b'z' | b'n' | b'p' | b'q' | b'a' | b'b' | b'c' | b't'
-        )
-    {
-        // A coefficient glued to a variable: "3x", "2p".
-        st.algebra += 1;
-    } else if len == 1 && w.ascii && w.has_alpha && is_operator(w.before) {
-        // A single-letter variable right after an operator: "x + y", "p = 4".
-        st.algebra += 1;
-    }
-    if w.ascii {
-        flags |= T_ASCII;
-    }
-    if w.run.underscore && w.has_alpha {
-        flags |= T_SNAKE;
-        st.snake += 1;
-    }
-    if w.run.humps >= 1 && end - w.start >= 5 && w.ascii && bytes[w.start].is_ascii_lowercase() {
-        flags |= T_CAMEL;
-        st.camel += 1;
-    }
-    if next == '(' && w.has_alpha {
-        flags |= T_CALL;
-        if end - w.start == 1 {
-            st.func_notation += 1;
-        } else {
-            st.calls += 1;
-        }
-    }
-    st.words += 1;
-    toks.push(Tok {
-        start: w.start as u32,
-        end: end as u32,
-        hash: 0,
-        flags,
-    });
-}
-
-/// A word ends at `end` before `next`: `finish` it, count a number on its line, and return what
-/// the scan carries to the next char (the word was a number; it was a single ASCII letter).
-#[inline(always)]
-fn end_word(
-    toks: &mut TokBuf,
-    st: &mut Stats,
-    line: &mut Line,
-    bytes: &[u8],
-    ws: &mut WordState,
-    end: usize,
-    next: char,
-) -> (bool, bool) {
-    finish(toks, st, bytes, end, next, ws);
-    if ws.run.digits_only {
-        line.numbers += 1;
-    }
-    (ws.run.digits_only, end - ws.start == 1 && ws.has_alpha && ws.ascii)
 }
 
 /// Scans `text`, keeping the first `head` and the last `tail` tokens.
@@ -617,83 +394,6 @@ pub fn scan(text: &str, head: usize, tail: usize) -> Scan {
     }
 }
 
-/// How many ASCII letters `bytes` holds: one vectorisable pass instead of a count per word.
-fn ascii_letters(bytes: &[u8]) -> u32 {
-    // Counted in u8 lanes over 255-byte blocks (no lane can overflow), which vectorises sixteen
-    // bytes per instruction rather than four.
-    bytes
-        .chunks(255)
-        .map(|block| {
-            let n = block.iter().fold(0u8, |n, &b| {
-                n.wrapping_add(u8::from((b | 0x20).wrapping_sub(b'a') < 26))
-            });
-            u32::from(n)
-        })
-        .sum()
-}
-
-/// Whether `c` is an arithmetic or comparison operator (a single letter after one is a variable).
-fn is_operator(c: char) -> bool {
-    matches!(c, '+' | '-' | '*' | '/' | '=' | '^' | '<' | '>' | '−' | '×')
-}
-
-/// The char starting at byte `i` (a char boundary) and its length.
-#[inline]
-fn char_at(text: &str, i: usize) -> (char, usize) {
-    let bytes = text.as_bytes();
-    let b = bytes[i];
-    if b < 0x80 {
-        return (b as char, 1);
-    }
-    // `text` is valid UTF-8 and `i` a char boundary, so a plain decode is enough; anything else
-    // degrades to a space rather than panicking.
-    let cont = |k: usize| u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3f);
-    let (u, n) = if b < 0xe0 {
-        ((u32::from(b & 0x1f) << 6) | cont(1), 2)
-    } else if b < 0xf0 {
-        ((u32::from(b & 0x0f) << 12) | (cont(1) << 6) | cont(2), 3)
-    } else {
-        (
-            (u32::from(b & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
-            4,
-        )
-    };
-    (char::from_u32(u).unwrap_or(' '), n)
-}
-
-/// True if the byte before `i` ends an identifier-like run (for `obj.method` detection).
-fn in_word_before(bytes: &[u8], i: usize) -> bool {
-    i > 0 && bytes[i - 1].is_ascii_alphanumeric()
-}
-
-#[derive(Default)]
-struct WordState {
-    /// What the word's bytes so far say (digits, humps, underscores), shared with `word_run`.
-    run: Run,
-    /// The last non-space char before the word.
-    before: char,
-    start: usize,
-    has_alpha: bool,
-    ascii: bool,
-    sent: bool,
-    line: bool,
-}
-
-impl WordState {
-    /// A word starting at byte `start`, after the non-space char `before`.
-    fn new(start: usize, before: char, sent: bool, line: bool) -> WordState {
-        WordState {
-            run: Run::start(),
-            before,
-            start,
-            has_alpha: false,
-            ascii: true,
-            sent,
-            line,
-        }
-    }
-}
-
 /// Hash of `key` tokenised as the scanner would (used to build the lexicon): the n-gram key of
 /// its tokens, or `None` for an empty key.
 pub fn key_hash(key: &str) -> Option<u64> {
@@ -704,25 +404,4 @@ pub fn key_hash(key: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_counts_read_from_the_text() {
-        // Years (ASCII and from a word that starts in the general path), coefficients glued to a
-        // variable, single-letter variables after an operator, camelCase, and the Latin letters of
-        // both paths (ASCII letters and é).
-        let s = scan(
-            "In 2024 and «2019» we saw 3x growth; x + y = 2p. fooBar Barfoo café ٢٠٢٤",
-            64,
-            0,
-        )
-        .stats;
-        assert_eq!(s.years, 2, "{s:?}");
-        assert_eq!(s.algebra, 5, "3x, x before +, y after + and before =, 2p: {s:?}");
-        assert_eq!(s.camel, 1, "{s:?}");
-        let latin = "Inandwesawxgrowthxyp".len() + "fooBarBarfoocafé".chars().count();
-        assert_eq!(s.script_chars[Script::Latin as usize] as usize, latin, "{s:?}");
-        assert_eq!((s.words, s.numbers), (15, 2), "{s:?}");
-    }
-}
+mod tests;
