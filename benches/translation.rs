@@ -21,15 +21,15 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use serde_json::{json, Value};
-use switchyard::wire::json::parse_object;
 use switchyard::api::{codec, Schema};
-use switchyard::wire::Finalizer;
 use switchyard::config::{Model, ProviderKind};
 use switchyard::providers::adapter;
 use switchyard::providers::anthropic::passthrough as anthropic_passthrough;
 use switchyard::providers::openai::passthrough as openai_passthrough;
 use switchyard::translate::{prepare, stream_translator, translate_json};
+use switchyard::wire::json::parse_object;
 use switchyard::wire::sse::SseParser;
+use switchyard::wire::Finalizer;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 

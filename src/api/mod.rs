@@ -52,7 +52,13 @@ pub trait ClientCodec: Sync {
 
     /// Render a complete answer to `req` (when known: schemas that echo request settings use it).
     /// `model_id` is the catalog id that answered; the `router` object and the cost come from `fin`.
-    fn render_response(&self, resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8>;
+    fn render_response(
+        &self,
+        resp: &ChatResponse,
+        req: Option<&ChatRequest>,
+        model_id: &str,
+        fin: &mut dyn Finalizer,
+    ) -> Vec<u8>;
 
     /// A fresh encoder for one streamed answer to `req`.
     fn stream_encoder(&self, req: &ChatRequest, model_id: &str) -> Box<dyn StreamEncoder>;

@@ -117,7 +117,13 @@ pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Fina
 }
 
 /// Like [`translate_json`], for a known request (schemas that echo request settings use it).
-pub fn translate_json_for(plan: Plan, body: &[u8], req: Option<&ChatRequest>, model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {
+pub fn translate_json_for(
+    plan: Plan,
+    body: &[u8],
+    req: Option<&ChatRequest>,
+    model: &Model,
+    fin: &mut dyn Finalizer,
+) -> Result<Vec<u8>, String> {
     let out = match plan {
         Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
         Plan::PassAnthropic => anthropic_passthrough::rewrite_response(body, &model.id, fin),

@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
-use super::Finalizer;
 use super::json_out::write_str;
+use super::Finalizer;
 
 /// A field name as written: borrowed from the body unless it had escapes.
 struct Name<'a>(Cow<'a, str>);
@@ -103,7 +103,12 @@ fn with_cost(usage: &RawValue, cost: Option<Money>) -> Vec<u8> {
     };
     let cost = serde_json::to_vec(&c.as_dollars_f64()).unwrap_or_default();
     let mut out = Vec::with_capacity(text.len() + cost.len() + 8);
-    write_object(&mut out, &fields, |k, _| if k == "cost" { Edit::Drop } else { Edit::Keep }, &[("cost", &cost)]);
+    write_object(
+        &mut out,
+        &fields,
+        |k, _| if k == "cost" { Edit::Drop } else { Edit::Keep },
+        &[("cost", &cost)],
+    );
     out
 }
 
@@ -151,7 +156,18 @@ pub fn with_model(fields: &Fields, model_id: &str) -> Vec<u8> {
     let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
     let mut out = Vec::with_capacity(size + model.len() + 16);
     let tail: &[(&str, &[u8])] = if has_model { &[] } else { &[("model", &model)] };
-    write_object(&mut out, fields, |k, _| if k == "model" { Edit::Write(Cow::Borrowed(&model)) } else { Edit::Keep }, tail);
+    write_object(
+        &mut out,
+        fields,
+        |k, _| {
+            if k == "model" {
+                Edit::Write(Cow::Borrowed(&model))
+            } else {
+                Edit::Keep
+            }
+        },
+        tail,
+    );
     out
 }
 

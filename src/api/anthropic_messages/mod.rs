@@ -32,7 +32,13 @@ impl ClientCodec for MessagesCodec {
         parse(body)
     }
 
-    fn render_response(&self, resp: &ChatResponse, _req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    fn render_response(
+        &self,
+        resp: &ChatResponse,
+        _req: Option<&ChatRequest>,
+        model_id: &str,
+        fin: &mut dyn Finalizer,
+    ) -> Vec<u8> {
         render::render_response(resp, model_id, fin)
     }
 

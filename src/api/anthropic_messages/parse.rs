@@ -6,7 +6,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
-use switchyard_sdk::ir::{ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use switchyard_sdk::ir::{
+    ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+};
 
 use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::ParsedRequest;
@@ -353,7 +355,9 @@ impl Fields for MessagesFields {
                 self.effort = c.effort;
             }
             "metadata" => {
-                let Some(m) = v.read::<Map<String, Value>>(k)? else { return Ok(()) };
+                let Some(m) = v.read::<Map<String, Value>>(k)? else {
+                    return Ok(());
+                };
                 match m.get("user_id") {
                     Some(Value::String(u)) => r.user = Some(u.clone()),
                     None | Some(Value::Null) => {}

@@ -46,10 +46,7 @@ pub fn field<T: DeserializeOwned>(name: &str, raw: &RawValue) -> Result<T, Gatew
 /// Parse `raw` as `T`; an error names the path below `prefix` (built only on error), and a missing
 /// field is named itself (`messages[0].content[1].source`) with code `missing_field`. Tracking the
 /// path doubles the cost of a parse, so it is done only to explain a failure.
-pub fn parse_at<T: DeserializeOwned>(
-    raw: &str,
-    prefix: impl FnOnce() -> String,
-) -> Result<T, GatewayError> {
+pub fn parse_at<T: DeserializeOwned>(raw: &str, prefix: impl FnOnce() -> String) -> Result<T, GatewayError> {
     if let Ok(v) = serde_json::from_str(raw) {
         return Ok(v);
     }
@@ -153,7 +150,13 @@ impl<'de, A: MapAccess<'de>> FieldValue for Streamed<'_, A> {
 pub fn parse_fields<F: Fields>(body: &[u8], naming: Naming) -> Result<F, GatewayError> {
     let text = body_text(body)?;
     #[cfg(test)]
-    let one_pass = |t: &str| if tests::CHECKED_ONLY.get() { None } else { one_pass::<F>(t) };
+    let one_pass = |t: &str| {
+        if tests::CHECKED_ONLY.get() {
+            None
+        } else {
+            one_pass::<F>(t)
+        }
+    };
     if let Some(fields) = one_pass(text) {
         return Ok(fields);
     }
@@ -224,7 +227,12 @@ impl OneOrMany {
 /// `name` is not one of them.
 pub fn routing_field<V: FieldValue>(name: &str, value: &mut V, hints: &mut RoutingHints) -> Result<bool, GatewayError> {
     match name {
-        "fallback" => hints.fallback = value.read::<OneOrMany>(name)?.map(OneOrMany::into_vec).unwrap_or_default(),
+        "fallback" => {
+            hints.fallback = value
+                .read::<OneOrMany>(name)?
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default()
+        }
         "budget_dollars" => {
             if let Some(d) = value.read::<f64>(name)? {
                 hints.budget = Some(

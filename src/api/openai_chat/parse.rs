@@ -233,7 +233,9 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
             ("function", Some(f)) => Ok(Tool {
                 name: f.name,
                 description: f.description,
-                parameters: f.parameters.map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
+                parameters: f
+                    .parameters
+                    .map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
                 strict: f.strict,
             }),
             ("function", None) => Err(missing(&format!("tools[{i}].function"))),

@@ -361,7 +361,9 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
             Ok(Tool {
                 name: t.name.ok_or_else(|| missing(&format!("tools[{i}].name")))?,
                 description: t.description,
-                parameters: t.parameters.map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
+                parameters: t
+                    .parameters
+                    .map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
                 // Absent stays absent: each provider's own default applies.
                 strict: t.strict,
             })

@@ -18,8 +18,8 @@ pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, ProviderError>
         stop_reason: Option<String>,
         usage: Option<WireUsage>,
     }
-    let m: MessageIn =
-        serde_json::from_slice(body).map_err(|e| InvalidResponse(format!("response is not an Anthropic message: {e}")))?;
+    let m: MessageIn = serde_json::from_slice(body)
+        .map_err(|e| InvalidResponse(format!("response is not an Anthropic message: {e}")))?;
     let mut parts = Vec::with_capacity(m.content.len());
     for b in m.content {
         match b {

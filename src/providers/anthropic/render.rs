@@ -8,9 +8,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard_sdk::ir::{ChatRequest, ImageSource, Part, ResponseFormat, Role, ToolChoice};
 
-use super::wire::{
-    BlockOut, Body, FormatOut, Out, OutputConfigOut, ResultOut, SourceOut, SystemText, ToolOut, Turn,
-};
+use super::wire::{BlockOut, Body, FormatOut, Out, OutputConfigOut, ResultOut, SourceOut, SystemText, ToolOut, Turn};
 use crate::config::Model;
 use crate::providers::ProviderError::{self, InvalidRequest, Unsupported};
 use crate::providers::{Rendered, ANTHROPIC_VERSION};
@@ -117,9 +115,9 @@ fn part<'a>(p: &'a Part, assistant: bool, lossy: &mut Vec<String>) -> Result<Opt
             );
             None
         }
-        Part::Other { kind, raw } => {
-            Some(other_block(kind, raw).ok_or_else(|| Unsupported(format!("{kind} content cannot be sent to Anthropic")))?)
-        }
+        Part::Other { kind, raw } => Some(
+            other_block(kind, raw).ok_or_else(|| Unsupported(format!("{kind} content cannot be sent to Anthropic")))?,
+        ),
     })
 }
 
@@ -173,7 +171,10 @@ fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) 
 }
 
 /// Canonical messages → Anthropic `system` and alternating `messages`.
-fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), ProviderError> {
+fn convert<'a>(
+    req: &'a ChatRequest,
+    lossy: &mut Vec<String>,
+) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), ProviderError> {
     let mut system = Vec::new();
     let mut turns: Vec<Turn<'a>> = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
@@ -231,7 +232,9 @@ fn convert<'a>(req: &'a ChatRequest, lossy: &mut Vec<String>) -> Result<(Vec<Sys
     }
     trim_prefill(&mut turns, lossy);
     if turns.is_empty() {
-        return Err(Unsupported("Anthropic needs at least one user or assistant message".into()));
+        return Err(Unsupported(
+            "Anthropic needs at least one user or assistant message".into(),
+        ));
     }
     Ok((system, turns))
 }
@@ -284,10 +287,17 @@ fn own_signature(signature: &str) -> bool {
 /// with thinking on, Anthropic requires that block at the start of the turn it answers in a tool loop,
 /// and clients whose schema cannot carry signatures (OpenAI chat) cannot give it back.
 fn unsigned_tool_turn(req: &ChatRequest) -> bool {
-    req.messages.iter().rev().find(|m| m.role == Role::Assistant).is_some_and(|m| {
-        !m.tool_calls.is_empty()
-            && !m.content.iter().any(|p| matches!(p, Part::Reasoning { signature: Some(s), .. } if own_signature(s)))
-    })
+    req.messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Assistant)
+        .is_some_and(|m| {
+            !m.tool_calls.is_empty()
+                && !m
+                    .content
+                    .iter()
+                    .any(|p| matches!(p, Part::Reasoning { signature: Some(s), .. } if own_signature(s)))
+        })
 }
 
 fn thinking(req: &ChatRequest, model: &Model, max_tokens: u64, lossy: &mut Vec<String>) -> Option<Value> {
@@ -378,7 +388,9 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
         return Err(Unsupported("n > 1: Anthropic returns one answer per request".into()));
     }
     if req.logprobs == Some(true) || req.top_logprobs.is_some() {
-        return Err(Unsupported("logprobs: Anthropic does not return token log probabilities".into()));
+        return Err(Unsupported(
+            "logprobs: Anthropic does not return token log probabilities".into(),
+        ));
     }
     if matches!(req.response_format, Some(ResponseFormat::JsonObject)) {
         return Err(Unsupported(
@@ -391,7 +403,9 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
         let system = matches!(m.role, Role::System | Role::Developer);
         conversation |= !system;
         if m.role == Role::Tool && m.tool_call_id.is_none() {
-            return Err(Unsupported("a tool result without a tool_call_id cannot be sent to Anthropic".into()));
+            return Err(Unsupported(
+                "a tool result without a tool_call_id cannot be sent to Anthropic".into(),
+            ));
         }
         for p in &m.content {
             match p {
@@ -406,7 +420,9 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
         }
     }
     if !conversation {
-        return Err(Unsupported("Anthropic needs at least one user or assistant message".into()));
+        return Err(Unsupported(
+            "Anthropic needs at least one user or assistant message".into(),
+        ));
     }
     Ok(())
 }

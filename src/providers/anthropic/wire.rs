@@ -194,4 +194,3 @@ pub struct FormatOut<'a> {
     pub kind: &'static str,
     pub schema: &'a Value,
 }
-

@@ -46,7 +46,11 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
 /// `google.rpc.RetryInfo` in `error.details`: `"retryDelay": "21s"` (decimal seconds), rounded up.
 pub(super) fn retry_after(body: &[u8]) -> Option<u64> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let e = if v.is_array() { v.get(0)?.get("error")? } else { v.get("error")? };
+    let e = if v.is_array() {
+        v.get(0)?.get("error")?
+    } else {
+        v.get("error")?
+    };
     e.get("details")?.as_array()?.iter().find_map(|d| {
         let s = d.get("retryDelay")?.as_str()?.strip_suffix('s')?;
         let secs: f64 = s.parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0)?;

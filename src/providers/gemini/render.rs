@@ -25,13 +25,20 @@ const MAX_STOP_SEQUENCES: usize = 5;
 /// Errors never echo the URL: signed URLs carry credentials.
 fn image_url_mime(url: &str, model: &Model) -> Result<&'static str, ProviderError> {
     if !url.starts_with("https://") {
-        return Err(Unsupported("Gemini only fetches https image URLs; send the image inline (base64)".into()));
+        return Err(Unsupported(
+            "Gemini only fetches https image URLs; send the image inline (base64)".into(),
+        ));
     }
     if upstream_name(model).starts_with("gemini-2.0") {
-        return Err(Unsupported("Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into()));
+        return Err(Unsupported(
+            "Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into(),
+        ));
     }
     wire::image_mime_from_url(url).ok_or_else(|| {
-        Unsupported("an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline".into())
+        Unsupported(
+            "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline"
+                .into(),
+        )
     })
 }
 
@@ -363,16 +370,23 @@ fn body_size_hint(req: &ChatRequest) -> usize {
 /// Whether Gemini can honour `req` for `model` at all.
 pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
     if req.logprobs == Some(true) || req.top_logprobs.is_some() {
-        return Err(Unsupported("logprobs: the canonical answer has no place for Gemini's log probabilities".into()));
+        return Err(Unsupported(
+            "logprobs: the canonical answer has no place for Gemini's log probabilities".into(),
+        ));
     }
     if req.n.is_some_and(|n| n > 1) {
         return Err(Unsupported("n > 1: a translated answer carries one choice".into()));
     }
     if req.stop.len() > MAX_STOP_SEQUENCES {
-        return Err(Unsupported(format!("Gemini takes at most {MAX_STOP_SEQUENCES} stop sequences")));
+        return Err(Unsupported(format!(
+            "Gemini takes at most {MAX_STOP_SEQUENCES} stop sequences"
+        )));
     }
     if let Some(t) = req.tools.iter().find(|t| !wire::valid_function_name(&t.name)) {
-        return Err(Unsupported(format!("tool name {:?} is not a valid Gemini function name", t.name)));
+        return Err(Unsupported(format!(
+            "tool name {:?} is not a valid Gemini function name",
+            t.name
+        )));
     }
     let mut turns = false;
     for (i, m) in req.messages.iter().enumerate() {
@@ -382,7 +396,9 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderErro
             match p {
                 Part::Other { kind, .. } => return Err(Unsupported(format!("messages[{i}]: {}", other_part(kind)))),
                 Part::Image { .. } if system => {
-                    return Err(Unsupported(format!("messages[{i}]: Gemini's system instruction carries text only")))
+                    return Err(Unsupported(format!(
+                        "messages[{i}]: Gemini's system instruction carries text only"
+                    )))
                 }
                 Part::Image {
                     source: ImageSource::Url(u),
@@ -398,7 +414,9 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderErro
         }
     }
     if !turns {
-        return Err(Unsupported("Gemini needs at least one user or assistant message".into()));
+        return Err(Unsupported(
+            "Gemini needs at least one user or assistant message".into(),
+        ));
     }
     Ok(())
 }

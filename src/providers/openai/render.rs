@@ -133,7 +133,13 @@ fn write_body(
     let size: usize = messages.len() * 64
         + messages
             .iter()
-            .map(|m| if let WireContent::Text(t) = &m.content { t.len() } else { 256 })
+            .map(|m| {
+                if let WireContent::Text(t) = &m.content {
+                    t.len()
+                } else {
+                    256
+                }
+            })
             .sum::<usize>()
         + tools.iter().map(|t| t.function.parameters.0.len() + 64).sum::<usize>();
     let mut out = Vec::with_capacity(size + 512);
@@ -158,7 +164,9 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
         for p in &m.content {
             if let Part::Other { kind, .. } = p {
                 if !OPENAI_PARTS.contains(&kind.as_str()) && kind != REDACTED_THINKING {
-                    return Err(Unsupported(format!("{kind} content blocks have no OpenAI chat equivalent")));
+                    return Err(Unsupported(format!(
+                        "{kind} content blocks have no OpenAI chat equivalent"
+                    )));
                 }
             }
         }

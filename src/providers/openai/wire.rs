@@ -74,7 +74,6 @@ pub fn finish_reason(s: &str) -> FinishReason {
     }
 }
 
-
 /// Usage in OpenAI's shape → canonical usage.
 pub fn parse_usage(u: &Value) -> Option<Usage> {
     let o = u.as_object()?;

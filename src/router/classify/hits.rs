@@ -123,11 +123,7 @@ pub fn hits(text: &str, scan: &Scan) -> Hits {
             }
             let (head_zone, tail_zone) = (i < ZONE_HEAD, i + ZONE_TAIL >= n);
             let zone = (opening && head_zone) || tail_zone;
-            let weight = if head_zone || tail_zone {
-                1.0
-            } else {
-                MID_WEIGHT
-            };
+            let weight = if head_zone || tail_zone { 1.0 } else { MID_WEIGHT };
             // Shift: leads[k] is the lead of the first token of the (k+1)-gram ending here.
             leads.copy_within(0..4, 1);
             leads[0] = lead;

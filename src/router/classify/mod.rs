@@ -402,7 +402,10 @@ fn head_cut(s: &str, n: usize) -> usize {
 /// char boundary at or after `n`.
 fn tail_cut(s: &str, n: usize) -> usize {
     let b = s.as_bytes();
-    if let Some(i) = b[n..(n + CUT_SLACK).min(b.len())].iter().position(u8::is_ascii_whitespace) {
+    if let Some(i) = b[n..(n + CUT_SLACK).min(b.len())]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+    {
         return n + i + 1;
     }
     (n..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())

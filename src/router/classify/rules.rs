@@ -422,6 +422,10 @@ fn request_around_long_text(st: &Stats, h: &Hits, sc: &mut Scores) {
             .filter(|&i| i != t as usize)
             .map(|i| sc.s[i])
             .fold(f32::MIN, f32::max);
-        sc.add(t, (best_other - sc.s[t as usize] + 1.0).max(0.0), "request around a long text");
+        sc.add(
+            t,
+            (best_other - sc.s[t as usize] + 1.0).max(0.0),
+            "request around a long text",
+        );
     }
 }

@@ -127,9 +127,8 @@ fn maps_controls_to_gemini() {
 fn refuses_what_gemini_cannot_honour() {
     let m = model();
     let ok = r#"{"role":"user","content":"hi"}"#;
-    let img = |url: &str| {
-        format!(r#"{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"{url}"}}}}]}}"#)
-    };
+    let img =
+        |url: &str| format!(r#"{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"{url}"}}}}]}}"#);
     let cases: Vec<(String, &str, &str)> = vec![
         (ok.into(), r#""logprobs":true"#, "logprobs"),
         (ok.into(), r#""top_logprobs":2"#, "logprobs"),
@@ -173,7 +172,10 @@ fn refuses_what_gemini_cannot_honour() {
         img("https://x.io/a.png")
     ));
     assert!(Gemini.check(&req, &m).is_ok());
-    let e = Gemini.check(&req, &model_named("gemini-2.0-flash")).unwrap_err().to_string();
+    let e = Gemini
+        .check(&req, &model_named("gemini-2.0-flash"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Gemini 2.0"), "{e}");
     assert!(Gemini
         .check(&openai(&format!(r#"{{"model":"m","messages":[{ok}],"n":1}}"#)), &m)

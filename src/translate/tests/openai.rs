@@ -9,7 +9,12 @@ use crate::providers::openai::passthrough::render_request;
 
 fn render(body: &[u8], model: &Model) -> Value {
     let parsed = crate::api::openai_chat::parse(body).unwrap();
-    serde_json::from_slice(&render_request(&crate::wire::json::parse_object(body).unwrap(), &parsed.request, model)).unwrap()
+    serde_json::from_slice(&render_request(
+        &crate::wire::json::parse_object(body).unwrap(),
+        &parsed.request,
+        model,
+    ))
+    .unwrap()
 }
 
 #[test]

@@ -24,7 +24,9 @@ pub struct Verbatim<'a>(pub &'a str);
 impl Serialize for Verbatim<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
-        sonic_rs::from_str::<Raw>(self.0).map_err(S::Error::custom)?.serialize(s)
+        sonic_rs::from_str::<Raw>(self.0)
+            .map_err(S::Error::custom)?
+            .serialize(s)
     }
 }
 

@@ -145,7 +145,9 @@ impl<'de> Visitor<'de> for Item<'_> {
                 name: name.ok_or_else(fail)?,
                 arguments: arguments.ok_or_else(fail)?,
             }),
-            Kind::FunctionCallOutput => c.function_call_output(self.i, call_id.ok_or_else(fail)?, output.ok_or_else(fail)?),
+            Kind::FunctionCallOutput => {
+                c.function_call_output(self.i, call_id.ok_or_else(fail)?, output.ok_or_else(fail)?)
+            }
             // Raw reasoning text (`content`) is left to the checked path.
             Kind::Reasoning if content.is_some() => return Err(fail()),
             Kind::Reasoning => c.reasoning(summary_text(summary.unwrap_or_default()), encrypted),
@@ -240,7 +242,9 @@ impl<'de> Visitor<'de> for PartSeed {
             }
         }
         match kind.ok_or_else(fail)? {
-            PartKind::InputText | PartKind::OutputText | PartKind::SummaryText => Ok(Part::Text(text.ok_or_else(fail)?)),
+            PartKind::InputText | PartKind::OutputText | PartKind::SummaryText => {
+                Ok(Part::Text(text.ok_or_else(fail)?))
+            }
             PartKind::Refusal => Ok(Part::Text(refusal.or(text).ok_or_else(fail)?)),
             PartKind::InputImage => {
                 let url: String = image_url.ok_or_else(fail)?;

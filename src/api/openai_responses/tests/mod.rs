@@ -5,8 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use proptest::prelude::*;
 use serde_json::{json, Map};
 use switchyard_sdk::ir::{
-    FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent, ToolCall, ToolChoice,
-    Usage,
+    FinishReason, ImageSource, Message, OutPart, Part, ResponseFormat, Role, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 use switchyard_sdk::Money;
 

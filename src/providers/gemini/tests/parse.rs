@@ -141,7 +141,11 @@ fn parses_whole_answers() {
         assert_eq!(Gemini.parse_response(body.as_bytes(), &model()).unwrap(), expected);
     }
     let m = model();
-    assert!(Gemini.parse_response(b"{}", &m).unwrap_err().to_string().contains("no candidates"));
+    assert!(Gemini
+        .parse_response(b"{}", &m)
+        .unwrap_err()
+        .to_string()
+        .contains("no candidates"));
     assert!(Gemini.parse_response(b"<html>", &m).is_err());
     assert_eq!(
         Gemini
@@ -177,7 +181,10 @@ fn finish_reasons() {
 #[test]
 fn retry_delay_from_the_body() {
     assert_eq!(Gemini.retry_after(fixture!("error_429.json").as_bytes()), Some(21));
-    assert_eq!(Gemini.retry_after(br#"{"error":{"details":[{"retryDelay":"1.2s"}]}}"#), Some(2));
+    assert_eq!(
+        Gemini.retry_after(br#"{"error":{"details":[{"retryDelay":"1.2s"}]}}"#),
+        Some(2)
+    );
     assert_eq!(Gemini.retry_after(fixture!("error_400.json").as_bytes()), None);
 }
 

@@ -78,7 +78,12 @@ pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<
 /// Rewrite a complete non-streaming response: `model` becomes the catalog id, `usage` gains `cost`,
 /// and `router` is added. Only `usage` is parsed; every other field is copied as raw text.
 pub fn rewrite_response(body: &[u8], model_id: &str, fin: &mut dyn Finalizer) -> Result<Vec<u8>, ProviderError> {
-    let usage_of = |v: &RawValue| serde_json::from_str::<Value>(v.get()).ok().as_ref().and_then(parse_usage);
+    let usage_of = |v: &RawValue| {
+        serde_json::from_str::<Value>(v.get())
+            .ok()
+            .as_ref()
+            .and_then(parse_usage)
+    };
     rewrite_answer(body, "choices", model_id, usage_of, fin).map_err(ProviderError::InvalidResponse)
 }
 
@@ -169,7 +174,11 @@ impl PassthroughStream {
     /// Emits the final event: `fields` with `usage` (and its cost) and the `router` object.
     fn emit_final(&self, out: &mut Vec<u8>, fields: &Fields, usage: Option<&RawValue>, fin: &mut dyn Finalizer) {
         let (router, cost) = fin.finish_bytes(self.usage);
-        write_event(out, None, &answer_edit::finish_object(fields, &self.model_id, usage, &router, cost));
+        write_event(
+            out,
+            None,
+            &answer_edit::finish_object(fields, &self.model_id, usage, &router, cost),
+        );
     }
 
     /// The stream's end was reached (`[DONE]`): deliver what is still held, with the router object.
@@ -207,8 +216,12 @@ impl StreamTranslator for PassthroughStream {
         if let Some(e) = p.error {
             // Reported when the stream ends, in the public error shape.
             let e: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
-            self.failure =
-                Some(e.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| e.to_string()));
+            self.failure = Some(
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()),
+            );
             return;
         }
         if self.template.is_none() {
@@ -216,8 +229,15 @@ impl StreamTranslator for PassthroughStream {
             self.template = Some((raw(p.id), raw(p.created)));
         }
         if let Some(u) = p.usage {
-            self.usage = serde_json::from_str::<Value>(u.get()).ok().as_ref().and_then(parse_usage);
-            let last = if self.include_usage { Some(ev.data.as_str()) } else { self.held.as_deref() };
+            self.usage = serde_json::from_str::<Value>(u.get())
+                .ok()
+                .as_ref()
+                .and_then(parse_usage);
+            let last = if self.include_usage {
+                Some(ev.data.as_str())
+            } else {
+                self.held.as_deref()
+            };
             if let Some(Ok(fields)) = last.map(answer_edit::fields) {
                 self.emit_final(out, &fields, Some(u), fin);
                 self.held = None;

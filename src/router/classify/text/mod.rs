@@ -11,7 +11,9 @@ mod words;
 
 use super::ascii_run::{is_word_byte, word_run};
 use super::script::{is_plain_punct, mark_of, script_of, Script, N_SCRIPTS};
-use chars::{ascii_letters, char_at, char_token, in_word_before, is_emoji, is_logic_symbol, is_math_symbol, is_operator};
+use chars::{
+    ascii_letters, char_at, char_token, in_word_before, is_emoji, is_logic_symbol, is_math_symbol, is_operator,
+};
 use words::{close_line, end_word, finish, Line, TokBuf, WordState};
 
 /// Combines the hashes of consecutive tokens into an n-gram key (order-sensitive).

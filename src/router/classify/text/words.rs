@@ -3,7 +3,7 @@
 //! first and last tokens of a long text.
 
 use super::chars::is_operator;
-use super::{Stats, Tok, T_ASCII, T_CALL, T_CAMEL, T_NUMBER, T_SENT_START, T_LINE_START, T_SNAKE};
+use super::{Stats, Tok, T_ASCII, T_CALL, T_CAMEL, T_LINE_START, T_NUMBER, T_SENT_START, T_SNAKE};
 use crate::router::classify::ascii_run::Run;
 use crate::router::classify::token_hash::hash_token;
 
