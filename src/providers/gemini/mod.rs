@@ -1,6 +1,7 @@
 //! Google Gemini (`generativelanguage.googleapis.com/v1beta`), provider side: canonical request →
 //! `POST {base}/models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`), and answers,
 //! whole or as SSE chunks of the same `GenerateContentResponse` shape, back to canonical.
+//!
 //! `render` builds the request body (the judgement calls are documented where they are made), `parse`
 //! reads a whole answer and error bodies, `stream` decodes the SSE stream, and `wire` holds the wire
 //! types and the small pure helpers around them.
@@ -42,10 +43,8 @@ impl ProviderAdapter for Gemini {
         vec![("x-goog-api-key", key.to_string())]
     }
 
-    /// A prompt Gemini blocks comes back as a 200 without candidates (`promptFeedback.blockReason`);
-    /// it becomes an empty answer finished by `ContentFilter` (with the usage Google reports) — a
-    /// well-formed answer the client can act on, the way OpenAI reports filtered output — rather
-    /// than an error, which on this path would cut the response off after its 200.
+    /// A blocked prompt is an empty answer finished by `ContentFilter`, not an error (see
+    /// `parse::parse_response`).
     fn parse_response(&self, body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
         parse::parse_response(body, model)
     }
@@ -54,7 +53,7 @@ impl ProviderAdapter for Gemini {
         Box::new(stream::Decoder::new(model))
     }
 
-    /// `google.rpc.RetryInfo` in `error.details`: `"retryDelay": "21s"` (decimal seconds), rounded up.
+    /// Gemini says it in the error body (`RetryInfo`, see `parse::retry_after`).
     fn retry_after(&self, body: &[u8]) -> Option<u64> {
         parse::retry_after(body)
     }
