@@ -21,11 +21,15 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use serde_json::{json, Value};
-use switchyard::api::json::parse_object;
-use switchyard::api::{anthropic_passthrough, codec, openai_passthrough, Finalizer, Schema};
+use switchyard::api::{codec, Schema};
 use switchyard::config::{Model, ProviderKind};
-use switchyard::providers::{adapter, prepare, stream_translator, translate_json};
-use switchyard::sse::SseParser;
+use switchyard::providers::adapter;
+use switchyard::providers::anthropic::passthrough as anthropic_passthrough;
+use switchyard::providers::openai::passthrough as openai_passthrough;
+use switchyard::translate::{prepare, stream_translator, translate_json};
+use switchyard::wire::json::parse_object;
+use switchyard::wire::sse::SseParser;
+use switchyard::wire::Finalizer;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
@@ -385,7 +389,7 @@ fn provider_stream(kind: &str, p: &mut Prose) -> Vec<Vec<u8>> {
         .collect();
     let ev = |name: Option<&str>, data: Value| {
         let mut out = Vec::new();
-        switchyard::sse::write_event(&mut out, name, data.to_string().as_bytes());
+        switchyard::wire::sse::write_event(&mut out, name, data.to_string().as_bytes());
         out
     };
     let mut out = Vec::new();

@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use switchyard::api::codec;
-use switchyard::providers::{adapter, prepare};
+use switchyard::providers::adapter;
+use switchyard::translate::prepare;
 use switchyard_fuzz::{is_json_object, models, SCHEMAS};
 
 fuzz_target!(|data: &[u8]| {

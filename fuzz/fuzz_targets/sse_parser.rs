@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 use libfuzzer_sys::fuzz_target;
-use switchyard::sse::{SseEvent, SseParser};
+use switchyard::wire::sse::{SseEvent, SseParser};
 use switchyard_fuzz::{chunks, seed};
 
 struct Counting;

@@ -6,9 +6,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use switchyard::api::StreamTranslator;
-use switchyard::providers::stream_translator;
-use switchyard::sse::{SseEvent, SseParser};
+use switchyard::translate::stream_translator;
+use switchyard::wire::sse::{SseEvent, SseParser};
+use switchyard::wire::StreamTranslator;
 use switchyard_fuzz::{check_sse, chunks, plans, seed, Fin, Verbatim};
 use switchyard_sdk::ir::ChatRequest;
 

@@ -7,9 +7,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Value};
-use switchyard::api::{codec, Finalizer, Schema};
+use switchyard::api::{codec, Schema};
 use switchyard::config::{Model, ProviderKind};
-use switchyard::providers::{adapter, Plan};
+use switchyard::providers::adapter;
+use switchyard::translate::Plan;
+use switchyard::wire::Finalizer;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
@@ -49,7 +51,7 @@ pub fn models() -> &'static [Arc<Model>] {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("switchyard.yaml"), CONFIG).unwrap();
         std::fs::write(dir.join("models.yaml"), catalog()).unwrap();
-        let snap = switchyard::config::load(&dir.join("switchyard.yaml"), &Default::default());
+        let snap = switchyard::config::load(&dir.join("switchyard.yaml"), &switchyard::registry::Registry::new());
         let _ = std::fs::remove_dir_all(&dir);
         let snap = snap.unwrap_or_else(|p| panic!("fuzz config does not load: {p:?}"));
         snap.catalog.models.clone()

@@ -11,7 +11,8 @@ use switchyard_sdk::{Money, PhaseAnswer};
 
 use super::ctx::Ctx;
 use super::respond;
-use crate::api::{codec, Finalizer};
+use crate::api::codec;
+use crate::wire::Finalizer;
 use crate::error::GatewayError;
 use crate::phases::Pipeline;
 

@@ -11,14 +11,16 @@ use switchyard_sdk::ir::{ChatResponse, Usage};
 use switchyard_sdk::{Endpoint, Exchange, Money};
 
 use super::router_meta::AttemptView;
-use crate::api::{Schema, StreamTranslator};
+use crate::api::Schema;
 use crate::config::{Model, Snapshot};
 use crate::endpoints::compose::Composer;
 use crate::error::GatewayError;
 use crate::phases::{AnswerHooks, StreamHooks};
-use crate::providers::{Plan, StreamDecoder};
+use crate::providers::StreamDecoder;
 use crate::router::Route;
-use crate::sse::SseParser;
+use crate::translate::Plan;
+use crate::wire::sse::SseParser;
+use crate::wire::StreamTranslator;
 
 /// One try of one candidate.
 #[derive(Debug)]

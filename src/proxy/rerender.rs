@@ -11,10 +11,11 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use super::ctx::Ctx;
-use crate::api::json::parse_object;
+use crate::wire::json::parse_object;
 use crate::config::Model;
 use crate::error::GatewayError;
-use crate::providers::{self, Plan, Prepared};
+use crate::providers;
+use crate::translate::{self, Plan, Prepared};
 
 /// The fields of a chat body that carry text a phase may have edited.
 const EDITABLE: &[&str] = &["messages", "system", "tools"];
@@ -25,7 +26,7 @@ pub fn prepare(ctx: &Ctx, model: &Arc<Model>) -> Result<Prepared, GatewayError> 
         .ex
         .request()
         .ok_or_else(|| GatewayError::Internal("no parsed request".into()))?;
-    let mut p = providers::prepare(ctx.request.schema, model, req, &ctx.request.body)?;
+    let mut p = translate::prepare(ctx.request.schema, model, req, &ctx.request.body)?;
     if ctx.ex.request_modified() && matches!(p.plan, Plan::PassOpenAi | Plan::PassAnthropic) {
         let adapter = providers::adapter(model.provider.kind);
         let unsupported = |reason: String| GatewayError::Unsupported {
@@ -50,7 +51,7 @@ fn splice(body: &[u8], rendered: &[u8]) -> Result<Bytes, GatewayError> {
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        crate::json_out::write_str(out, k);
+        crate::wire::json_out::write_str(out, k);
         out.push(b':');
         out.extend_from_slice(v.as_bytes());
     };

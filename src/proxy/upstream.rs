@@ -15,8 +15,8 @@ use super::headers::{self, Fresh};
 use crate::config::Origin;
 use crate::dns::Resolver;
 use crate::error::GatewayError;
-use crate::providers;
 use crate::router::health::Health;
+use crate::translate;
 
 const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
 
@@ -112,10 +112,10 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     h.put_static(http::header::ACCEPT_ENCODING, "identity");
     h.put_static(http::header::USER_AGENT, USER_AGENT);
     h.put(headers::X_REQUEST_ID, ctx.request_id())?;
-    for (k, v) in providers::auth_headers(p).iter().chain(ctx.upstream.headers.iter()) {
+    for (k, v) in translate::auth_headers(p).iter().chain(ctx.upstream.headers.iter()) {
         h.put_named(k, v)?;
     }
-    if matches!(ctx.upstream.plan, Some(providers::Plan::PassAnthropic)) {
+    if matches!(ctx.upstream.plan, Some(translate::Plan::PassAnthropic)) {
         for (k, v) in &ctx.request.forwarded_headers {
             h.put_named(k, v)?;
         }

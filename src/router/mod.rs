@@ -17,7 +17,7 @@ use switchyard_sdk::{Exchange, Identity, Money};
 use crate::api::Schema;
 use crate::config::{Model, ProviderKind, Snapshot};
 use crate::error::GatewayError;
-use crate::providers;
+use crate::translate;
 use health::Health;
 use sessions::Sessions;
 
@@ -133,7 +133,7 @@ pub fn ineligibility(m: &Model, req: &ChatRequest, schema: Schema) -> Option<Str
     if let Some((_, cap)) = needs.iter().find(|(needed, cap)| *needed && !m.has(cap)) {
         return Some(format!("the catalog does not list the {cap} capability for {}", m.id));
     }
-    providers::check(schema, req, m).err()
+    translate::check(schema, req, m).err()
 }
 
 /// Whether the request's `model` asks for automatic routing, and in which mode if it names one.

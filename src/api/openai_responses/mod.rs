@@ -12,8 +12,9 @@
 use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
 
-use super::{ClientCodec, Finalizer, ParsedRequest, Schema, StreamEncoder};
+use super::{ClientCodec, ParsedRequest, Schema, StreamEncoder};
 use crate::error::GatewayError;
+use crate::wire::Finalizer;
 
 pub struct ResponsesCodec;
 
@@ -26,7 +27,13 @@ impl ClientCodec for ResponsesCodec {
         parse::parse(body)
     }
 
-    fn render_response(&self, resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    fn render_response(
+        &self,
+        resp: &ChatResponse,
+        req: Option<&ChatRequest>,
+        model_id: &str,
+        fin: &mut dyn Finalizer,
+    ) -> Vec<u8> {
         render::render_response(resp, req, model_id, fin)
     }
 
@@ -43,8 +50,8 @@ impl ClientCodec for ResponsesCodec {
     }
 }
 
-mod parse;
 mod one_pass;
+mod parse;
 mod render;
 mod stream;
 mod wire;

@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
-use crate::api::json::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
@@ -361,7 +361,9 @@ fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
             Ok(Tool {
                 name: t.name.ok_or_else(|| missing(&format!("tools[{i}].name")))?,
                 description: t.description,
-                parameters: t.parameters.map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
+                parameters: t
+                    .parameters
+                    .map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
                 // Absent stays absent: each provider's own default applies.
                 strict: t.strict,
             })

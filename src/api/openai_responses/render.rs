@@ -12,7 +12,7 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use crate::api::Finalizer;
+use crate::wire::Finalizer;
 
 pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -362,7 +362,12 @@ pub(super) fn write_response(out: &mut Vec<u8>, h: &Head, s: &State) {
     out.push(b'}');
 }
 
-pub(super) fn render_response(resp: &ChatResponse, req: Option<&ChatRequest>, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+pub(super) fn render_response(
+    resp: &ChatResponse,
+    req: Option<&ChatRequest>,
+    model_id: &str,
+    fin: &mut dyn Finalizer,
+) -> Vec<u8> {
     let echoed = req.map(echo);
     let id = response_id(&resp.id);
     let (status, incomplete) = outcome(resp.finish.as_ref());

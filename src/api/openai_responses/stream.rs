@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 use switchyard_sdk::ir::{ChatRequest, FinishReason, StreamEvent, Usage};
 
 use super::render::{
-    self, echo, json_str, json_u64, json_value, now_secs, outcome, response_id, usage_json, write_response, Head,
-    Item, Kind, State,
+    self, echo, json_str, json_u64, json_value, now_secs, outcome, response_id, usage_json, write_response, Head, Item,
+    Kind, State,
 };
-use crate::api::{Finalizer, StreamEncoder};
+use crate::api::StreamEncoder;
+use crate::wire::Finalizer;
 
 pub(super) struct Encoder {
     id: String,

@@ -21,7 +21,7 @@ use crate::config::routing::Mode;
 use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
 use crate::phases::Verdict;
-use crate::providers::{Plan, Prepared};
+use crate::translate::{Plan, Prepared};
 use crate::proxy::ctx::Ctx;
 use crate::proxy::response::router_json;
 use crate::proxy::Gateway;

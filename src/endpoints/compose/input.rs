@@ -14,7 +14,7 @@ pub type Object = Map<String, Value>;
 
 /// The body as a JSON object, with the codecs' errors for empty, non-UTF-8 or malformed bodies.
 pub fn object(body: &[u8]) -> Result<Object, GatewayError> {
-    let raw = crate::api::json::parse_object(body)?;
+    let raw = crate::wire::json::parse_object(body)?;
     let mut o = Map::new();
     for (k, v) in raw {
         let v: Value = serde_json::from_str(v.get()).map_err(|e| GatewayError::InvalidRequest {

@@ -27,7 +27,7 @@ use switchyard_sdk::Money;
 use crate::config::Model;
 use crate::error::GatewayError;
 use crate::phases::{Pipeline, Stage, Verdict};
-use crate::providers::Prepared;
+use crate::translate::Prepared;
 use crate::proxy::ctx::Ctx;
 use crate::proxy::Gateway;
 

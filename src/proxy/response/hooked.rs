@@ -21,7 +21,7 @@ use crate::metrics::m;
 use crate::phases::AnswerHooks;
 use crate::providers;
 use crate::proxy::ctx::{Ctx, HookedStream};
-use crate::sse::SseParser;
+use crate::wire::sse::SseParser;
 
 pub fn start(schema: Schema, req: &ChatRequest, model: &Arc<Model>, hooks: &AnswerHooks) -> Box<HookedStream> {
     let adapter = providers::adapter(model.provider.kind);

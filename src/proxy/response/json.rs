@@ -11,7 +11,8 @@ use super::report::Report;
 use super::retry_next;
 use crate::api::codec;
 use crate::error::GatewayError;
-use crate::providers::{self, Plan};
+use crate::providers;
+use crate::translate::{self, Plan};
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
 
@@ -79,7 +80,7 @@ fn whole(buf: &[u8], ctx: &mut Ctx) -> Result<Vec<u8>, Unusable> {
         watched(buf, plan, &model, ctx)?
     } else {
         let mut report = Report::new(ctx);
-        let out = providers::translate_json_for(plan, buf, ctx.ex.request(), &model, &mut report)
+        let out = translate::translate_json_for(plan, buf, ctx.ex.request(), &model, &mut report)
             .map_err(Unusable::Invalid)?;
         report.settled().keep(&mut ctx.answer);
         out

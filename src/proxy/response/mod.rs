@@ -24,9 +24,9 @@ use super::attempt;
 use super::ctx::{Answer, Ctx, StreamState};
 use super::headers::{self, Fresh};
 use crate::error::client_status_for_upstream;
-use crate::providers;
+use crate::translate;
 use crate::router::estimate_cost;
-use crate::sse::SseParser;
+use crate::wire::sse::SseParser;
 
 pub use report::router_json;
 
@@ -80,7 +80,7 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx, headers_sent: b
     } else if req.stream {
         Answer::Stream(Box::new(StreamState {
             parser: SseParser::new(MAX_EVENT_BYTES),
-            translator: providers::stream_translator(plan, req, model),
+            translator: translate::stream_translator(plan, req, model),
         }))
     } else {
         Answer::Json { buf: Vec::new() }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
-use crate::api::Finalizer;
+use crate::wire::Finalizer;
 use crate::proxy::ctx::{AnswerState, Ctx};
 use crate::proxy::router_meta::RouterMeta;
 

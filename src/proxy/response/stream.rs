@@ -8,7 +8,7 @@ use pingora::{Error, ErrorType};
 
 use super::report::Report;
 use super::retry_next;
-use crate::api::Incomplete;
+use crate::wire::Incomplete;
 use crate::error::GatewayError;
 use crate::metrics::m;
 use crate::proxy::attempt;

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::api::codec;
 use crate::error::{client_status_for_upstream, GatewayError};
-use crate::providers;
+use crate::translate;
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
 use crate::proxy::failure::stream_error;
@@ -36,7 +36,7 @@ pub fn translate(
     };
     // Gemini puts its retry delay in the body; too late for this response's header, it still cools
     // the model down, so the next request gets a 429 with a real Retry-After.
-    let retry_after = retry_after.or_else(|| providers::retry_after_in_body(plan, buf));
+    let retry_after = retry_after.or_else(|| translate::retry_after_in_body(plan, buf));
     if let Some(a) = ctx.attempts.last_mut() {
         a.retry_after = a.retry_after.or(retry_after);
     }
@@ -46,7 +46,7 @@ pub fn translate(
         upstream_status,
         message: format!(
             "provider {provider} answered {upstream_status}: {}",
-            providers::error_message(plan, buf)
+            translate::error_message(plan, buf)
         ),
         provider,
         retry_after,

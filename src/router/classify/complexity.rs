@@ -6,8 +6,8 @@
 //! weights file (fitted on RouterBench-style correctness data by `load-tests/classifier/train.py`)
 //! and default to a blend that mirrors the complexity score.
 
+use super::hits::Hits;
 use super::lexicon::*;
-use super::rules::Hits;
 use super::text::Scan;
 use super::{Task, Tier};
 

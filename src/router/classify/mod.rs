@@ -10,6 +10,7 @@
 
 mod ascii_run;
 mod complexity;
+mod hits;
 mod lang;
 mod lexicon;
 mod rules;
@@ -173,7 +174,7 @@ pub struct Context<'a> {
 
 /// The classifier reads at most `WINDOW` bytes of a text. Past that it reads the first `HEAD_BYTES`
 /// and the last `TAIL_BYTES`, cut at whitespace: instructions sit at the start or the end of a
-/// prompt, the keyword windows (`rules::HEAD` and `rules::TAIL` tokens) fall inside these bytes, and
+/// prompt, the keyword windows (`hits::HEAD` and `hits::TAIL` tokens) fall inside these bytes, and
 /// the structural counts (code, math, lists) are read from them as a sample of the whole. So the
 /// cost of a classification is bounded, about that of a 1,000-token prompt, however long the
 /// prompt; the token estimate still covers the whole text.
@@ -255,8 +256,8 @@ impl Classifier {
     fn run(&self, prompt: &str, ctx: &Context) -> (Classification, Features) {
         let bounded = bounded(prompt);
         let text: &str = bounded.as_deref().unwrap_or(prompt);
-        let scan = text::scan(text, rules::HEAD, rules::TAIL);
-        let hits = rules::hits(text, &scan);
+        let scan = text::scan(text, hits::HEAD, hits::TAIL);
+        let hits = hits::hits(text, &scan);
         let mut sc = rules::score(&scan, &hits);
         if let Some(sys) = ctx.system.filter(|s| !s.trim().is_empty()) {
             sc.blend(&side_scores(sys), 0.5);
@@ -376,8 +377,8 @@ impl RequestTexts {
 fn side_scores(text: &str) -> rules::Scores {
     let bounded = bounded(text);
     let text: &str = bounded.as_deref().unwrap_or(text);
-    let scan = text::scan(text, rules::HEAD, rules::TAIL);
-    let hits = rules::hits(text, &scan);
+    let scan = text::scan(text, hits::HEAD, hits::TAIL);
+    let hits = hits::hits(text, &scan);
     let mut s = rules::score(&scan, &hits);
     for v in s.s.iter_mut() {
         if *v < 1.5 {
@@ -402,7 +403,10 @@ fn head_cut(s: &str, n: usize) -> usize {
 /// char boundary at or after `n`.
 fn tail_cut(s: &str, n: usize) -> usize {
     let b = s.as_bytes();
-    if let Some(i) = b[n..(n + CUT_SLACK).min(b.len())].iter().position(u8::is_ascii_whitespace) {
+    if let Some(i) = b[n..(n + CUT_SLACK).min(b.len())]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+    {
         return n + i + 1;
     }
     (n..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())

@@ -325,14 +325,34 @@ fn licence() -> String {
 fn a_request_around_a_long_document_decides_the_task() {
     let d = licence();
     assert_eq!(c(&d).task, Task::Code, "the document alone reads as code");
-    check("summarization", &[&format!("Summarize the following document in five bullet points:\n\n{d}"),
-        &format!("{d}\n\nSummarize the text above in one paragraph.")]);
-    check("translation", &[&format!("Translate the following text into German:\n\n{d}"),
-        &format!("{d}\n\nTranslate all of the above into Spanish.")]);
-    check("extraction", &[&format!("Extract every section number and date from the following text as JSON:\n\n{d}"),
-        &format!("{d}\n\nFrom the text above, list every function it names.")]);
+    check(
+        "summarization",
+        &[
+            &format!("Summarize the following document in five bullet points:\n\n{d}"),
+            &format!("{d}\n\nSummarize the text above in one paragraph."),
+        ],
+    );
+    check(
+        "translation",
+        &[
+            &format!("Translate the following text into German:\n\n{d}"),
+            &format!("{d}\n\nTranslate all of the above into Spanish."),
+        ],
+    );
+    check(
+        "extraction",
+        &[
+            &format!("Extract every section number and date from the following text as JSON:\n\n{d}"),
+            &format!("{d}\n\nFrom the text above, list every function it names."),
+        ],
+    );
     // The same place asking for programming leaves it to the scores.
-    check("code", &[&format!("Fix the bug in this code and extract it into a function:\n\n{d}")]);
+    check(
+        "code",
+        &[&format!(
+            "Fix the bug in this code and extract it into a function:\n\n{d}"
+        )],
+    );
     // A short prompt is not material: its code is what the request is about.
     check("code", &["Extract the loop into its own function:\n```python\nfor i in range(10):\n    total += price[i] * qty[i]\n```"]);
 }
@@ -348,13 +368,24 @@ fn reads_a_bounded_window_of_long_prompts() {
     let p2 = format!("{head}{prose}{maths}{prose}{tail}");
     let (r1, r2) = (c(&p1), c(&p2));
     // The middle is not read: the same head and tail give the same classification.
-    assert_eq!((r1.task, r1.complexity_tier, r1.strong), (r2.task, r2.complexity_tier, r2.strong));
+    assert_eq!(
+        (r1.task, r1.complexity_tier, r1.strong),
+        (r2.task, r2.complexity_tier, r2.strong)
+    );
     assert_eq!(r1.task, Task::Summarization);
     // The token estimate still covers the whole text (about four bytes a token).
     let want = p1.len() as f64 / 4.0;
-    assert!((f64::from(r1.tokens) - want).abs() < want * 0.05, "{} vs {want}", r1.tokens);
+    assert!(
+        (f64::from(r1.tokens) - want).abs() < want * 0.05,
+        "{} vs {want}",
+        r1.tokens
+    );
     // Cuts fall on whitespace or char boundaries, whatever the script.
-    for p in ["汉".repeat(5000), format!("{}{}", "é".repeat(3000), "字".repeat(3000)), "x".repeat(20_000)] {
+    for p in [
+        "汉".repeat(5000),
+        format!("{}{}", "é".repeat(3000), "字".repeat(3000)),
+        "x".repeat(20_000),
+    ] {
         let r = c(&p);
         assert!(r.tokens > 0);
     }
