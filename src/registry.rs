@@ -13,9 +13,15 @@ use crate::config::{self, KeyStore, PluginSection, Problem, ServerSettings};
 use crate::phases::{auth, body_limit, validate};
 use crate::router::classify;
 
-/// The plugins, in the order their phases run (after the core's own).
+/// The plugins, in the order their phases run (after the core's own): limits first (a refused
+/// request costs nothing more), then the firewall (it blocks or masks what the rules and the
+/// provider will see), then the rules (they steer the routing of what is left).
 pub fn plugins() -> Vec<Arc<dyn Plugin>> {
-    vec![Arc::new(switchyard_ratelimit::RateLimitPlugin)]
+    vec![
+        Arc::new(switchyard_ratelimit::RateLimitPlugin),
+        Arc::new(switchyard_firewall::FirewallPlugin),
+        Arc::new(switchyard_rules::RulesPlugin),
+    ]
 }
 
 /// Builds snapshots' classifiers and phases; keeps plugin state, and each plugin's last built phase

@@ -9,6 +9,7 @@
 //!   `/v1/catalog/taxonomy`, `/v1/catalog/families[/{id}]`;
 //! - `schema`: `GET /v1/models/{id}/input-schema|output-schema`, `POST …/validate-input|validate-output`;
 //! - `feedback`: `POST /v1/auto/feedback`;
+//! - `preview`: `POST /v1/rules/preview` (firewall, rules and routing for a request, no upstream call);
 //! - `compose`: `POST /v1/auto/route`, `POST /v1/models/route`, `POST /v1/images/generations`, whose
 //!   upstream call goes through the proxy's hooks like any other and whose answer is composed
 //!   around the provider's;
@@ -19,6 +20,7 @@ pub mod compose;
 pub mod feedback;
 pub mod fields;
 pub mod models;
+pub mod preview;
 pub mod recommend;
 pub mod schema;
 pub mod suggest;
@@ -43,6 +45,8 @@ pub enum Listener {
 
 /// One call of a local endpoint: what it may read.
 pub struct Call<'a> {
+    /// The request head (method, headers).
+    pub head: &'a http::request::Parts,
     /// The path without a trailing slash.
     pub path: &'a str,
     pub query: Option<&'a str>,
@@ -168,6 +172,7 @@ pub static ROUTES: &[Route] = &[
         H::Compose(compose::Kind::Images),
     ),
     route(Method::GET, Exact("/v1/models"), E::Models, H::Local(models::list)),
+    route(Method::POST, Exact("/v1/rules/preview"), E::RulesPreview, H::Local(preview::preview)),
     route(
         Method::POST,
         Exact("/v1/auto/feedback"),

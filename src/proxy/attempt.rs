@@ -144,10 +144,13 @@ fn health_outcome(ctx: &Ctx, i: usize) -> Outcome {
     let last = i + 1 == ctx.attempts.len();
     let status = ctx.answer.status;
     let retry_after = a.retry_after.map(Duration::from_secs);
+    let phase_refused = matches!(ctx.answer.error, Some(GatewayError::Rejected(_)));
     match (a.status, &a.error) {
         (Some(429 | 500..=599), _) => Outcome::Failure { retry_after },
         (Some(s), _) if (400..500).contains(&s) => Outcome::Neutral,
-        (Some(_), _) if last && ctx.answer.truncated => Outcome::Failure { retry_after: None },
+        // A stream a phase ended (a firewall block) is not the provider's failure.
+        (Some(_), _) if last && ctx.answer.truncated && !phase_refused => Outcome::Failure { retry_after: None },
+        (Some(_), _) if last && phase_refused => Outcome::Neutral,
         (Some(_), None) if last && status == 499 => Outcome::Neutral,
         (Some(_), None) => {
             let stream = ctx.streaming();

@@ -85,6 +85,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             let path = endpoints::normalize(s.req_header().uri.path()).to_string();
             let query = s.req_header().uri.query().map(str::to_string);
             let call = Call {
+                head: s.req_header(),
                 path: &path,
                 query: query.as_deref(),
                 body: &body,
@@ -107,6 +108,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             let parsed = codec(schema).parse(&bytes)?;
             ctx.ex.set_request(parsed.request);
             ctx.request.body = bytes;
+            header_mode_into_hints(s, &mut ctx.ex);
             let verdict = pipeline.run(Stage::Request, s.req_header(), &mut ctx.ex)?;
             if let Verdict::Continue = verdict {
                 let input = RouteInput {
@@ -123,6 +125,21 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
         }
         Handler::Metrics | Handler::Reload => {
             Err(GatewayError::Internal("an admin route on the client listener".into()))
+        }
+    }
+}
+
+/// The `x-jt-route` header (which wins over body fields) becomes the request's mode hint before the
+/// phases run, so that a rule may still override it; `auto:<mode>` in `model` gives way to it.
+pub fn header_mode_into_hints(s: &Session, ex: &mut switchyard_sdk::Exchange) {
+    let Some(h) = header(s, "x-jt-route").map(str::trim).filter(|h| !h.is_empty()) else {
+        return;
+    };
+    let h = h.to_string();
+    if let Some((model, hints)) = ex.routing_mut() {
+        hints.mode = Some(h);
+        if model.starts_with("auto:") {
+            *model = "auto".to_string();
         }
     }
 }

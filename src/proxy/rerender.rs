@@ -11,6 +11,8 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use super::ctx::Ctx;
+use crate::api::Schema;
+use switchyard_sdk::Exchange;
 use crate::wire::json::parse_object;
 use crate::config::Model;
 use crate::error::GatewayError;
@@ -22,12 +24,16 @@ const EDITABLE: &[&str] = &["messages", "system", "tools"];
 
 /// The current attempt's request for `model`.
 pub fn prepare(ctx: &Ctx, model: &Arc<Model>) -> Result<Prepared, GatewayError> {
-    let req = ctx
-        .ex
+    prepare_for(ctx.request.schema, &ctx.ex, &ctx.request.body, model)
+}
+
+/// The request in `ex` (the client's `body` in `schema`) as `model`'s provider would receive it.
+pub fn prepare_for(schema: Schema, ex: &Exchange, body: &[u8], model: &Arc<Model>) -> Result<Prepared, GatewayError> {
+    let req = ex
         .request()
         .ok_or_else(|| GatewayError::Internal("no parsed request".into()))?;
-    let mut p = translate::prepare(ctx.request.schema, model, req, &ctx.request.body)?;
-    if ctx.ex.request_modified() && matches!(p.plan, Plan::PassOpenAi | Plan::PassAnthropic) {
+    let mut p = translate::prepare(schema, model, req, body)?;
+    if ex.request_modified() && matches!(p.plan, Plan::PassOpenAi | Plan::PassAnthropic) {
         let adapter = providers::adapter(model.provider.kind);
         let unsupported = |reason: String| GatewayError::Unsupported {
             model: model.id.clone(),

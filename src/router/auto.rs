@@ -19,18 +19,26 @@ use crate::error::GatewayError;
 /// How many scored models the `router` metadata lists.
 const SCORED_SHOWN: usize = 5;
 
-/// The mode: `x-jt-route` header, then `auto:<mode>`, then `router_mode`/`optimization`, then the
-/// matching policy, the workspace's default, the gateway's default.
+/// The mode: `auto:<mode>`, then the request's mode hint (`router_mode`/`optimization`, or the
+/// `x-jt-route` header, which the proxy copies there before the phases run so that a rule's
+/// `set_mode` can override the client), then the header when nothing copied it, then the matching
+/// policy, the workspace's default, the gateway's default.
 fn mode(
     input: &RouteInput,
     req: &ChatRequest,
     named: Option<&str>,
     policy: Option<&Policy>,
 ) -> Result<Mode, GatewayError> {
+    let hint = req.routing.mode.as_deref();
+    let hint_param = if hint.is_some() && hint == input.header_mode {
+        "x-jt-route"
+    } else {
+        "router_mode"
+    };
     let explicit = [
-        (input.header_mode, "x-jt-route"),
         (named, "model"),
-        (req.routing.mode.as_deref(), "router_mode"),
+        (hint, hint_param),
+        (input.header_mode, "x-jt-route"),
     ];
     for (value, param) in explicit {
         if let Some(v) = value {
@@ -52,6 +60,17 @@ fn mode(
         .and_then(|p| p.mode)
         .or(ws.and_then(|w| w.default_optimization))
         .unwrap_or(routing.default_mode))
+}
+
+/// Why the request's routing hints (a rule's `pin_provider` or `exclude_providers`) leave `m` out.
+pub fn hinted_out(m: &Model, hints: &switchyard_sdk::ir::RoutingHints) -> Option<String> {
+    if hints.provider.as_deref().is_some_and(|p| p != &*m.provider.name) {
+        return Some(format!("a rule pinned provider {}", hints.provider.as_deref().unwrap_or("")));
+    }
+    if hints.exclude_providers.iter().any(|x| **x == *m.provider.name) {
+        return Some(format!("a rule excluded provider {}", m.provider.name));
+    }
+    None
 }
 
 /// Whether `m` offers the output the task asks for (text, image, speech, ...).
@@ -126,8 +145,12 @@ pub fn rank_models<'a>(
     }
     let task = class.task;
     let prefs = id.and_then(|i| routing.workspaces.get(&*i.workspace));
-    let floor = policy
-        .and_then(|p| p.quality_floor)
+    // A rule's floor (in the request's hints) is the operator's latest word; then the policy's,
+    // the workspace's, the gateway's.
+    let floor = req
+        .routing
+        .quality_floor
+        .or(policy.and_then(|p| p.quality_floor))
         .or(prefs.and_then(|p| p.quality_floor))
         .unwrap_or(routing.quality_floor);
     let input_tokens = u64::from(class.tokens).max(req.estimated_input_tokens());
@@ -159,6 +182,8 @@ pub fn rank_models<'a>(
             p.excluded_providers.iter().any(|x| **x == *m.provider.name) || p.excluded_models.iter().any(|x| *x == m.id)
         }) {
             Some("excluded by the workspace's preferences".into())
+        } else if let Some(why) = hinted_out(m, &req.routing) {
+            Some(why)
         } else if let Err(e) = permitted(m, id, &m.id) {
             Some(e.to_string())
         } else if let Some(w) = ineligibility(m, req, input.schema) {

@@ -159,6 +159,12 @@ pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
 fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> {
     let (snap, ex) = (input.snap, input.ex);
     let first = usable(snap, ex.identity.as_ref(), &req.model, "model")?;
+    if let Some(reason) = auto::hinted_out(&first, &req.routing) {
+        return Err(GatewayError::NoEligibleModel {
+            reasons: vec![(first.id.clone(), reason)],
+            param: "model",
+        });
+    }
     if let Some(reason) = ineligibility(&first, req, input.schema) {
         return Err(GatewayError::Unsupported {
             model: first.id.clone(),
@@ -191,7 +197,7 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
         if candidates.iter().any(|c| c.id == m.id) {
             continue;
         }
-        match ineligibility(&m, req, input.schema) {
+        match auto::hinted_out(&m, &req.routing).or_else(|| ineligibility(&m, req, input.schema)) {
             Some(why) => {
                 reason.push_str(&format!("; {origin} {} skipped: {why}", m.id));
                 filtered.push((m.id.clone(), why));

@@ -140,6 +140,11 @@ impl Phase for RateLimit {
         "ratelimit"
     }
 
+    /// Previewing a request neither counts it nor refuses it for limits.
+    fn in_preview(&self) -> bool {
+        false
+    }
+
     /// Requests per minute and the spend cap are checked before the body is read.
     fn on_headers(&self, _head: &http::request::Parts, ex: &mut Exchange) -> Decision {
         let Some(id) = &ex.identity else {

@@ -16,6 +16,13 @@ pub trait Phase: Send + Sync {
     /// Stable name, used in traces, logs and metrics.
     fn name(&self) -> &'static str;
 
+    /// Whether this phase runs in a dry run (`POST /v1/rules/preview`: the firewall, rules and
+    /// routing decision for a request, with no upstream call). A phase that counts, stores, charges
+    /// or answers from state says no, so that previewing has no side effect.
+    fn in_preview(&self) -> bool {
+        true
+    }
+
     /// Runs when only the request head is known (before the body is read): cheap checks that can
     /// refuse a request without reading its body, such as authentication or a declared size.
     fn on_headers(&self, _head: &http::request::Parts, _ex: &mut Exchange) -> Decision {

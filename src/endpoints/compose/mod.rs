@@ -77,6 +77,7 @@ pub fn prepare(kind: Kind, s: &Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8]
 /// The request-stage phases on the canonical request in `ctx.ex`, with errors' fields named as the
 /// client wrote them (`from_input`: fields that came from `input`).
 fn request_phases(s: &Session, ctx: &mut Ctx, from_input: &[String]) -> Result<Verdict, GatewayError> {
+    crate::proxy::request::header_mode_into_hints(s, &mut ctx.ex);
     let snap = ctx.snap.clone();
     Pipeline::new(&snap.phases)
         .run(Stage::Request, s.req_header(), &mut ctx.ex)
