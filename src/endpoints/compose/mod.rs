@@ -76,7 +76,7 @@ pub fn prepare(kind: Kind, s: &Session, ctx: &mut Ctx, gw: &Gateway, body: &[u8]
 
 /// The request-stage phases on the canonical request in `ctx.ex`, with errors' fields named as the
 /// client wrote them (`from_input`: fields that came from `input`).
-fn request_phases(s: &Session, ctx: &mut Ctx, from_input: &[String]) -> Result<Verdict, GatewayError> {
+pub(super) fn request_phases(s: &Session, ctx: &mut Ctx, from_input: &[String]) -> Result<Verdict, GatewayError> {
     crate::proxy::request::header_mode_into_hints(s, &mut ctx.ex);
     let snap = ctx.snap.clone();
     Pipeline::new(&snap.phases)
@@ -84,12 +84,12 @@ fn request_phases(s: &Session, ctx: &mut Ctx, from_input: &[String]) -> Result<V
         .map_err(|e| input::remap(e, from_input))
 }
 
-fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
     s.req_header().headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The chain from a ranking, as `auto` orders its chains (spread across providers), at most `limit` long.
-fn chain(ranked: Vec<crate::router::score::Scored>, limit: usize) -> Vec<Arc<Model>> {
+pub(super) fn chain(ranked: Vec<crate::router::score::Scored>, limit: usize) -> Vec<Arc<Model>> {
     crate::router::auto::diversify(ranked)
         .into_iter()
         .take(limit)
