@@ -43,23 +43,8 @@ pub const CAPABILITIES: &[&str] = &[
     "music",
 ];
 
-pub const TASKS: &[&str] = &[
-    "chat",
-    "code",
-    "math",
-    "reasoning",
-    "knowledge_qa",
-    "creative_writing",
-    "roleplay",
-    "extraction",
-    "summarization",
-    "translation",
-    "classification",
-    "image_generation",
-    "speech",
-    "video",
-    "music",
-];
+/// The task names (quality scores, `task` fields): the SDK's list.
+pub use switchyard_sdk::TASKS;
 
 pub const PRICE_TIERS: &[&str] = &["free", "budget", "standard", "premium", "frontier"];
 

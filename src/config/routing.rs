@@ -21,12 +21,11 @@ impl Mode {
     /// Mode words of API.md: `quality|cost|latency|balance(d)`, and `optimization` values
     /// `output-optimized` (quality) and `price-optimized` (cost).
     pub fn parse(s: &str) -> Option<Mode> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "quality" | "output-optimized" => Mode::Quality,
-            "cost" | "price-optimized" | "price" => Mode::Cost,
-            "latency" | "speed" => Mode::Latency,
-            "balanced" | "balance" => Mode::Balanced,
-            _ => return None,
+        Some(match switchyard_sdk::mode_word(s)? {
+            "quality" => Mode::Quality,
+            "cost" => Mode::Cost,
+            "latency" => Mode::Latency,
+            _ => Mode::Balanced,
         })
     }
 

@@ -77,13 +77,13 @@ pub(crate) enum Mode {
 impl Mode {
     /// The mode words of API.md and their aliases, as the core's router reads them.
     pub fn parse(s: &str) -> Mode {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "quality" | "output-optimized" => Mode::Quality,
-            "cost" | "price-optimized" | "price" => Mode::Cost,
-            "latency" | "speed" => Mode::Latency,
-            "balanced" | "balance" => Mode::Balanced,
-            "default" => Mode::Default,
-            _ => Mode::Other,
+        match switchyard_sdk::mode_word(s) {
+            Some("quality") => Mode::Quality,
+            Some("cost") => Mode::Cost,
+            Some("latency") => Mode::Latency,
+            Some(_) => Mode::Balanced,
+            None if s.trim().eq_ignore_ascii_case("default") => Mode::Default,
+            None => Mode::Other,
         }
     }
 
@@ -144,23 +144,7 @@ pub(crate) enum ActionKind {
 }
 
 /// The task names the core's classifier produces (`Classification::task`).
-pub(crate) const TASKS: [&str; 15] = [
-    "chat",
-    "code",
-    "math",
-    "reasoning",
-    "knowledge_qa",
-    "creative_writing",
-    "roleplay",
-    "extraction",
-    "summarization",
-    "translation",
-    "classification",
-    "image_generation",
-    "speech",
-    "video",
-    "music",
-];
+pub(crate) use switchyard_sdk::TASKS;
 
 /// The client schemas `Exchange::client_schema` names.
 pub(crate) const SCHEMAS: [&str; 3] = ["chat", "responses", "messages"];

@@ -5,6 +5,38 @@
 
 use crate::ir::ChatRequest;
 
+/// The task names a classification can carry (`Classification::task`): the same words in the catalog's
+/// quality scores, the rules' `task` condition and the API's `task` fields.
+pub const TASKS: &[&str] = &[
+    "chat",
+    "code",
+    "math",
+    "reasoning",
+    "knowledge_qa",
+    "creative_writing",
+    "roleplay",
+    "extraction",
+    "summarization",
+    "translation",
+    "classification",
+    "image_generation",
+    "speech",
+    "video",
+    "music",
+];
+
+/// A routing mode word of API.md, with its aliases (`balance`, `output-optimized`, `price-optimized`,
+/// `price`, `speed`), as its canonical word: `quality`, `cost`, `latency` or `balanced`.
+pub fn mode_word(s: &str) -> Option<&'static str> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "quality" | "output-optimized" => "quality",
+        "cost" | "price-optimized" | "price" => "cost",
+        "latency" | "speed" => "latency",
+        "balanced" | "balance" => "balanced",
+        _ => return None,
+    })
+}
+
 /// What the classifier made of the prompt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classification {

@@ -12,7 +12,7 @@ pub mod phase;
 pub mod plugin;
 
 pub use answer::{AnswerKind, PhaseAnswer};
-pub use classify::{Classification, Classify};
+pub use classify::{mode_word, Classification, Classify, TASKS};
 pub use exchange::{Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Scopes, TraceEntry};
 pub use money::{Money, Price};
 pub use phase::{AnswerWatch, Decision, Outcome, Phase, Reject, RejectKind, StreamDecision};

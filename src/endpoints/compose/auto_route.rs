@@ -13,7 +13,7 @@ use switchyard_sdk::Money;
 use super::filters::{filtered_route, Filters};
 use super::images::{self, ImageAsk};
 use super::input::{self, Ask, Object, RouteEndpoint};
-use super::report::{self, Entry};
+use super::report::{self, entries, Entry};
 use super::{header, request_phases, Composer};
 use crate::api::Schema;
 use crate::config::Model;
@@ -24,7 +24,6 @@ use crate::proxy::response::router_json;
 use crate::proxy::Gateway;
 use crate::router::auto::rank_models;
 use crate::router::classify::{Classification, Task};
-use crate::router::score;
 use crate::router::{self, RouteInput};
 use pingora::proxy::Session;
 
@@ -229,16 +228,6 @@ impl Composer for RouteComposer {
     }
 }
 
-pub(super) fn entries(ranked: &[score::Scored]) -> Vec<Entry> {
-    ranked
-        .iter()
-        .map(|s| Entry {
-            model: s.model.clone(),
-            estimate: s.cost,
-            quality: s.terms.quality,
-        })
-        .collect()
-}
 
 /// The models `auto` could have used for this request, for the price comparison (none when it could
 /// use none, e.g. a pinned model the caller's filters would not route to).

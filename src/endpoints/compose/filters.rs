@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use switchyard_sdk::ir::ChatRequest;
 use switchyard_sdk::Money;
 
-use super::auto_route::{entries, SCORED_SHOWN};
+use super::auto_route::SCORED_SHOWN;
+use super::report::entries;
 use super::input::{self, Object};
 use super::report::Entry;
 use crate::config::{Model, CAPABILITIES, PRICE_TIERS};

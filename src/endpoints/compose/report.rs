@@ -17,6 +17,18 @@ pub struct Entry {
     pub quality: f64,
 }
 
+/// The comparison's entries for a ranking: each model's estimate and quality for the task.
+pub fn entries(ranked: &[crate::router::score::Scored]) -> Vec<Entry> {
+    ranked
+        .iter()
+        .map(|s| Entry {
+            model: s.model.clone(),
+            estimate: s.cost,
+            quality: s.terms.quality,
+        })
+        .collect()
+}
+
 /// How many models the comparison lists (cheapest first).
 const COMPARED: usize = 20;
 

@@ -10,7 +10,7 @@ use switchyard_sdk::Money;
 use super::{times, ImageAsk, SCORED_SHOWN, TASK};
 use crate::config::routing::Mode;
 use crate::config::{Model, ProviderKind};
-use crate::endpoints::compose::report::Entry;
+use crate::endpoints::compose::report::{entries, Entry};
 use crate::error::GatewayError;
 use crate::proxy::ctx::Ctx;
 use crate::router::health::Unavailable;
@@ -140,16 +140,6 @@ fn pool(
     p
 }
 
-fn entries(ranked: &[score::Scored]) -> Vec<Entry> {
-    ranked
-        .iter()
-        .map(|s| Entry {
-            model: s.model.clone(),
-            estimate: s.cost,
-            quality: s.terms.quality,
-        })
-        .collect()
-}
 
 pub(super) fn route(
     ctx: &Ctx,
