@@ -8,7 +8,7 @@ use switchyard_sdk::Identity;
 
 use super::fields::{percent_decode, query_param, visible_models};
 use super::Call;
-use crate::config::{Model, ProviderKind};
+use crate::config::Model;
 use crate::error::GatewayError;
 
 pub fn model_json(m: &Model) -> Value {
@@ -68,10 +68,7 @@ fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
 }
 
 pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
-    id.is_none_or(|id| {
-        (id.scopes.allows_model(&m.id) || m.aliases.iter().any(|a| id.scopes.allows_model(a)))
-            && (!id.test_key || m.provider.kind == ProviderKind::Mock)
-    })
+    crate::router::visible(m, id)
 }
 
 /// `GET /v1/models/{id or alias}` with live performance (see `model_json_live`).

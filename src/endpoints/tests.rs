@@ -49,6 +49,7 @@ fn live_model_json_carries_performance() {
     router.health.record(
         "p/m",
         "p",
+        None,
         Outcome::Failure { retry_after: None },
         5,
         std::time::Duration::from_secs(1),

@@ -13,7 +13,7 @@ use crate::metrics::m;
 
 /// `fail_to_connect`: the next candidate may be tried.
 pub fn on_connect_failure(ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
-    attempt::end(ctx, format!("connect: {}", e.etype().as_str()));
+    attempt::end_unreachable(ctx, format!("connect: {}", e.etype().as_str()));
     e.set_retry(attempt::fall_back(ctx, "connect"));
     e
 }
@@ -39,7 +39,11 @@ pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: boo
         e.set_retry(true);
     } else {
         let reason = e.etype().as_str();
-        attempt::end(ctx, reason);
+        if attempt::is_unreachable(&e) {
+            attempt::end_unreachable(ctx, reason);
+        } else {
+            attempt::end(ctx, reason);
+        }
         e.set_retry(attempt::fall_back(ctx, reason));
     }
     e
@@ -71,7 +75,11 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
             can_reuse_downstream: false,
         };
     }
-    attempt::end(ctx, e.etype().as_str());
+    if attempt::is_unreachable(e) {
+        attempt::end_unreachable(ctx, e.etype().as_str());
+    } else {
+        attempt::end(ctx, e.etype().as_str());
+    }
     let err = ctx.answer.error.take().unwrap_or_else(|| attempt::classify(e, ctx));
     let err = attempt::exhausted(err, ctx);
     if s.response_written().is_none() {

@@ -224,6 +224,7 @@ mod tests {
         h.record(
             "a",
             "p",
+            None,
             crate::router::health::Outcome::Failure { retry_after: None },
             5,
             std::time::Duration::from_secs(1),
