@@ -358,4 +358,31 @@ mod tests {
         ));
         assert_eq!((r.status(), r.retry_after()), (429, Some(7)));
     }
+
+    #[test]
+    fn clients_get_no_secret_and_no_address_the_log_gets_the_detail() {
+        let auth = GatewayError::ProviderAuthFailed {
+            provider: "openai".into(),
+            upstream_status: 401,
+            detail: "Incorrect API key provided: sk-proj-abcdefgh12345678".into(),
+        };
+        let v = auth.to_json("r", &[]);
+        assert_eq!((v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()), (Some(502), Some("provider_auth_failed")));
+        assert!(!v.to_string().contains("Incorrect API key"), "{v}");
+        assert!(auth.log_detail().contains("Incorrect API key provided: [redacted]"));
+        let down = GatewayError::UpstreamUnreachable {
+            provider: "vllm".into(),
+            detail: "Fail to connect to addr: 10.1.2.3:8000".into(),
+        };
+        assert!(!down.to_json("r", &[]).to_string().contains("10.1.2.3"));
+        assert!(down.log_detail().contains("10.1.2.3:8000"));
+        let said = GatewayError::UpstreamStatus {
+            provider: "p".into(),
+            status: 400,
+            upstream_status: 400,
+            message: "bad key sk-abcdefghijkl at http://10.0.0.1/v1".into(),
+            retry_after: None,
+        };
+        assert_eq!(said.client_message(), "bad key [redacted] at [address]");
+    }
 }

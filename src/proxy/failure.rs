@@ -24,9 +24,9 @@ pub fn on_connect_failure(ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
 pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: bool) -> Box<Error> {
     let stale_connection = matches!(e.retry, RetryType::ReusedOnly) && reused;
     e.retry.decide_reuse(reused);
-    // Our own errors (a status or an answer we chose to fall back from) were decided where they
-    // were raised, with the attempt already ended.
-    let ours = matches!(e.etype(), ErrorType::HTTPStatus(_)) && e.retry();
+    // Our own errors (a status we chose to fall back from, or to answer with an error of our own)
+    // were decided where they were raised, with the attempt already ended.
+    let ours = matches!(e.etype(), ErrorType::HTTPStatus(_));
     // Once body bytes went out nothing may be retried. Headers alone may have: a fallback's
     // headers are then ignored by Pingora and its body continues the response (first-event
     // fallback of streams).

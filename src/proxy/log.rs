@@ -173,6 +173,7 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         error_detail = ctx.answer.error.as_ref().filter(|e| e.is_server_side()).map(|e| e.log_detail()),
         answered_by = ctx.decision.answered_by,
         firewall = firewall_log(ctx),
+        billed_extras = billed_extras_log(ctx),
         rules = rules_log(ctx),
         "request"
     );
@@ -190,6 +191,12 @@ fn firewall_log(ctx: &Ctx) -> Option<String> {
         .map(|f| format!("{}/{} {} {}", f.policy, f.rule, f.action, f.scope))
         .collect();
     Some(parts.join("; "))
+}
+
+/// Features billed outside token prices that the request passed on, `,`-separated.
+fn billed_extras_log(ctx: &Ctx) -> Option<String> {
+    let extras = &ctx.ex.request()?.billed_extras;
+    (!extras.is_empty()).then(|| extras.iter().map(|e| e.feature).collect::<Vec<_>>().join(","))
 }
 
 /// The rules that fired, with their actions, `;`-separated.

@@ -42,12 +42,28 @@ pub fn translate(
     if let Some(a) = ctx.attempts.last_mut() {
         a.retry_after = a.retry_after.or(retry_after);
     }
+    let e = error_for(upstream_status, &translate::error_message(plan, buf), retry_after, ctx);
+    let e = attempt::exhausted(e, ctx);
+    let json = e.to_json(ctx.request_id(), &ctx.ex.trace);
+    *body = Some(Bytes::from(if in_stream {
+        ctx.answer.truncated = true;
+        stream_error(ctx, &json)
+    } else {
+        codec(ctx.request.schema).error_body(&json)
+    }));
+    ctx.answer.error = Some(e);
+    Ok(())
+}
+
+/// The client's error for the provider's error answer (`said`: the message it gave): a refused
+/// credential is the operator's problem (502 `provider_auth_failed`, the provider's words logged,
+/// redacted); anything else keeps the provider's status class and its message, redacted.
+pub fn error_for(upstream_status: u16, said: &str, retry_after: Option<u64>, ctx: &Ctx) -> GatewayError {
     let provider = ctx.provider_name().to_string();
-    let said = translate::error_message(plan, buf);
-    let e = if matches!(upstream_status, 401 | 403) {
+    if matches!(upstream_status, 401 | 403) {
         // The provider refused the gateway's own key: the operator's problem. The client gets a
         // generic 502; the provider's words (which may echo the key) go to the log, redacted.
-        let detail = redact::secrets(&said).into_owned();
+        let detail = redact::secrets(said).into_owned();
         tracing::warn!(
             provider = %provider,
             upstream_status,
@@ -78,15 +94,5 @@ pub fn translate(
             provider,
             retry_after,
         }
-    };
-    let e = attempt::exhausted(e, ctx);
-    let json = e.to_json(ctx.request_id(), &ctx.ex.trace);
-    *body = Some(Bytes::from(if in_stream {
-        ctx.answer.truncated = true;
-        stream_error(ctx, &json)
-    } else {
-        codec(ctx.request.schema).error_body(&json)
-    }));
-    ctx.answer.error = Some(e);
-    Ok(())
+    }
 }
