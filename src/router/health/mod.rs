@@ -299,15 +299,21 @@ impl Health {
         self.providers.read(name)
     }
 
-    /// A model's health in the shape of `GET /v1/model-health`.
-    pub fn report(&self, id: &str, provider: &str, prior_ms: u64) -> Value {
+    /// A model's health in the shape of `GET /v1/model-health`, as `caller` sees it: `circuit` and
+    /// `available` include the caller's own circuit on the model; `shared_circuit` is everyone's.
+    pub fn report(&self, id: &str, provider: &str, prior_ms: u64, caller: Option<Caller>) -> Value {
         let s = self.model(id);
         let p = self.provider(provider);
         let now = Instant::now();
-        let state = match s.breaker {
+        let shared = match s.breaker {
             Breaker::Closed => "closed",
             Breaker::Open { until } if until > now => "open",
             Breaker::Open { .. } | Breaker::HalfOpen { .. } => "half_open",
+        };
+        let own = self.models.with(id, |st| state_availability(st, caller, now));
+        let state = match (shared, &own) {
+            ("closed", Err(Unavailable::CircuitOpen { .. })) => "open",
+            (shared, _) => shared,
         };
         json!({
             "model": id,
@@ -321,7 +327,8 @@ impl Health {
             "prior_latency_ms": prior_ms,
             "tokens_per_second": s.ewma_tps.map(|v| (v * 10.0).round() / 10.0),
             "circuit": state,
-            "available": availability(&s, now).is_ok() && availability(&p, now).is_ok(),
+            "shared_circuit": shared,
+            "available": own.is_ok() && availability(&p, now).is_ok(),
             "cooldown_seconds": s.cooldown_until.filter(|u| *u > now).map(|u| (u - now).as_secs()),
             "provider_failures": p.failures,
             "provider_consecutive_failures": p.consecutive_failures,
