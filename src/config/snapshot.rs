@@ -309,6 +309,12 @@ impl Snapshot {
                 p.name
             ));
         }
+        if self.server.admin_token.is_none() {
+            w.push(
+                "server.admin_token is not set (nor SWITCHYARD_ADMIN_TOKEN): POST /admin/reload is refused; reload with SIGHUP"
+                    .to_string(),
+            );
+        }
         w
     }
 }

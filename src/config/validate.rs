@@ -65,7 +65,7 @@ pub(crate) fn validate_server(
     if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
         problems.push(src.problem(
             "server.admin_token",
-            "an admin token has at least 16 characters (`switchyard keys generate` makes a good one)",
+            "the admin token (this, or SWITCHYARD_ADMIN_TOKEN) needs at least 16 characters; `switchyard keys generate` makes a good one",
         ));
     }
     let tls = s.tls.as_ref().map(|t| {
