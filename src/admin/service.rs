@@ -89,16 +89,14 @@ impl ServeHttp for AdminApp {
         let snap = self.reloader.state.load();
         let head: &http::request::Parts = session.req_header();
         let token = snap.server.admin_token.as_ref();
-        let authorized = guard::check_token(head, token).is_ok();
-        if let Err(r) = guard::check_origin(head, authorized) {
+        let with_token = guard::check_token(head, token);
+        if let Err(r) = guard::check_origin(head, with_token.is_ok()) {
             return refused(r);
         }
         let mutating = !matches!(method, http::Method::GET | http::Method::HEAD);
         let needs_token = mutating || (matches!(route.handler, Handler::Metrics) && !snap.server.metrics_open);
-        if needs_token {
-            if let Err(r) = guard::check_token(head, token) {
-                return refused(r);
-            }
+        if let (true, Err(r)) = (needs_token, with_token) {
+            return refused(r);
         }
         match route.handler {
             Handler::Metrics => {

@@ -69,10 +69,6 @@ impl BodyBudget {
         self.held += n;
         Ok(())
     }
-
-    pub fn held(&self) -> u64 {
-        self.held
-    }
 }
 
 impl Drop for BodyBudget {
