@@ -103,7 +103,10 @@ mod tests {
                 "Incorrect API key provided: sk-upstre*********cret.",
                 "Incorrect API key provided: [redacted].",
             ),
-            ("invalid x-api-key sk-ant-api03-AbCdEf_123-xyz", "invalid x-api-key [redacted]"),
+            (
+                "invalid x-api-key sk-ant-api03-AbCdEf_123-xyz",
+                "invalid x-api-key [redacted]",
+            ),
             ("key AKIAIOSFODNN7EXAMPLE denied", "key [redacted] denied"),
             (
                 "API key not valid: AIzaSyA1234567890abcdefghijklmnopqrstuv",
@@ -127,11 +130,11 @@ mod tests {
     #[test]
     fn internal_addresses_and_hosts_are_hidden_from_clients() {
         let cases = [
+            ("cannot resolve internal-vllm.corp.invalid", "cannot resolve [address]"),
             (
-                "cannot resolve internal-vllm.corp.invalid",
-                "cannot resolve [address]",
+                "Fail to connect to addr: 127.0.0.1:1",
+                "Fail to connect to addr: [address]",
             ),
-            ("Fail to connect to addr: 127.0.0.1:1", "Fail to connect to addr: [address]"),
             (
                 "upstream http://10.1.2.3:8000/v1/chat failed",
                 "upstream [address] failed",
@@ -151,6 +154,9 @@ mod tests {
         // Ordinary provider messages survive.
         let msg = "This model's maximum context length is 128000 tokens. However, you requested 130000 tokens.";
         assert_eq!(for_client(msg, &[]), msg);
-        assert_eq!(for_client("at 12:30:45 the request failed", &[]), "at 12:30:45 the request failed");
+        assert_eq!(
+            for_client("at 12:30:45 the request failed", &[]),
+            "at 12:30:45 the request failed"
+        );
     }
 }

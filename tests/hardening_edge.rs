@@ -19,7 +19,10 @@ fn addr(url: &str) -> String {
 }
 
 fn sim_gateway(server_extra: &str) -> Gateway {
-    Gateway::start(&config(server_extra, "  sim:\n    kind: mock\n"), &model("sim/a", "a", &[]))
+    Gateway::start(
+        &config(server_extra, "  sim:\n    kind: mock\n"),
+        &model("sim/a", "a", &[]),
+    )
 }
 
 /// Virtual and resident memory of a process, in KiB.
@@ -88,7 +91,11 @@ async fn a_flood_of_bare_connections_neither_exhausts_files_nor_locks_clients_ou
     let admin = client().get(format!("{}/healthz", gw.admin)).send().await.unwrap();
     assert_eq!(admin.status(), 200);
     let ok = client().get(format!("{}/healthz", gw.url)).send().await.unwrap();
-    assert_eq!(ok.status(), 200, "a new client gets in: the longest-waiting bare connection made room");
+    assert_eq!(
+        ok.status(),
+        200,
+        "a new client gets in: the longest-waiting bare connection made room"
+    );
     let m = metrics_with(&gw, "switchyard_client_refused_total{reason=\"idle_evicted\"}").await;
     let evicted: f64 = m
         .lines()
@@ -107,7 +114,11 @@ async fn a_flood_of_bare_connections_neither_exhausts_files_nor_locks_clients_ou
     let logs = gw.logs.lock().unwrap().join("\n");
     assert!(!logs.contains("Too many open files"), "the gateway ran out of files");
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
-    eprintln!("{} connections, {evicted} evicted, {open} open, in {:?}", held.len(), t.elapsed());
+    eprintln!(
+        "{} connections, {evicted} evicted, {open} open, in {:?}",
+        held.len(),
+        t.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,10 +132,17 @@ async fn a_request_without_a_key_is_refused_on_its_headers_without_waiting_for_i
         s.write_all(head.as_bytes()).await.unwrap();
         let (got, first, closed) = read_all(&mut s, Duration::from_secs(10)).await;
         let (status, body) = status_and_json(&got);
-        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("missing_api_key")), "{got}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("missing_api_key")),
+            "{got}"
+        );
         assert!(first.unwrap() < Duration::from_millis(500), "401 after {first:?}");
         let closed = closed.expect("the connection is closed");
-        assert!(closed < Duration::from_millis(800), "closed after {closed:?} (declared {declared})");
+        assert!(
+            closed < Duration::from_millis(800),
+            "closed after {closed:?} (declared {declared})"
+        );
     }
 }
 
@@ -155,14 +173,25 @@ async fn declared_lengths_reserve_nothing_up_front() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (vm_during, rss_during) = memory_kib(gw.pid());
     let m = metrics_with(&gw, "switchyard_in_flight_requests 400").await;
-    assert!(m.contains("switchyard_in_flight_requests 400"), "all streams are in: {m}");
+    assert!(
+        m.contains("switchyard_in_flight_requests 400"),
+        "all streams are in: {m}"
+    );
     for t in &tasks {
         t.abort();
     }
-    eprintln!("400 streams declaring 8 MiB: VmSize {vm_before} -> {vm_during} KiB, RSS {rss_before} -> {rss_during} KiB");
+    eprintln!(
+        "400 streams declaring 8 MiB: VmSize {vm_before} -> {vm_during} KiB, RSS {rss_before} -> {rss_during} KiB"
+    );
     // Reserving the declared length would map 3.2 GiB.
-    assert!(vm_during < vm_before + 256 * 1024, "VmSize {vm_before} -> {vm_during} KiB");
-    assert!(rss_during < rss_before + 128 * 1024, "RSS {rss_before} -> {rss_during} KiB");
+    assert!(
+        vm_during < vm_before + 256 * 1024,
+        "VmSize {vm_before} -> {vm_during} KiB"
+    );
+    assert!(
+        rss_during < rss_before + 128 * 1024,
+        "RSS {rss_before} -> {rss_during} KiB"
+    );
 }
 
 use futures_util::StreamExt;
@@ -190,7 +219,11 @@ async fn request_bytes_in_flight_are_bounded_across_the_gateway() {
     let mut c = start(900_000).await;
     let (got, _, _) = read_all(&mut c, Duration::from_secs(5)).await;
     let (status, body) = status_and_json(&got);
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("too_many_request_bytes")), "{got}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("too_many_request_bytes")),
+        "{got}"
+    );
     assert!(got.to_ascii_lowercase().contains("retry-after: 1"), "{got}");
     // Freed when the holders go.
     drop((a, b));
@@ -221,13 +254,29 @@ async fn the_admin_listener_refuses_browsers_and_needs_its_token() {
     let gw = sim_gateway("");
     let bearer = format!("Bearer {ADMIN_TOKEN}");
     let (s, v, _) = admin_post(&gw, &[]).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (401, Some("invalid_admin_token")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("invalid_admin_token")),
+        "{v}"
+    );
     let (s, v, _) = admin_post(&gw, &[("authorization", "Bearer not-the-admin-token-at-all")]).await;
     assert_eq!(s, 401, "{v}");
     // What a web page can send: a simple cross-origin POST, even with a stolen token.
     for origin in ["https://evil.example", "null"] {
-        let (s, v, _) = admin_post(&gw, &[("origin", origin), ("content-type", "text/plain"), ("authorization", &bearer)]).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (403, Some("browser_request_refused")), "{v}");
+        let (s, v, _) = admin_post(
+            &gw,
+            &[
+                ("origin", origin),
+                ("content-type", "text/plain"),
+                ("authorization", &bearer),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("browser_request_refused")),
+            "{v}"
+        );
     }
     let (s, v, _) = admin_post(&gw, &[("sec-fetch-site", "cross-site"), ("authorization", &bearer)]).await;
     assert_eq!(s, 403, "{v}");
@@ -258,7 +307,10 @@ async fn the_admin_listener_refuses_browsers_and_needs_its_token() {
     assert_eq!(r.status(), 401);
     let m = metrics_with(&gw, "switchyard_admin_refused_total{reason=\"origin\"} 3").await;
     assert!(m.contains("switchyard_admin_refused_total{reason=\"origin\"} 3"), "{m}");
-    assert!(m.contains(&format!("switchyard_config_reloads_total{{result=\"ok\"}} {ok}")), "{m}");
+    assert!(
+        m.contains(&format!("switchyard_config_reloads_total{{result=\"ok\"}} {ok}")),
+        "{m}"
+    );
     let health = client().get(format!("{}/healthz", gw.admin)).send().await.unwrap();
     assert_eq!(health.status(), 200, "liveness needs no token");
 }
@@ -269,7 +321,11 @@ async fn without_a_configured_token_nothing_mutates_and_metrics_open_only_when_c
         .replace(&format!("  admin_token: {ADMIN_TOKEN}\n"), "");
     let gw = Gateway::start(&cfg, &model("sim/a", "a", &[]));
     let (s, v, _) = admin_post(&gw, &[("authorization", &format!("Bearer {ADMIN_TOKEN}"))]).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("admin_token_not_configured")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("admin_token_not_configured")),
+        "{v}"
+    );
     let r = client().get(format!("{}/metrics", gw.admin)).send().await.unwrap();
     assert_eq!(r.status(), 200, "metrics_open: true");
 }
@@ -290,7 +346,10 @@ async fn failed_authentication_is_throttled_per_address_and_its_log_lines_sample
             .unwrap();
         let s = r.status().as_u16();
         if s == 429 {
-            retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            retry_after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
             let v: Value = r.json().await.unwrap();
             assert_eq!(v["error"]["code"], "auth_throttled");
         }
@@ -301,13 +360,23 @@ async fn failed_authentication_is_throttled_per_address_and_its_log_lines_sample
     assert_eq!(statuses.get(&429), Some(&280), "{statuses:?}");
     assert!(retry_after.is_some_and(|s| (1..=60).contains(&s)), "{retry_after:?}");
     // The right key from the same address waits too; another address is not affected.
-    let r = client().get(format!("{}/v1/models", gw.url)).bearer_auth(KEY).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/v1/models", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
     let elsewhere = reqwest::Client::builder()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap();
-    let r = elsewhere.get(format!("{}/v1/models", gw.url)).bearer_auth(KEY).send().await.unwrap();
+    let r = elsewhere
+        .get(format!("{}/v1/models", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // The log got a sample of the failures, not one line each.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -317,7 +386,10 @@ async fn failed_authentication_is_throttled_per_address_and_its_log_lines_sample
         .filter(|l| l["status"] == 401 || l["status"] == 429)
         .count();
     let bound = 10 * (elapsed.as_secs() as usize + 2);
-    assert!(logged <= bound && logged < 300, "{logged} lines for 301 refusals in {elapsed:?}");
+    assert!(
+        logged <= bound && logged < 300,
+        "{logged} lines for 301 refusals in {elapsed:?}"
+    );
     metrics_with(&gw, "switchyard_access_log_sampled_out_total").await;
     metrics_with(&gw, "switchyard_auth_throttled_total{event=\"throttled\"} 1").await;
 }

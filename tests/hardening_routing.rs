@@ -45,7 +45,13 @@ fn memory_kib(pid: u32) -> (u64, u64) {
 }
 
 async fn post(gw: &Gateway, key: &str, body: &Value) -> (u16, Value) {
-    let r = client().post(gw.chat_url()).bearer_auth(key).json(body).send().await.unwrap();
+    let r = client()
+        .post(gw.chat_url())
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -95,8 +101,14 @@ async fn a_session_id_flood_is_refused_and_the_session_table_stays_bounded() {
         "RSS grew from {rss_before} KiB to {rss_after} KiB"
     );
     let m = metrics_with(&gw, "switchyard_session_entries 200").await;
-    assert!(m.contains("switchyard_session_entries 200"), "the table is held at its bound: {m}");
-    eprintln!("session flood: RSS {rss_before} -> {rss_after} KiB in {:?}", t.elapsed());
+    assert!(
+        m.contains("switchyard_session_entries 200"),
+        "the table is held at its bound: {m}"
+    );
+    eprintln!(
+        "session flood: RSS {rss_before} -> {rss_after} KiB in {:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,7 +125,10 @@ async fn a_session_belongs_to_the_key_that_made_it() {
     assert_eq!(again["router"]["session_sticky"], true, "{}", again["router"]);
     let reason = again["router"]["reason"].as_str().unwrap();
     assert!(reason.contains("for its session"), "{reason}");
-    assert!(!reason.contains("conversation-42"), "the client's id stays out of the reason: {reason}");
+    assert!(
+        !reason.contains("conversation-42"),
+        "the client's id stays out of the reason: {reason}"
+    );
     // Another key of the same workspace, with the same id: not that session.
     let (_, other) = post(&gw, TEST_B, &ask).await;
     assert_eq!(other["router"]["session_sticky"], false, "{}", other["router"]);
@@ -160,7 +175,13 @@ async fn provider_errors_reach_clients_redacted_and_credential_failures_generic(
         let body = json!({"model": m, "messages": user_msg("hi")});
         let gw = &gw;
         async move {
-            let r = client().post(gw.chat_url()).bearer_auth(KEY).json(&body).send().await.unwrap();
+            let r = client()
+                .post(gw.chat_url())
+                .bearer_auth(KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
             let ctype = r.headers()["content-type"].to_str().unwrap().to_string();
             let text = r.text().await.unwrap();
@@ -192,11 +213,16 @@ async fn provider_errors_reach_clients_redacted_and_credential_failures_generic(
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["error"]["code"], "provider_auth_failed", "{text}");
         assert_eq!(v["error"]["provider"], "up");
-        assert!(v["error"]["message"].as_str().unwrap().contains(&upstream_status.to_string()));
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&upstream_status.to_string()));
         clean(m, &text);
     }
     // The operator's log has the provider's words, without the key.
-    let warn = gw.wait_log(5, |l| l.contains("refused the gateway's credentials") && l.contains("Incorrect API key"));
+    let warn = gw.wait_log(5, |l| {
+        l.contains("refused the gateway's credentials") && l.contains("Incorrect API key")
+    });
     assert!(warn.contains("[redacted]"), "{warn}");
     let logs = gw.logs.lock().unwrap().join("\n");
     assert!(!logs.contains(PROVIDER_KEY), "the provider key reached the log");
@@ -207,7 +233,10 @@ async fn provider_errors_reach_clients_redacted_and_credential_failures_generic(
     let v: Value = serde_json::from_str(&text).unwrap();
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains("[redacted]") && msg.contains("[address]"), "{msg}");
-    assert!(msg.contains("could not reach"), "the rest of the provider's message stays: {msg}");
+    assert!(
+        msg.contains("could not reach"),
+        "the rest of the provider's message stays: {msg}"
+    );
 
     let (status, ctype, text) = call("up/empty").await;
     assert_eq!(status, 502, "{text}");
@@ -260,7 +289,10 @@ async fn one_key_cannot_open_a_circuit_for_other_keys() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(&statuses[..3], &[502, 502, 502], "{statuses:?}");
-    assert!(statuses[3..].iter().all(|s| *s == 503), "the attacker's own circuit opened: {statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|s| *s == 503),
+        "the attacker's own circuit opened: {statuses:?}"
+    );
     assert_eq!(up.count(), 3, "the attacker stopped reaching the provider");
 
     // Another key: the model and its provider are open to it.
@@ -301,7 +333,10 @@ async fn two_schema_upstream() -> Upstream {
 async fn costly_provider_features_need_the_scope_and_a_capable_model() {
     let up = two_schema_upstream().await;
     let providers = provider("oa", &up.base(), "")
-        + &format!("  an:\n    kind: anthropic\n    base_url: {}\n    api_key: {PROVIDER_KEY}\n", up.base())
+        + &format!(
+            "  an:\n    kind: anthropic\n    base_url: {}\n    api_key: {PROVIDER_KEY}\n",
+            up.base()
+        )
         + "  sim:\n    kind: mock\n";
     let plain = "  - id: an/plain\n    upstream_model: plain\n    pricing: {input: 1, output: 1}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat]\n";
     let models = model("oa/m", "m", &[]) + &model("an/claude", "claude", &[]) + plain + &model("sim/s", "s", &[]);
@@ -339,8 +374,16 @@ async fn costly_provider_features_need_the_scope_and_a_capable_model() {
     assert_eq!(up.count(), 0);
     let (s, v) = chat_as(COSTLY, priority).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(up.requests()[0].json()["service_tier"], "priority", "passed on with the scope");
-    for field in [json!({"store": true}), json!({"web_search_options": {}}), json!({"modalities": ["text", "audio"]})] {
+    assert_eq!(
+        up.requests()[0].json()["service_tier"],
+        "priority",
+        "passed on with the scope"
+    );
+    for field in [
+        json!({"store": true}),
+        json!({"web_search_options": {}}),
+        json!({"modalities": ["text", "audio"]}),
+    ] {
         let mut body = json!({"model": "oa/m", "messages": user_msg("hi")});
         let name = field.as_object().unwrap().keys().next().unwrap().clone();
         body[&name] = field[&name].clone();
@@ -374,7 +417,12 @@ async fn costly_provider_features_need_the_scope_and_a_capable_model() {
     let hello = json!({"model": "an/claude", "max_tokens": 100, "messages": user_msg("hi")});
     let (s, v) = messages_as(KEY, hello.clone(), Some("prompt-caching-2024-07-31")).await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = messages_as(KEY, hello.clone(), Some("prompt-caching-2024-07-31,mcp-client-2025-04-04")).await;
+    let (s, v) = messages_as(
+        KEY,
+        hello.clone(),
+        Some("prompt-caching-2024-07-31,mcp-client-2025-04-04"),
+    )
+    .await;
     assert_eq!((s, v["error"]["param"].as_str()), (403, Some("anthropic-beta")), "{v}");
     let mcp = json!({"model": "an/claude", "max_tokens": 100, "messages": user_msg("hi"),
                      "mcp_servers": [{"type": "url", "url": "https://mcp.example.com/sse", "name": "x"}]});
@@ -382,7 +430,10 @@ async fn costly_provider_features_need_the_scope_and_a_capable_model() {
     assert_eq!((s, v["error"]["param"].as_str()), (403, Some("mcp_servers")), "{v}");
 
     let m = metrics_with(&gw, "switchyard_billed_extras_total{feature=\"web_search\"} 1").await;
-    assert!(m.contains("switchyard_billed_extras_total{feature=\"priority_tier\"} 1"), "{m}");
+    assert!(
+        m.contains("switchyard_billed_extras_total{feature=\"priority_tier\"} 1"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -169,9 +169,18 @@ mod tests {
         assert!(ok(&[("host", "localhost:9090")]));
         assert!(ok(&[]));
         let code = |h: &[(&str, &str)]| check_origin(&head(h), false).unwrap_err().code;
-        assert_eq!(code(&[("host", "127.0.0.1"), ("origin", "https://evil.example")]), "browser_request_refused");
-        assert_eq!(code(&[("host", "127.0.0.1"), ("origin", "null")]), "browser_request_refused");
-        assert_eq!(code(&[("host", "127.0.0.1"), ("sec-fetch-site", "cross-site")]), "browser_request_refused");
+        assert_eq!(
+            code(&[("host", "127.0.0.1"), ("origin", "https://evil.example")]),
+            "browser_request_refused"
+        );
+        assert_eq!(
+            code(&[("host", "127.0.0.1"), ("origin", "null")]),
+            "browser_request_refused"
+        );
+        assert_eq!(
+            code(&[("host", "127.0.0.1"), ("sec-fetch-site", "cross-site")]),
+            "browser_request_refused"
+        );
         assert!(ok(&[("host", "127.0.0.1"), ("sec-fetch-site", "none")]));
         assert_eq!(code(&[("host", "rebind.evil.example:9090")]), "host_refused");
         assert!(

@@ -59,7 +59,10 @@ impl Phase for CostlyFeatures {
         if !allowed {
             let (param, what) = match req.billed_extras.first() {
                 Some(e) => (e.param.clone(), e.feature.replace('_', " ")),
-                None => ("anthropic-beta".to_string(), format!("the beta feature {:?}", beta.unwrap_or(""))),
+                None => (
+                    "anthropic-beta".to_string(),
+                    format!("the beta feature {:?}", beta.unwrap_or("")),
+                ),
             };
             return Decision::Respond(
                 Reject::new(
@@ -129,14 +132,32 @@ mod tests {
 
     #[test]
     fn costly_fields_need_the_named_scope() {
-        assert!(run(&["*"], false, false, None).is_ok(), "nothing costly, nothing to check");
+        assert!(
+            run(&["*"], false, false, None).is_ok(),
+            "nothing costly, nothing to check"
+        );
         let denied = Err(("scope_denied".to_string(), "tools[0]".to_string()));
         assert_eq!(run(&["*"], false, true, None), denied, "`*` does not include it");
         assert!(run(&["*", "costly_features"], false, true, None).is_ok());
-        assert_eq!(run(&["*", "costly_features"], true, true, None), denied, "never for test keys");
-        assert!(run(&["*"], false, false, Some("prompt-caching-2024-07-31, interleaved-thinking-2025-05-14")).is_ok());
         assert_eq!(
-            run(&["*"], false, false, Some("prompt-caching-2024-07-31,mcp-client-2025-04-04")),
+            run(&["*", "costly_features"], true, true, None),
+            denied,
+            "never for test keys"
+        );
+        assert!(run(
+            &["*"],
+            false,
+            false,
+            Some("prompt-caching-2024-07-31, interleaved-thinking-2025-05-14")
+        )
+        .is_ok());
+        assert_eq!(
+            run(
+                &["*"],
+                false,
+                false,
+                Some("prompt-caching-2024-07-31,mcp-client-2025-04-04")
+            ),
             Err(("scope_denied".to_string(), "anthropic-beta".to_string()))
         );
     }

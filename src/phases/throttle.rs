@@ -133,6 +133,9 @@ mod tests {
         t.failed(y, 2);
         assert!(t.blocked(x, 2).is_some());
         assert_eq!(t.blocked(z, 2), None);
-        assert_eq!(key("::ffff:192.0.2.1".parse().unwrap()), key("192.0.2.1".parse().unwrap()));
+        assert_eq!(
+            key("::ffff:192.0.2.1".parse().unwrap()),
+            key("192.0.2.1".parse().unwrap())
+        );
     }
 }

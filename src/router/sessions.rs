@@ -161,11 +161,18 @@ mod tests {
         s.put(SessionKey::new(&a, "s1"), "m1", Duration::from_secs(60), b);
         assert_eq!(s.get(SessionKey::new(&a, "s1")), Some(s.tag("m1")));
         assert_eq!(s.get(SessionKey::new(&other_ws, "s1")), None);
-        assert_eq!(s.get(SessionKey::new(&other_key, "s1")), None, "another key cannot see it");
+        assert_eq!(
+            s.get(SessionKey::new(&other_key, "s1")),
+            None,
+            "another key cannot see it"
+        );
         s.put(SessionKey::new(&a, "s2"), "m2", Duration::ZERO, b);
         assert_eq!(s.get(SessionKey::new(&a, "s2")), None);
         // Length-prefixed parts: moving bytes between parts changes the key.
-        assert_ne!(SessionKey::new(&id("ab", "c"), "d"), SessionKey::new(&id("a", "bc"), "d"));
+        assert_ne!(
+            SessionKey::new(&id("ab", "c"), "d"),
+            SessionKey::new(&id("a", "bc"), "d")
+        );
     }
 
     #[test]
@@ -177,7 +184,12 @@ mod tests {
             max_bytes: 1 << 30,
         };
         for i in 0..100 {
-            s.put(SessionKey::new(&a, &i.to_string()), "m", Duration::from_secs(60), by_entries);
+            s.put(
+                SessionKey::new(&a, &i.to_string()),
+                "m",
+                Duration::from_secs(60),
+                by_entries,
+            );
         }
         assert_eq!(s.len(), 10);
         let by_bytes = Bounds {
@@ -186,7 +198,12 @@ mod tests {
         };
         let long = "x".repeat(MAX_SESSION_ID_BYTES);
         for i in 0..100 {
-            s.put(SessionKey::new(&a, &format!("{long}{i}")), "m", Duration::from_secs(60), by_bytes);
+            s.put(
+                SessionKey::new(&a, &format!("{long}{i}")),
+                "m",
+                Duration::from_secs(60),
+                by_bytes,
+            );
         }
         assert_eq!(s.len(), 5);
         const { assert!(ENTRY_BYTES < 100) };

@@ -81,7 +81,9 @@ async fn render(reply: Reply) -> Response<Body> {
         }
     }
     if let Reply::Empty(s) = reply {
-        let empty = http_body_util::Empty::<Bytes>::new().map_err(|never| match never {}).boxed();
+        let empty = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed();
         return Response::builder().status(s).body(empty).unwrap();
     }
     let (status, ctype, body, headers): (u16, &str, Body, Vec<(&'static str, String)>) = match reply {

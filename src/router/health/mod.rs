@@ -288,7 +288,16 @@ impl Health {
         };
         let s = self.providers.get_or_insert(provider);
         let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
-        apply(&mut s, true, caller, tag, provider_outcome, breaker_failures, open_for, now);
+        apply(
+            &mut s,
+            true,
+            caller,
+            tag,
+            provider_outcome,
+            breaker_failures,
+            open_for,
+            now,
+        );
     }
 
     pub fn model(&self, id: &str) -> Stats {
@@ -381,7 +390,14 @@ fn apply(
 }
 
 /// The caller's own circuit on a model: opened by its own consecutive failures, closed by its success.
-fn own(s: &mut State, caller: Option<Caller>, outcome: Outcome, breaker_failures: u32, open_for: Duration, now: Instant) {
+fn own(
+    s: &mut State,
+    caller: Option<Caller>,
+    outcome: Outcome,
+    breaker_failures: u32,
+    open_for: Duration,
+    now: Instant,
+) {
     let Some(caller) = caller else { return };
     let failed = matches!(outcome, Outcome::Failure { .. } | Outcome::Unreachable);
     let pos = s.own.iter().position(|o| o.caller == caller);

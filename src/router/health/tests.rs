@@ -24,11 +24,18 @@ fn circuit_opens_probes_and_closes() {
     assert!(degraded(&h.model("m")));
     assert_eq!(latency_penalty_ms(&h.model("m")), 2000);
     fail_as(&h, b);
-    assert!(matches!(h.available("m", "p", None), Err(Unavailable::CircuitOpen { .. })));
+    assert!(matches!(
+        h.available("m", "p", None),
+        Err(Unavailable::CircuitOpen { .. })
+    ));
     std::thread::sleep(OPEN + Duration::from_millis(10));
     assert!(h.available("m", "p", None).is_ok(), "open time over: a probe may go");
     h.begin_attempt("m");
-    assert_eq!(h.available("m", "p", None), Err(Unavailable::Probing), "one probe at a time");
+    assert_eq!(
+        h.available("m", "p", None),
+        Err(Unavailable::Probing),
+        "one probe at a time"
+    );
     fail_as(&h, a);
     assert!(
         matches!(h.available("m", "p", None), Err(Unavailable::CircuitOpen { .. })),
@@ -76,7 +83,10 @@ fn one_caller_alone_opens_only_its_own_circuit() {
     fail_as(&h, attacker);
     fail_as(&h, attacker);
     fail_as(&h, other);
-    assert!(matches!(h.available("m", "p", other), Err(Unavailable::CircuitOpen { .. })));
+    assert!(matches!(
+        h.available("m", "p", other),
+        Err(Unavailable::CircuitOpen { .. })
+    ));
 }
 
 #[test]
@@ -94,10 +104,16 @@ fn the_provider_breaker_needs_unreachable_failures_on_two_models() {
         h.record("u1", "p", c, Outcome::Unreachable, 3, OPEN);
     }
     assert!(h.available("u1", "p", a).is_err());
-    assert!(h.available("u2", "p", a).is_ok(), "one model's outage is not the provider's");
+    assert!(
+        h.available("u2", "p", a).is_ok(),
+        "one model's outage is not the provider's"
+    );
     // Across two models: the provider is out.
     h.record("u2", "p", b, Outcome::Unreachable, 3, OPEN);
-    assert!(matches!(h.available("u3", "p", a), Err(Unavailable::CircuitOpen { .. })));
+    assert!(matches!(
+        h.available("u3", "p", a),
+        Err(Unavailable::CircuitOpen { .. })
+    ));
     h.record("u3", "p", a, ok(5), 3, OPEN);
     assert!(h.available("u4", "p", a).is_ok(), "a success closes it");
 }
