@@ -15,7 +15,8 @@
 //! - at most `max_client_connections` are open at once, so file descriptors remain for upstreams and
 //!   the admin listener. A new connection beyond the cap closes the connection that has waited
 //!   longest for a request (between requests, or never sent one): a flood of bare connections
-//!   cannot lock clients out. When none is waiting, the new connection gets 503 JSON and is closed.
+//!   cannot lock clients out. When none is waiting (or too many are still closing), the new
+//!   connection gets 503 JSON and is closed.
 //!   Both are counted (`client_refused_total{reason="idle_evicted"|"connection_limit"}`).
 //!
 //! None of this logs above debug level: what clients do wrong is counted in metrics instead.
@@ -76,6 +77,8 @@ impl ClientApp {
 
 /// Connections looked at to find the longest-waiting one.
 const EVICTION_SAMPLE: usize = 4096;
+/// Connections over the cap while the ones evicted for them close.
+const EVICTING: usize = 64;
 
 /// `Waiter::since` of a connection busy with a request.
 const BUSY: u64 = 0;
@@ -173,8 +176,11 @@ enum Head {
 #[async_trait]
 impl ServerApp for ClientApp {
     async fn process_new(self: &Arc<Self>, mut stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        if self.open.fetch_add(1, Ordering::Relaxed) >= self.limits.max_connections {
-            if self.waiting.evict_oldest() {
+        let open = self.open.fetch_add(1, Ordering::Relaxed);
+        if open >= self.limits.max_connections {
+            // An evicted connection counts until its task has closed it: at most EVICTING of them,
+            // so that a flood cannot outrun the closing and use up file descriptors after all.
+            if open < self.limits.max_connections + EVICTING && self.waiting.evict_oldest() {
                 // The evicted connection closes at once; until then the cap is one over.
                 m().client_refused.with_label_values(&["idle_evicted"]).inc();
             } else {
