@@ -161,6 +161,13 @@ async fn a_request_without_a_key_is_refused_on_its_headers_without_waiting_for_i
 #[tokio::test(flavor = "multi_thread")]
 async fn declared_lengths_reserve_nothing_up_front() {
     let gw = sim_gateway("");
+    // Warm up first (runtime threads, allocator arenas, HTTP/2 sessions), so the baseline is steady.
+    let warm = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    for _ in 0..20 {
+        let body = json!({"model": "sim/a", "messages": user_msg("hi")});
+        let _ = warm.post(gw.chat_url()).bearer_auth(KEY).json(&body).send().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (vm_before, rss_before) = memory_kib(gw.pid());
     // 400 HTTP/2 streams over 4 connections, each declaring 8 MiB and sending 1 KiB.
     let mut tasks = Vec::new();
