@@ -12,13 +12,18 @@
 //! - a header over `max_header_bytes` (431), too many header fields (431), an over-long URI (414), a
 //!   malformed request line or header, and an invalid or duplicated `Content-Length` (400) get the
 //!   public JSON error shape;
-//! - at most `max_client_connections` are open at once: beyond, a connection gets 503 JSON and is
-//!   closed (counted), so file descriptors remain for upstreams and the admin listener.
+//! - at most `max_client_connections` are open at once, so file descriptors remain for upstreams and
+//!   the admin listener. A new connection beyond the cap closes the connection that has waited
+//!   longest for a request (between requests, or never sent one): a flood of bare connections
+//!   cannot lock clients out. When none is waiting (or too many are still closing), the new
+//!   connection gets 503 JSON and is closed.
+//!   Both are counted (`client_refused_total{reason="idle_evicted"|"connection_limit"}`).
 //!
 //! None of this logs above debug level: what clients do wrong is counted in metrics instead.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,6 +35,7 @@ use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::HttpProxy;
 use pingora::server::ShutdownWatch;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
 
 use crate::metrics::m;
 use crate::proxy::Gateway;
@@ -55,6 +61,7 @@ pub struct ClientApp {
     proxy: Arc<HttpProxy<Gateway>>,
     limits: Limits,
     open: AtomicUsize,
+    waiting: Waiting,
 }
 
 impl ClientApp {
@@ -63,7 +70,75 @@ impl ClientApp {
             proxy: Arc::new(proxy),
             limits,
             open: AtomicUsize::new(0),
+            waiting: Waiting::default(),
         }
+    }
+}
+
+/// Connections looked at to find the longest-waiting one.
+const EVICTION_SAMPLE: usize = 4096;
+/// Connections over the cap while the ones evicted for them close.
+const EVICTING: usize = 64;
+
+/// `Waiter::since` of a connection busy with a request.
+const BUSY: u64 = 0;
+/// `Waiter::since` of a connection chosen to be closed.
+const EVICTED: u64 = u64::MAX;
+
+/// One HTTP/1 connection's wait for its next request: since when (a sequence number, so the oldest
+/// is the smallest), and how it is told to close.
+#[derive(Default)]
+struct Waiter {
+    since: AtomicU64,
+    close: Notify,
+}
+
+/// The HTTP/1 connections, for finding the one that has waited longest. The map is touched once
+/// when a connection opens and once when it closes; a request costs two atomic stores.
+#[derive(Default)]
+struct Waiting {
+    seq: AtomicU64,
+    next_id: AtomicU64,
+    conns: Mutex<HashMap<u64, Arc<Waiter>>>,
+}
+
+impl Waiting {
+    fn join(&self) -> (u64, Arc<Waiter>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let w = Arc::new(Waiter::default());
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, w.clone());
+        (id, w)
+    }
+
+    fn leave(&self, id: u64) {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+
+    /// The connection starts waiting for a request.
+    fn wait(&self, w: &Waiter) {
+        w.since.store(self.seq.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Tell the connection that has waited longest to close; false when none is waiting. With very
+    /// many connections open, the longest-waiting among the first [`EVICTION_SAMPLE`] the table
+    /// yields (its order is random per process): a scan costs at most that much, whatever the cap.
+    fn evict_oldest(&self) -> bool {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..4 {
+            let oldest = conns
+                .values()
+                .take(EVICTION_SAMPLE)
+                .map(|w| (w.since.load(Ordering::Relaxed), w))
+                .filter(|(s, _)| *s != BUSY && *s != EVICTED)
+                .min_by_key(|(s, _)| *s);
+            let Some((since, w)) = oldest else { return false };
+            // It may have got its request meanwhile; then look again.
+            if w.since.compare_exchange(since, EVICTED, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                w.close.notify_one();
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -74,6 +149,15 @@ impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
         m().client_connections.dec();
+    }
+}
+
+/// A connection's place among the waiting ones, left when dropped.
+struct Place<'a>(&'a Waiting, u64);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.leave(self.1);
     }
 }
 
@@ -92,14 +176,22 @@ enum Head {
 #[async_trait]
 impl ServerApp for ClientApp {
     async fn process_new(self: &Arc<Self>, mut stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        if self.open.fetch_add(1, Ordering::Relaxed) >= self.limits.max_connections {
-            self.open.fetch_sub(1, Ordering::Relaxed);
-            m().client_refused.with_label_values(&["connection_limit"]).inc();
-            if stream.selected_alpn_proto() != Some(ALPN::H2) {
-                let msg = "the gateway is at its limit of open connections; retry shortly";
-                write_error(&mut stream, 503, "too_many_connections", msg).await;
+        let open = self.open.fetch_add(1, Ordering::Relaxed);
+        if open >= self.limits.max_connections {
+            // An evicted connection counts until its task has closed it: at most EVICTING of them,
+            // so that a flood cannot outrun the closing and use up file descriptors after all.
+            if open < self.limits.max_connections + EVICTING && self.waiting.evict_oldest() {
+                // The evicted connection closes at once; until then the cap is one over.
+                m().client_refused.with_label_values(&["idle_evicted"]).inc();
+            } else {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                m().client_refused.with_label_values(&["connection_limit"]).inc();
+                if stream.selected_alpn_proto() != Some(ALPN::H2) {
+                    let msg = "the gateway is at its limit of open connections; retry shortly";
+                    write_error(&mut stream, 503, "too_many_connections", msg).await;
+                }
+                return None;
             }
-            return None;
         }
         m().client_connections.inc();
         let _slot = Slot(&self.open);
@@ -107,10 +199,13 @@ impl ServerApp for ClientApp {
             return self.proxy.process_new(stream, shutdown).await;
         }
         let h2c = self.limits.h2c && stream.get_ssl_digest().is_none();
+        let (id, waiter) = self.waiting.join();
+        let _place = Place(&self.waiting, id);
         let mut settings: Option<HttpPersistentSettings> = None;
         let mut first = true;
         loop {
-            let head = read_head(&mut stream, &self.limits, first && h2c, shutdown).await;
+            self.waiting.wait(&waiter);
+            let head = read_head(&mut stream, &self.limits, first && h2c, shutdown, &waiter).await;
             let buf = match head {
                 Head::Closed => return None,
                 Head::H2c(bytes) => return self.h2c(stream, bytes, shutdown).await,
@@ -160,14 +255,25 @@ impl ClientApp {
 
 /// Read one request header: its first byte within the idle limit (or until shutdown, between
 /// requests), the rest within the header limit; checked before Pingora sees it.
-async fn read_head(stream: &mut Stream, limits: &Limits, maybe_h2c: bool, shutdown: &ShutdownWatch) -> Head {
+async fn read_head(
+    stream: &mut Stream,
+    limits: &Limits,
+    maybe_h2c: bool,
+    shutdown: &ShutdownWatch,
+    waiter: &Waiter,
+) -> Head {
     let mut buf = BytesMut::with_capacity(4096);
     let mut shutdown = shutdown.clone();
     let first = tokio::select! {
         biased;
+        _ = waiter.close.notified() => return Head::Closed,
         r = tokio::time::timeout(limits.idle, stream.read_buf(&mut buf)) => r,
         _ = shutdown.changed() => return Head::Closed,
     };
+    // Chosen for closing just as its request arrived: it was the oldest waiting, so it goes.
+    if waiter.since.swap(BUSY, Ordering::Relaxed) == EVICTED {
+        return Head::Closed;
+    }
     match first {
         Ok(Ok(n)) if n > 0 => {}
         Ok(_) => return Head::Closed,

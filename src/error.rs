@@ -50,8 +50,24 @@ pub enum GatewayError {
     },
     #[error("provider {provider} did not answer in time")]
     UpstreamTimeout { provider: String },
-    #[error("provider {provider} is unreachable: {detail}")]
+    /// `detail` (what failed, with addresses) is for the log only: clients never see internal
+    /// addresses or host names.
+    #[error("provider {provider} is unreachable")]
     UpstreamUnreachable { provider: String, detail: String },
+    /// The provider refused the gateway's own credentials (its 401 or 403): the operator's problem,
+    /// not the client's. `detail`, the provider's message, is for the log only.
+    #[error(
+        "the gateway could not authenticate with provider {provider} (it answered {upstream_status}); \
+         this is the gateway's configuration, not your request, and the operator has been told"
+    )]
+    ProviderAuthFailed {
+        provider: String,
+        upstream_status: u16,
+        detail: String,
+    },
+    /// The gateway holds as many request bytes as it may (`server.max_body_bytes_in_flight`).
+    #[error("the gateway is holding as many request bodies as it can; retry in a moment")]
+    BodiesInFlight,
     #[error("provider {provider} sent an invalid response: {detail}")]
     UpstreamInvalid { provider: String, detail: String },
     /// `auto` found no model that satisfies the request (each model's reason listed).
@@ -120,6 +136,8 @@ impl GatewayError {
             GatewayError::UpstreamStatus { status, .. } => *status,
             GatewayError::UpstreamTimeout { .. } => 504,
             GatewayError::UpstreamUnreachable { .. } | GatewayError::UpstreamInvalid { .. } => 502,
+            GatewayError::ProviderAuthFailed { .. } => 502,
+            GatewayError::BodiesInFlight => 503,
             GatewayError::Internal(_) => 500,
         }
     }
@@ -147,6 +165,8 @@ impl GatewayError {
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
             GatewayError::UpstreamUnreachable { .. } => "upstream_unreachable",
             GatewayError::UpstreamInvalid { .. } => "upstream_invalid_response",
+            GatewayError::ProviderAuthFailed { .. } => "provider_auth_failed",
+            GatewayError::BodiesInFlight => "too_many_request_bytes",
             GatewayError::Internal(_) => "internal_error",
         }
     }
@@ -173,7 +193,9 @@ impl GatewayError {
             | GatewayError::UpstreamTimeout { .. }
             | GatewayError::UpstreamUnreachable { .. }
             | GatewayError::UpstreamInvalid { .. }
-            | GatewayError::UpstreamStream { .. } => "upstream_error",
+            | GatewayError::UpstreamStream { .. }
+            | GatewayError::ProviderAuthFailed { .. } => "upstream_error",
+            GatewayError::BodiesInFlight => "overloaded_error",
             GatewayError::Internal(_) => "internal_error",
         }
     }
@@ -196,7 +218,8 @@ impl GatewayError {
             | GatewayError::UpstreamTimeout { provider }
             | GatewayError::UpstreamUnreachable { provider, .. }
             | GatewayError::UpstreamInvalid { provider, .. }
-            | GatewayError::UpstreamStream { provider, .. } => Some(provider),
+            | GatewayError::UpstreamStream { provider, .. }
+            | GatewayError::ProviderAuthFailed { provider, .. } => Some(provider),
             _ => None,
         }
     }
@@ -210,6 +233,7 @@ impl GatewayError {
                 ..
             } => *retry_after,
             GatewayError::ModelsUnavailable { retry_after, .. } => Some(*retry_after),
+            GatewayError::BodiesInFlight => Some(1),
             _ => None,
         }
     }
@@ -219,13 +243,40 @@ impl GatewayError {
         self.status() >= 500
     }
 
+    /// The message a client gets: what carries a provider's (or a failure's) text is redacted of
+    /// secrets and internal addresses.
+    pub fn client_message(&self) -> String {
+        let text = self.to_string();
+        match self {
+            GatewayError::UpstreamStatus { .. }
+            | GatewayError::UpstreamStream { .. }
+            | GatewayError::UpstreamInvalid { .. }
+            | GatewayError::AllCandidatesFailed { .. }
+            | GatewayError::Internal(_) => crate::redact::for_client(&text, &[]).into_owned(),
+            _ => text,
+        }
+    }
+
+    /// What the operator's log says about the error beyond its code: the message with the details
+    /// clients do not get (addresses, the provider's own words on a refused credential), secrets
+    /// redacted.
+    pub fn log_detail(&self) -> String {
+        let text = match self {
+            GatewayError::UpstreamUnreachable { detail, .. } | GatewayError::ProviderAuthFailed { detail, .. } => {
+                format!("{self}: {detail}")
+            }
+            _ => self.to_string(),
+        };
+        crate::redact::secrets(&text).into_owned()
+    }
+
     /// The error as the JSON body of API.md.
     pub fn to_json(&self, request_id: &str, trace: &[TraceEntry]) -> serde_json::Value {
         let trace = crate::proxy::router_meta::trace_json(trace);
         let mut v = json!({"error": {
             "type": self.error_type(),
             "code": self.code(),
-            "message": self.to_string(),
+            "message": self.client_message(),
             "param": self.param(),
             "http_status": self.status(),
             "provider": self.provider(),
@@ -306,5 +357,32 @@ mod tests {
             "x",
         ));
         assert_eq!((r.status(), r.retry_after()), (429, Some(7)));
+    }
+
+    #[test]
+    fn clients_get_no_secret_and_no_address_the_log_gets_the_detail() {
+        let auth = GatewayError::ProviderAuthFailed {
+            provider: "openai".into(),
+            upstream_status: 401,
+            detail: "Incorrect API key provided: sk-proj-abcdefgh12345678".into(),
+        };
+        let v = auth.to_json("r", &[]);
+        assert_eq!((v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()), (Some(502), Some("provider_auth_failed")));
+        assert!(!v.to_string().contains("Incorrect API key"), "{v}");
+        assert!(auth.log_detail().contains("Incorrect API key provided: [redacted]"));
+        let down = GatewayError::UpstreamUnreachable {
+            provider: "vllm".into(),
+            detail: "Fail to connect to addr: 10.1.2.3:8000".into(),
+        };
+        assert!(!down.to_json("r", &[]).to_string().contains("10.1.2.3"));
+        assert!(down.log_detail().contains("10.1.2.3:8000"));
+        let said = GatewayError::UpstreamStatus {
+            provider: "p".into(),
+            status: 400,
+            upstream_status: 400,
+            message: "bad key sk-abcdefghijkl at http://10.0.0.1/v1".into(),
+            retry_after: None,
+        };
+        assert_eq!(said.client_message(), "bad key [redacted] at [address]");
     }
 }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod phases;
 pub mod providers;
 pub mod proxy;
+pub mod redact;
 pub mod registry;
 pub mod reload;
 pub mod router;

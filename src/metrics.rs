@@ -27,6 +27,18 @@ pub struct Metrics {
     pub client_connections: IntGauge,
     pub client_refused: IntCounterVec,
     pub phase_answers: IntCounterVec,
+    pub session_entries: IntGauge,
+    pub auth_throttled: IntCounterVec,
+    pub log_lines_sampled_out: IntCounterVec,
+    pub admin_refused: IntCounterVec,
+    pub body_bytes_in_flight: IntGauge,
+    pub billed_extras: IntCounterVec,
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).unwrap_or_else(|e| unreachable_metric(name, e));
+    let _ = r.register(Box::new(g.clone()));
+    g
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -165,6 +177,38 @@ impl Metrics {
                 &["result"],
             ),
             log_lines_dropped: dropped,
+            session_entries: gauge(&r, "session_entries", "Sessions kept on the model that served them"),
+            auth_throttled: counter(
+                &r,
+                "auth_throttled_total",
+                "Requests refused (429) because their address failed authentication too often, by \
+                 what happened (throttled: an address went over the limit; refused: a request refused \
+                 while it was)",
+                &["event"],
+            ),
+            log_lines_sampled_out: counter(
+                &r,
+                "access_log_sampled_out_total",
+                "Access-log lines not written because their kind is sampled (failed authentication), by status",
+                &["status"],
+            ),
+            admin_refused: counter(
+                &r,
+                "admin_refused_total",
+                "Admin-listener requests refused, by reason (token, origin, host, reload_rate)",
+                &["reason"],
+            ),
+            body_bytes_in_flight: gauge(
+                &r,
+                "request_body_bytes_in_flight",
+                "Bytes of request bodies held by requests in flight (bounded by server.max_body_bytes_in_flight)",
+            ),
+            billed_extras: counter(
+                &r,
+                "billed_extras_total",
+                "Requests passing on a feature billed outside token pricing, by feature",
+                &["feature"],
+            ),
             registry: r,
         }
     }
@@ -190,6 +234,8 @@ pub fn refresh_gauges() {
     if let Some(w) = LOG_WRITER.get() {
         m().log_lines_dropped.set(w.dropped() as i64);
     }
+    m().body_bytes_in_flight
+        .set(i64::try_from(crate::proxy::body::bytes_in_flight()).unwrap_or(i64::MAX));
 }
 
 #[cfg(test)]

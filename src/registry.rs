@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use switchyard_sdk::{BuildEnv, Classify, Phase, Plugin, PluginState};
 
 use crate::config::{self, KeyStore, PluginSection, Problem, ServerSettings};
-use crate::phases::{auth, body_limit, validate};
+use crate::phases::throttle::AuthThrottle;
+use crate::phases::{auth, body_limit, costly, validate};
 use crate::router::classify;
 
 /// The plugins, in the order their phases run (after the core's own): limits first (a refused
@@ -29,6 +30,8 @@ pub fn plugins() -> Vec<Arc<dyn Plugin>> {
 pub struct Registry {
     plugins: Vec<Arc<dyn Plugin>>,
     state: Arc<PluginState>,
+    /// Failed authentications per address: survives reloads like plugin state.
+    auth_throttle: Arc<AuthThrottle>,
     built: Mutex<Vec<Built>>,
 }
 
@@ -45,6 +48,7 @@ impl Registry {
         Registry {
             plugins,
             state: PluginState::new(),
+            auth_throttle: Arc::default(),
             built: Mutex::new(Vec::new()),
         }
     }
@@ -82,11 +86,16 @@ impl config::Assemble for Registry {
             }
         }
         let mut phases: Vec<Arc<dyn Phase>> = vec![
-            Arc::new(auth::Auth::new(keys.clone())),
+            Arc::new(auth::Auth::new(
+                keys.clone(),
+                self.auth_throttle.clone(),
+                server.max_auth_failures_per_minute,
+            )),
             Arc::new(body_limit::BodyLimit {
                 max_body_bytes: server.max_body_bytes,
             }),
             Arc::new(validate::Validate),
+            Arc::new(costly::CostlyFeatures),
         ];
         let env = BuildEnv {
             state: &self.state,

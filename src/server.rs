@@ -213,9 +213,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
 
     let mut admin = Service::new(
         "admin".to_string(),
-        HttpServer::new_app(AdminApp {
-            reloader: reloader.clone(),
-        }),
+        HttpServer::new_app(AdminApp::new(reloader.clone())),
     );
     let mut admin_sockets = Vec::new();
     let admin_listen = bind(&settings.admin_listen, opts.upgrade, &mut admin_sockets)?;

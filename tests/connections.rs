@@ -172,15 +172,14 @@ async fn a_stalled_small_body_gets_its_408() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_connection_cap_holds_and_the_admin_listener_answers() {
     let gw = gateway("  max_client_connections: 3\n");
+    // Three connections in the middle of a request (half a header): none is waiting for a request.
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut s = TcpStream::connect(addr(&gw)).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-        let mut buf = [0u8; 1024];
-        let n = s.read(&mut buf).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        s.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
         held.push(s);
     }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut over = TcpStream::connect(addr(&gw)).await.unwrap();
     let _ = over.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (got, closed) = read_all(&mut over, Duration::from_secs(3)).await;
@@ -189,9 +188,21 @@ async fn the_connection_cap_holds_and_the_admin_listener_answers() {
     assert!(closed);
     let admin = client().get(format!("{}/healthz", gw.admin)).send().await.unwrap();
     assert_eq!(admin.status(), 200, "the admin listener answers while the client one is full");
+    // One finishes its request and waits for the next: a new connection takes its place.
+    let mut done = held.pop().unwrap();
+    done.write_all(b"Host: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = done.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let ok = client().get(format!("{}/healthz", gw.url)).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "the connection that waited longest made room");
+    let (rest, closed) = read_all(&mut done, Duration::from_secs(3)).await;
+    assert!(closed && rest.is_empty(), "the waiting connection was closed: {rest:?}");
+    // A connection that goes frees its slot.
     drop(held.pop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let ok = client().get(format!("{}/healthz", gw.url)).send().await.unwrap();
     assert_eq!(ok.status(), 200, "a freed slot is usable again");
-    metrics_with(&gw, "switchyard_client_refused_total{reason=\"connection_limit\"} 1").await;
+    let m = metrics_with(&gw, "switchyard_client_refused_total{reason=\"connection_limit\"} 1").await;
+    assert!(m.contains("switchyard_client_refused_total{reason=\"idle_evicted\"}"), "{m}");
 }

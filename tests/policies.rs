@@ -409,18 +409,31 @@ async fn a_reload_swaps_policies_under_load_without_a_failed_request() {
         }));
     }
     for i in 0..4 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Reloads are rate-limited to one a second.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let next = if i % 2 == 0 {
             cfg.replace("action: mask", "action: warn")
         } else {
             cfg.clone()
         };
         std::fs::write(&path, next).unwrap();
-        let r = client().post(format!("{}/admin/reload", gw.admin)).send().await.unwrap();
+        let r = client()
+            .post(format!("{}/admin/reload", gw.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
     std::fs::write(&path, cfg.replace("action: mask", "action: warn")).unwrap();
-    client().post(format!("{}/admin/reload", gw.admin)).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = client()
+        .post(format!("{}/admin/reload", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     tokio::time::sleep(Duration::from_millis(150)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (mut ok, mut bad) = (0, Vec::new());

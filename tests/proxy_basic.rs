@@ -262,6 +262,7 @@ async fn access_log_and_metrics_record_the_request_without_secrets() {
 
     let metrics = client()
         .get(format!("{}/metrics", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap()

@@ -72,9 +72,10 @@ async fn sighup_swaps_valid_configs_and_rejects_bad_ones() {
         200
     );
 
-    // The admin endpoint reloads too, and reports problems.
+    // The admin endpoint reloads too (with the admin token), and reports problems.
     let r = client()
         .post(format!("{}/admin/reload", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -83,8 +84,11 @@ async fn sighup_swaps_valid_configs_and_rejects_bad_ones() {
     assert_eq!(v["reloaded"], false);
     assert!(v["problems"][0].as_str().unwrap().contains("bogus_field"));
     write_models(&gw, &model("up/a", "a", &[]));
+    // Admin reloads are rate-limited to one a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let r = client()
         .post(format!("{}/admin/reload", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -100,6 +104,7 @@ async fn sighup_swaps_valid_configs_and_rejects_bad_ones() {
     );
     let m = client()
         .get(format!("{}/metrics", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap()

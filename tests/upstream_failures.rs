@@ -31,7 +31,8 @@ async fn provider_error_statuses_map_to_the_contract() {
         (500, 502, "upstream_error"),
         (503, 502, "upstream_error"),
         (400, 400, "upstream_rejected_request"),
-        (401, 502, "upstream_error"),
+        (401, 502, "provider_auth_failed"),
+        (403, 502, "provider_auth_failed"),
         (404, 502, "upstream_error"),
         (429, 429, "upstream_rate_limited"),
     ];
@@ -52,11 +53,14 @@ async fn provider_error_statuses_map_to_the_contract() {
         assert_eq!(v["error"]["code"], code, "upstream {up_status}");
         assert_eq!(v["error"]["provider"], "up");
         assert_eq!(v["error"]["http_status"], status);
-        assert!(
+        // A refused credential is the operator's business: the provider's words go to the log only.
+        let passed_on = !matches!(up_status, 401 | 403);
+        assert_eq!(
             v["error"]["message"]
                 .as_str()
                 .unwrap()
                 .contains(&format!("boom {up_status}")),
+            passed_on,
             "{v}"
         );
         assert_eq!(

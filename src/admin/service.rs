@@ -1,5 +1,7 @@
 //! The admin listener (loopback by default; never expose it): `GET /metrics` (Prometheus text),
 //! `GET /healthz`, and `POST /admin/reload` (the same reload as SIGHUP), as the route table lists.
+//! Every request passes `guard` first (no browser requests, the admin token for mutating endpoints
+//! and, unless the config opens it, for metrics; reloads rate-limited).
 
 use std::sync::Arc;
 
@@ -9,12 +11,23 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use serde_json::json;
 
+use super::guard::{self, Refusal, ReloadGate};
 use crate::endpoints::{self, Handler, Listener};
 use crate::metrics::{m, refresh_gauges};
 use crate::reload::Reloader;
 
 pub struct AdminApp {
     pub reloader: Arc<Reloader>,
+    reloads: ReloadGate,
+}
+
+impl AdminApp {
+    pub fn new(reloader: Arc<Reloader>) -> Self {
+        AdminApp {
+            reloader,
+            reloads: ReloadGate::default(),
+        }
+    }
 }
 
 fn reply(status: StatusCode, ctype: &str, body: Vec<u8>) -> Response<Vec<u8>> {
@@ -33,6 +46,32 @@ fn json_reply(status: StatusCode, v: serde_json::Value) -> Response<Vec<u8>> {
     reply(status, "application/json", v.to_string().into_bytes())
 }
 
+/// A refusal in the public error shape, counted.
+fn refused(r: Refusal) -> Response<Vec<u8>> {
+    m().admin_refused.with_label_values(&[r.reason]).inc();
+    let kind = match r.status {
+        401 => "authentication_error",
+        429 => "rate_limit_error",
+        _ => "permission_error",
+    };
+    let mut body = json!({"error": {
+        "type": kind, "code": r.code, "message": r.message, "param": null, "http_status": r.status,
+        "provider": null, "request_id": crate::proxy::new_request_id(), "rule_trace": [],
+    }});
+    if let Some(s) = r.retry_after {
+        body["error"]["retry_after_seconds"] = json!(s);
+    }
+    let mut resp = json_reply(StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN), body);
+    if let Some(s) = r.retry_after {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
+    }
+    if r.status == 401 {
+        resp.headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
@@ -44,9 +83,21 @@ impl ServeHttp for AdminApp {
             Ok(r) => r,
             Err(e) => {
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND);
-                return json_reply(status, e.to_json("", &[]));
+                return json_reply(status, e.to_json(&crate::proxy::new_request_id(), &[]));
             }
         };
+        let snap = self.reloader.state.load();
+        let head: &http::request::Parts = session.req_header();
+        let token = snap.server.admin_token.as_ref();
+        let with_token = guard::check_token(head, token);
+        if let Err(r) = guard::check_origin(head, with_token.is_ok()) {
+            return refused(r);
+        }
+        let mutating = !matches!(method, http::Method::GET | http::Method::HEAD);
+        let needs_token = mutating || (matches!(route.handler, Handler::Metrics) && !snap.server.metrics_open);
+        if let (true, Err(r)) = (needs_token, with_token) {
+            return refused(r);
+        }
         match route.handler {
             Handler::Metrics => {
                 refresh_gauges();
@@ -57,6 +108,9 @@ impl ServeHttp for AdminApp {
                 json!({"status": "ok", "config_generation": self.reloader.generation()}),
             ),
             Handler::Reload => {
+                if let Err(r) = self.reloads.enter() {
+                    return refused(r);
+                }
                 let r = self.reloader.clone();
                 match tokio::task::spawn_blocking(move || r.reload()).await {
                     Ok(Ok(generation)) => json_reply(

@@ -48,7 +48,9 @@ pub use switchyard_sdk::TASKS;
 
 pub const PRICE_TIERS: &[&str] = &["free", "budget", "standard", "premium", "frontier"];
 
-pub const ENDPOINT_SCOPES: &[&str] = &["*", "inference", "catalog", "health"];
+/// Scope words a key may carry: endpoint groups (`*` is every group), and `costly_features`, which
+/// `*` does not include (it must be named).
+pub const ENDPOINT_SCOPES: &[&str] = &["*", "inference", "catalog", "health", switchyard_sdk::COSTLY_FEATURES];
 
 /// Load and validate the configuration at `path` (and the catalog it names); `assemble` builds the
 /// classifier and the phases.

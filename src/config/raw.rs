@@ -63,6 +63,14 @@ pub struct RawServer {
     pub max_header_bytes: u64,
     /// Open client connections at most (0: three quarters of the open-file limit).
     pub max_client_connections: u64,
+    /// Bytes of request bodies held across the gateway at most (503 beyond).
+    pub max_body_bytes_in_flight: u64,
+    /// The admin listener's token (else `SWITCHYARD_ADMIN_TOKEN`); mutating admin endpoints need it.
+    pub admin_token: Option<EnvString>,
+    /// Serve `GET /metrics` on the admin listener without the admin token.
+    pub metrics_open: bool,
+    /// Failed authentications per client address per minute before that address gets 429 (0: off).
+    pub max_auth_failures_per_minute: u32,
 }
 
 impl Default for RawServer {
@@ -89,6 +97,10 @@ impl Default for RawServer {
             client_header_timeout_ms: 10_000,
             max_header_bytes: 64 * 1024,
             max_client_connections: 0,
+            max_body_bytes_in_flight: 256 * 1024 * 1024,
+            admin_token: None,
+            metrics_open: false,
+            max_auth_failures_per_minute: 30,
         }
     }
 }

@@ -63,6 +63,9 @@ pub struct RawRouting {
     pub breaker_open_seconds: u64,
     /// How long a `session_id` stays on the model that served it.
     pub session_ttl_seconds: u64,
+    /// The session table's bounds: sessions kept at most, and bytes they may take.
+    pub session_max_entries: u64,
+    pub session_max_bytes: u64,
     /// The classifier's weights file, relative to the config file; the built-in weights when absent.
     pub classifier: Option<String>,
     pub policies: Vec<RawPolicy>,
@@ -77,6 +80,8 @@ impl Default for RawRouting {
             breaker_failures: 5,
             breaker_open_seconds: 30,
             session_ttl_seconds: 3600,
+            session_max_entries: 100_000,
+            session_max_bytes: 16 << 20,
             classifier: None,
             policies: Vec::new(),
         }
@@ -172,6 +177,9 @@ pub struct Routing {
     pub breaker_failures: u32,
     pub breaker_open: Duration,
     pub session_ttl: Duration,
+    /// Sessions kept at most, and the bytes the session table may take (the smaller bound wins).
+    pub session_max_entries: usize,
+    pub session_max_bytes: usize,
     /// The classifier's weights file (absolute), when the config names one; the router builds the
     /// classifier from it.
     pub classifier_weights: Option<std::path::PathBuf>,
@@ -243,6 +251,8 @@ impl Default for Routing {
             breaker_failures: 5,
             breaker_open: Duration::from_secs(30),
             session_ttl: Duration::from_secs(3600),
+            session_max_entries: 100_000,
+            session_max_bytes: 16 << 20,
             classifier_weights: None,
             policies: Vec::new(),
             workspaces: HashMap::new(),
@@ -292,6 +302,15 @@ pub fn validate(
         ws_problems.push((
             "routing.quality_floor".into(),
             "a quality floor is between 0 and 1".into(),
+        ));
+    }
+    if raw.session_max_entries == 0 || raw.session_max_entries > 100_000_000 {
+        ws_problems.push(("routing.session_max_entries".into(), "must be 1..=100000000".into()));
+    }
+    if !(1024..=1 << 40).contains(&raw.session_max_bytes) {
+        ws_problems.push((
+            "routing.session_max_bytes".into(),
+            "must be at least 1024 (and at most 1 TiB)".into(),
         ));
     }
     if raw.breaker_failures == 0 {
@@ -369,6 +388,8 @@ pub fn validate(
         breaker_failures: raw.breaker_failures.max(1),
         breaker_open: Duration::from_secs(raw.breaker_open_seconds),
         session_ttl: Duration::from_secs(raw.session_ttl_seconds),
+        session_max_entries: usize::try_from(raw.session_max_entries).unwrap_or(usize::MAX),
+        session_max_bytes: usize::try_from(raw.session_max_bytes).unwrap_or(usize::MAX),
         classifier_weights,
         policies,
         workspaces: prefs,

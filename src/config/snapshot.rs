@@ -33,7 +33,25 @@ pub struct ServerSettings {
     pub max_header_bytes: usize,
     /// Open client connections at most (resolved from the open-file limit when the config says 0).
     pub max_client_connections: usize,
+    /// Bytes of request bodies held across the gateway at most.
+    pub max_body_bytes_in_flight: u64,
+    /// The admin listener's token (from the config, else `SWITCHYARD_ADMIN_TOKEN`), if any.
+    pub admin_token: Option<AdminToken>,
+    /// `GET /metrics` needs no token.
+    pub metrics_open: bool,
+    /// Failed authentications per client address per minute before 429 (0: no throttle).
+    pub max_auth_failures_per_minute: u32,
     pub simulator_listen: String,
+}
+
+/// The admin token, kept as its SHA-256 only (compared in constant time, never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(pub [u8; 32]);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(..)")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +308,12 @@ impl Snapshot {
                 "provider {}: {why}, so its {models} model(s) cannot be served (503) until it is set and the config reloaded",
                 p.name
             ));
+        }
+        if self.server.admin_token.is_none() {
+            w.push(
+                "server.admin_token is not set (nor SWITCHYARD_ADMIN_TOKEN): POST /admin/reload is refused; reload with SIGHUP"
+                    .to_string(),
+            );
         }
         w
     }

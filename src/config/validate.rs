@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sha2::Digest;
 use switchyard_sdk::{KeyLimits, Money, Scopes};
 
 use super::raw::{RawConfig, RawKey, RawProvider};
@@ -49,6 +50,24 @@ pub(crate) fn validate_server(
     ranged("server.client_header_timeout_ms", s.client_header_timeout_ms, 100, 600_000);
     ranged("server.max_header_bytes", s.max_header_bytes, 1024, 1 << 20);
     ranged("server.max_client_connections", s.max_client_connections, 0, 10_000_000);
+    ranged("server.max_body_bytes_in_flight", s.max_body_bytes_in_flight, 1 << 20, 1 << 40);
+    if s.max_body_bytes_in_flight < s.max_body_bytes {
+        problems.push(src.problem(
+            "server.max_body_bytes_in_flight",
+            "must be at least max_body_bytes, or no body of the largest size could be read",
+        ));
+    }
+    let admin_token = match &s.admin_token {
+        Some(t) => Some(t.0.clone()),
+        None => std::env::var("SWITCHYARD_ADMIN_TOKEN").ok(),
+    }
+    .filter(|t| !t.is_empty());
+    if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+        problems.push(src.problem(
+            "server.admin_token",
+            "the admin token (this, or SWITCHYARD_ADMIN_TOKEN) needs at least 16 characters; `switchyard keys generate` makes a good one",
+        ));
+    }
     let tls = s.tls.as_ref().map(|t| {
         check_addr(src, problems, "server.tls.listen", &t.listen.0);
         let tl = TlsListener {
@@ -85,6 +104,10 @@ pub(crate) fn validate_server(
             0 => default_connection_cap(),
             n => n as usize,
         },
+        max_body_bytes_in_flight: s.max_body_bytes_in_flight,
+        admin_token: admin_token.map(|t| AdminToken(sha2::Sha256::digest(t.as_bytes()).into())),
+        metrics_open: s.metrics_open,
+        max_auth_failures_per_minute: s.max_auth_failures_per_minute,
         simulator_listen: sim.clone(),
     }
 }

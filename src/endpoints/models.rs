@@ -8,7 +8,7 @@ use switchyard_sdk::Identity;
 
 use super::fields::{percent_decode, query_param, visible_models};
 use super::Call;
-use crate::config::{Model, ProviderKind};
+use crate::config::Model;
 use crate::error::GatewayError;
 
 pub fn model_json(m: &Model) -> Value {
@@ -41,10 +41,11 @@ pub fn model_json(m: &Model) -> Value {
 /// `model_json` plus what traffic has shown: `performance` (the health tracker's report: successes,
 /// failures, average time to first token, tokens per second, circuit state) and the expected time to
 /// first token the router scores with.
-pub fn model_json_live(m: &Model, router: &crate::router::RouterState) -> Value {
+pub fn model_json_live(m: &Model, router: &crate::router::RouterState, id: Option<&Identity>) -> Value {
     let mut v = model_json(m);
     v["latency_prior_ms"] = json!(m.latency_prior_ms);
-    v["performance"] = router.health.report(&m.id, &m.provider.name, m.latency_prior_ms);
+    let caller = id.map(|i| router.health.caller(&i.key_id));
+    v["performance"] = router.health.report(&m.id, &m.provider.name, m.latency_prior_ms, caller);
     v["performance"]["expected_latency_ms"] =
         json!(crate::router::score::expected_latency_ms(m, &router.health).round());
     v
@@ -68,17 +69,14 @@ fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
 }
 
 pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
-    id.is_none_or(|id| {
-        (id.scopes.allows_model(&m.id) || m.aliases.iter().any(|a| id.scopes.allows_model(a)))
-            && (!id.test_key || m.provider.kind == ProviderKind::Mock)
-    })
+    crate::router::visible(m, id)
 }
 
 /// `GET /v1/models/{id or alias}` with live performance (see `model_json_live`).
 pub fn info(call: &Call) -> Result<Value, GatewayError> {
     let name = call.path.trim_start_matches("/v1/models/");
     match call.snap.catalog.get(name) {
-        Some(m) if visible(m, call.identity) => Ok(model_json_live(m, call.router)),
+        Some(m) if visible(m, call.identity) => Ok(model_json_live(m, call.router, call.identity)),
         _ => Err(GatewayError::UnknownModel {
             model: name.to_string(),
             param: "model",
@@ -120,8 +118,9 @@ pub fn health(call: &Call) -> Result<Value, GatewayError> {
         Some(w) => w.iter().any(|n| *n == m.id || m.aliases.contains(n)),
         None => true,
     });
+    let caller = call.identity.map(|i| call.router.health.caller(&i.key_id));
     let data: Vec<Value> = models
-        .map(|m| call.router.health.report(&m.id, &m.provider.name, m.latency_prior_ms))
+        .map(|m| call.router.health.report(&m.id, &m.provider.name, m.latency_prior_ms, caller))
         .collect();
     Ok(json!({"object": "list", "data": data}))
 }

@@ -112,6 +112,7 @@ fn pool(
         .and_then(|i| call.snap.routing.workspaces.get(&*i.workspace));
     let mut cands = Vec::new();
     let mut filtered = Vec::new();
+    let caller = call.identity.map(|i| call.router.health.caller(&i.key_id));
     for m in visible_models(call) {
         let out = max_tokens.map_or(DEFAULT_OUTPUT_ESTIMATE, u64::from).min(m.max_output);
         let cost = estimate_cost_for(m, input_tokens, max_tokens);
@@ -135,7 +136,7 @@ fn pool(
             ))
         } else if budget.is_some_and(|b| cost > b) {
             Some(format!("estimated ${cost} is over the budget"))
-        } else if let Err(u) = call.router.health.available(&m.id, &m.provider.name) {
+        } else if let Err(u) = call.router.health.available(&m.id, &m.provider.name, caller) {
             Some(u.describe())
         } else {
             None

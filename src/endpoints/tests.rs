@@ -39,7 +39,7 @@ use crate::router::RouterState;
 fn live_model_json_carries_performance() {
     let m = test_model(ProviderKind::OpenAi, Quirks::default());
     let router = RouterState::default();
-    let cold = model_json_live(&m, &router);
+    let cold = model_json_live(&m, &router, None);
     assert_eq!(cold["id"], "p/m");
     assert_eq!(cold["performance"]["successes"], 0);
     assert_eq!(
@@ -49,11 +49,12 @@ fn live_model_json_carries_performance() {
     router.health.record(
         "p/m",
         "p",
+        None,
         Outcome::Failure { retry_after: None },
         5,
         std::time::Duration::from_secs(1),
     );
-    let warm = model_json_live(&m, &router);
+    let warm = model_json_live(&m, &router, None);
     assert_eq!(warm["performance"]["failures"], 1);
     assert_eq!(warm["performance"]["circuit"], "closed");
     assert_eq!(warm["pricing"], cold["pricing"]);

@@ -1,23 +1,41 @@
 //! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`, checked against stored SHA-256
-//! hashes. The key itself is never stored or logged; only the key's configured name travels on.
+//! hashes. The key itself is never stored or logged; only the key's configured name travels on. An
+//! address that fails too often is throttled (`throttle`) before its key is looked at.
 
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use switchyard_sdk::{Decision, Endpoint, Exchange, Identity, Phase, Reject, RejectKind};
 
+use super::throttle::AuthThrottle;
 use crate::config::KeyStore;
+use crate::metrics::m;
 
 pub const LIVE_PREFIX: &str = "sy_live_";
 pub const TEST_PREFIX: &str = "sy_test_";
 
 pub struct Auth {
     keys: Arc<KeyStore>,
+    throttle: Arc<AuthThrottle>,
+    /// Failures per address per minute before 429 (0: no throttle).
+    max_failures: u32,
 }
 
 impl Auth {
-    pub fn new(keys: Arc<KeyStore>) -> Self {
-        Auth { keys }
+    pub fn new(keys: Arc<KeyStore>, throttle: Arc<AuthThrottle>, max_failures: u32) -> Self {
+        Auth {
+            keys,
+            throttle,
+            max_failures,
+        }
+    }
+
+    /// A failed authentication: 401, counted against the client's address.
+    fn fail(&self, ex: &Exchange, code: &'static str, msg: &str) -> Decision {
+        if let Some(ip) = ex.client_ip {
+            self.throttle.failed(ip, self.max_failures);
+        }
+        unauthenticated(code, msg)
     }
 }
 
@@ -56,21 +74,31 @@ impl Phase for Auth {
         if ex.endpoint == Endpoint::Health {
             return Decision::Continue;
         }
+        if let Some(wait) = ex.client_ip.and_then(|ip| self.throttle.blocked(ip, self.max_failures)) {
+            m().auth_throttled.with_label_values(&["refused"]).inc();
+            let secs = wait.as_secs().max(1);
+            return Decision::Respond(Reject::new(
+                RejectKind::RateLimited { retry_after_secs: secs },
+                "auth_throttled",
+                format!("too many failed authentications from this address; retry in {secs} s"),
+            ));
+        }
         let Some(key) = presented_key(head).filter(|k| !k.is_empty()) else {
-            return unauthenticated(
+            return self.fail(
+                ex,
                 "missing_api_key",
                 "no API key: send Authorization: Bearer <key> or x-api-key: <key>",
             );
         };
         let test_key = key.starts_with(TEST_PREFIX);
         if !test_key && !key.starts_with(LIVE_PREFIX) {
-            return unauthenticated("invalid_api_key", "invalid API key");
+            return self.fail(ex, "invalid_api_key", "invalid API key");
         }
         let Some(entry) = self.keys.find(&digest(key)) else {
-            return unauthenticated("invalid_api_key", "invalid API key");
+            return self.fail(ex, "invalid_api_key", "invalid API key");
         };
         if entry.revoked {
-            return unauthenticated("revoked_api_key", "this API key has been revoked");
+            return self.fail(ex, "revoked_api_key", "this API key has been revoked");
         }
         if !entry.scopes.allows_endpoint(ex.endpoint) {
             return Decision::Respond(Reject::new(
@@ -124,7 +152,7 @@ mod tests {
 
     fn run(store: Arc<KeyStore>, h: &[(&str, &str)]) -> (Decision, Exchange) {
         let mut ex = Exchange::new("r".into(), Endpoint::ChatCompletions);
-        let d = Auth::new(store).on_headers(&head(h), &mut ex);
+        let d = Auth::new(store, Arc::default(), 30).on_headers(&head(h), &mut ex);
         (d, ex)
     }
 
@@ -167,5 +195,24 @@ mod tests {
             code(run(store(false, &["catalog"]), &[("authorization", "Bearer sy_test_abc")]).0),
             "scope_denied"
         );
+    }
+
+    #[test]
+    fn an_address_that_keeps_failing_is_throttled_before_its_key_is_checked() {
+        let auth = Auth::new(store(false, &["*"]), Arc::default(), 3);
+        let attempt = |ip: &str, h: &[(&str, &str)]| {
+            let mut ex = Exchange::new("r".into(), Endpoint::ChatCompletions);
+            ex.client_ip = Some(ip.parse().unwrap());
+            code(auth.on_headers(&head(h), &mut ex))
+        };
+        for _ in 0..3 {
+            assert_eq!(attempt("192.0.2.9", &[("authorization", "Bearer sy_test_bad")]), "invalid_api_key");
+        }
+        assert_eq!(
+            attempt("192.0.2.9", &[("authorization", "Bearer sy_test_abc")]),
+            "auth_throttled",
+            "even the right key waits"
+        );
+        assert_eq!(attempt("192.0.2.10", &[("authorization", "Bearer sy_test_abc")]), "continue");
     }
 }

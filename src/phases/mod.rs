@@ -6,7 +6,9 @@
 
 pub mod auth;
 pub mod body_limit;
+pub mod costly;
 pub mod hooks;
+pub mod throttle;
 pub mod validate;
 
 use std::sync::Arc;

@@ -4,6 +4,8 @@
 use switchyard_sdk::ir::{ChatRequest, Role, ToolChoice};
 use switchyard_sdk::{Decision, Exchange, Phase, Reject};
 
+use crate::router::sessions::MAX_SESSION_ID_BYTES;
+
 pub struct Validate;
 
 fn range(v: Option<f64>, lo: f64, hi: f64, param: &str) -> Result<(), Reject> {
@@ -22,6 +24,18 @@ pub fn check(r: &ChatRequest) -> Result<(), Reject> {
     }
     if r.messages.is_empty() {
         return Err(Reject::invalid("messages", "messages must hold at least one message"));
+    }
+    if let Some(sid) = &r.routing.session_id {
+        // The router keeps sessions by a digest, but the id still travels with the request.
+        if sid.len() > MAX_SESSION_ID_BYTES {
+            return Err(Reject::invalid(
+                "session_id",
+                format!(
+                    "session_id is {} bytes long; at most {MAX_SESSION_ID_BYTES} bytes are accepted",
+                    sid.len()
+                ),
+            ));
+        }
     }
     range(r.temperature, 0.0, 2.0, "temperature")?;
     range(r.top_p, 0.0, 1.0, "top_p")?;
@@ -116,5 +130,10 @@ mod tests {
         let mut r = ok_req();
         r.max_tokens = Some(0);
         assert_eq!(check(&r).unwrap_err().param.as_deref(), Some("max_tokens"));
+        let mut r = ok_req();
+        r.routing.session_id = Some("s".repeat(MAX_SESSION_ID_BYTES));
+        assert!(check(&r).is_ok());
+        r.routing.session_id = Some("s".repeat(MAX_SESSION_ID_BYTES + 1));
+        assert_eq!(check(&r).unwrap_err().param.as_deref(), Some("session_id"));
     }
 }

@@ -22,6 +22,7 @@ use crate::config::Model;
 use crate::error::{client_status_for_upstream, GatewayError};
 use crate::metrics::m;
 use crate::router::health::{Health, Outcome};
+use crate::router::sessions::{Bounds, SessionKey};
 use crate::router::RouterState;
 
 /// Start the next attempt on the route's next candidate.
@@ -37,6 +38,7 @@ pub fn begin(ctx: &mut Ctx, health: &Health) -> Option<Arc<Model>> {
         duration: None,
         lossy: Vec::new(),
         retry_after: None,
+        unreachable: false,
     });
     Some(model)
 }
@@ -82,6 +84,31 @@ pub fn end(ctx: &mut Ctx, why: impl Into<String>) {
         a.error.get_or_insert_with(|| why.into());
         a.duration.get_or_insert(a.started.elapsed());
     }
+}
+
+/// The current attempt ended because its provider could not be reached or did not answer in time
+/// (`why`): health counts this towards the provider's breaker too.
+pub fn end_unreachable(ctx: &mut Ctx, why: impl Into<String>) {
+    if let Some(a) = ctx.attempts.last_mut() {
+        a.unreachable |= a.error.is_none();
+    }
+    end(ctx, why);
+}
+
+/// Whether a Pingora error says the upstream could not be reached or did not answer in time.
+pub fn is_unreachable(e: &Error) -> bool {
+    matches!(
+        e.etype(),
+        ErrorType::ConnectTimedout
+            | ErrorType::ConnectRefused
+            | ErrorType::ConnectNoRoute
+            | ErrorType::ConnectError
+            | ErrorType::BindError
+            | ErrorType::TLSHandshakeFailure
+            | ErrorType::TLSHandshakeTimedout
+            | ErrorType::ReadTimedout
+            | ErrorType::WriteTimedout
+    )
 }
 
 /// The current attempt ended without the upstream's fault (the client went away): only its duration.
@@ -172,6 +199,7 @@ fn health_outcome(ctx: &Ctx, i: usize) -> Outcome {
             }
         }
         (Some(_), Some(_)) | (None, _) if last && status == 499 => Outcome::Neutral,
+        _ if a.unreachable => Outcome::Unreachable,
         (Some(_), Some(_)) | (None, _) => Outcome::Failure { retry_after: None },
     }
 }
@@ -179,10 +207,12 @@ fn health_outcome(ctx: &Ctx, i: usize) -> Outcome {
 /// Teach the health tracker from every attempt, and keep a session on the model that served it.
 pub fn learn(ctx: &Ctx, router: &RouterState) {
     let r = &ctx.snap.routing;
+    let caller = ctx.ex.identity.as_ref().map(|i| router.health.caller(&i.key_id));
     for (i, a) in ctx.attempts.iter().enumerate() {
         router.health.record(
             &a.model.id,
             &a.model.provider.name,
+            caller,
             health_outcome(ctx, i),
             r.breaker_failures,
             r.breaker_open,
@@ -197,6 +227,10 @@ pub fn learn(ctx: &Ctx, router: &RouterState) {
         ctx.current_model(),
         (200..300).contains(&ctx.answer.status),
     ) {
-        router.sessions.put(&id.workspace, sid, &m.id, r.session_ttl);
+        let bounds = Bounds {
+            max_entries: r.session_max_entries,
+            max_bytes: r.session_max_bytes,
+        };
+        router.sessions.put(SessionKey::new(id, sid), &m.id, r.session_ttl, bounds);
     }
 }

@@ -39,6 +39,8 @@ pub struct Attempt {
     pub lossy: Vec<String>,
     /// The provider's `Retry-After` on a 429/503, in seconds.
     pub retry_after: Option<u64>,
+    /// The provider could not be reached or did not answer in time (not an error answer).
+    pub unreachable: bool,
 }
 
 /// The raw facts of the client's request, besides what the phases see in the exchange.
@@ -53,6 +55,8 @@ pub struct RequestFacts {
     pub forwarded_headers: Vec<(&'static str, String)>,
     /// This request is counted in the in-flight gauge.
     pub counted_in_flight: bool,
+    /// This request's share of the request bytes the gateway holds.
+    pub body_budget: super::body::BodyBudget,
 }
 
 /// What was decided about the request before it went upstream.
@@ -165,6 +169,7 @@ impl Ctx {
                 no_fallback: false,
                 forwarded_headers: Vec::new(),
                 counted_in_flight: false,
+                body_budget: Default::default(),
             },
             decision: DecisionState::default(),
             attempts: Vec::new(),

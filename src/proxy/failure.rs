@@ -13,7 +13,7 @@ use crate::metrics::m;
 
 /// `fail_to_connect`: the next candidate may be tried.
 pub fn on_connect_failure(ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
-    attempt::end(ctx, format!("connect: {}", e.etype().as_str()));
+    attempt::end_unreachable(ctx, format!("connect: {}", e.etype().as_str()));
     e.set_retry(attempt::fall_back(ctx, "connect"));
     e
 }
@@ -24,9 +24,9 @@ pub fn on_connect_failure(ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
 pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: bool) -> Box<Error> {
     let stale_connection = matches!(e.retry, RetryType::ReusedOnly) && reused;
     e.retry.decide_reuse(reused);
-    // Our own errors (a status or an answer we chose to fall back from) were decided where they
-    // were raised, with the attempt already ended.
-    let ours = matches!(e.etype(), ErrorType::HTTPStatus(_)) && e.retry();
+    // Our own errors (a status we chose to fall back from, or to answer with an error of our own)
+    // were decided where they were raised, with the attempt already ended.
+    let ours = matches!(e.etype(), ErrorType::HTTPStatus(_));
     // Once body bytes went out nothing may be retried. Headers alone may have: a fallback's
     // headers are then ignored by Pingora and its body continues the response (first-event
     // fallback of streams).
@@ -39,7 +39,11 @@ pub fn on_proxy_error(s: &Session, ctx: &mut Ctx, mut e: Box<Error>, reused: boo
         e.set_retry(true);
     } else {
         let reason = e.etype().as_str();
-        attempt::end(ctx, reason);
+        if attempt::is_unreachable(&e) {
+            attempt::end_unreachable(ctx, reason);
+        } else {
+            attempt::end(ctx, reason);
+        }
         e.set_retry(attempt::fall_back(ctx, reason));
     }
     e
@@ -71,7 +75,11 @@ pub async fn on_final_failure(s: &mut Session, e: &Error, ctx: &mut Ctx) -> Fail
             can_reuse_downstream: false,
         };
     }
-    attempt::end(ctx, e.etype().as_str());
+    if attempt::is_unreachable(e) {
+        attempt::end_unreachable(ctx, e.etype().as_str());
+    } else {
+        attempt::end(ctx, e.etype().as_str());
+    }
     let err = ctx.answer.error.take().unwrap_or_else(|| attempt::classify(e, ctx));
     let err = attempt::exhausted(err, ctx);
     if s.response_written().is_none() {

@@ -1,5 +1,12 @@
 //! The one place that records a finished request: metrics and one structured access-log line (JSON
 //! through `tracing`). No secrets and no prompt text: the key appears by its configured name only.
+//! Lines of failed authentication are sampled (a client can make tens of thousands a second):
+//! [`AUTH_FAILURE_LINES_PER_SECOND`] are written, the rest counted in
+//! `access_log_sampled_out_total`.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::Instant;
 
 use switchyard_sdk::{Endpoint, Outcome as PhaseOutcome};
 
@@ -8,6 +15,47 @@ use super::ctx::Ctx;
 use crate::metrics::m;
 use crate::phases::Pipeline;
 use crate::router::RouterState;
+
+/// Access-log lines of failed authentication (401, and the 429 of a throttled address) written per
+/// second at most.
+pub const AUTH_FAILURE_LINES_PER_SECOND: u32 = 10;
+
+/// How many sampled lines went out in the current second.
+struct Sampler {
+    epoch: Instant,
+    second: AtomicU64,
+    count: AtomicU32,
+}
+
+static AUTH_FAILURES: LazyLock<Sampler> = LazyLock::new(|| Sampler {
+    epoch: Instant::now(),
+    second: AtomicU64::new(0),
+    count: AtomicU32::new(0),
+});
+
+impl Sampler {
+    fn allow(&self, per_second: u32) -> bool {
+        let now = self.epoch.elapsed().as_secs();
+        let seen = self.second.load(Ordering::Relaxed);
+        if seen != now && self.second.compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.count.store(0, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed) < per_second
+    }
+}
+
+/// Whether this request's line is of a sampled kind, and sampled out.
+fn sampled_out(ctx: &Ctx) -> bool {
+    let auth_failure = ctx.answer.status == 401
+        || ctx.answer.error.as_ref().is_some_and(|e| e.code() == "auth_throttled");
+    if !auth_failure || AUTH_FAILURES.allow(AUTH_FAILURE_LINES_PER_SECOND) {
+        return false;
+    }
+    m().log_lines_sampled_out
+        .with_label_values(&[if ctx.answer.status == 401 { "401" } else { "429" }])
+        .inc();
+    true
+}
 
 pub fn record(ctx: &Ctx, router: &RouterState) {
     attempt::learn(ctx, router);
@@ -85,7 +133,7 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
     if let Some(phase) = ctx.decision.answered_by {
         metrics.phase_answers.with_label_values(&[phase]).inc();
     }
-    if !ctx.snap.server.access_log || ctx.ex.endpoint == Endpoint::Health {
+    if !ctx.snap.server.access_log || ctx.ex.endpoint == Endpoint::Health || sampled_out(ctx) {
         return;
     }
     let usage = ctx.answer.usage.unwrap_or_default();
@@ -122,8 +170,10 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         cost_usd = ctx.answer.cost.map(|c| c.to_string()),
         truncated = ctx.answer.truncated,
         error_code = ctx.answer.error.as_ref().map(|e| e.code()),
+        error_detail = ctx.answer.error.as_ref().filter(|e| e.is_server_side()).map(|e| e.log_detail()),
         answered_by = ctx.decision.answered_by,
         firewall = firewall_log(ctx),
+        billed_extras = billed_extras_log(ctx),
         rules = rules_log(ctx),
         "request"
     );
@@ -141,6 +191,12 @@ fn firewall_log(ctx: &Ctx) -> Option<String> {
         .map(|f| format!("{}/{} {} {}", f.policy, f.rule, f.action, f.scope))
         .collect();
     Some(parts.join("; "))
+}
+
+/// Features billed outside token prices that the request passed on, `,`-separated.
+fn billed_extras_log(ctx: &Ctx) -> Option<String> {
+    let extras = &ctx.ex.request()?.billed_extras;
+    (!extras.is_empty()).then(|| extras.iter().map(|e| e.feature).collect::<Vec<_>>().join(","))
 }
 
 /// The rules that fired, with their actions, `;`-separated.

@@ -62,6 +62,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
         }
     }
     ctx.ex.declared_body_len = body::declared_len(s);
+    ctx.ex.client_ip = s.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
     ctx.request.no_fallback = header(s, "x-jt-no-fallback").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let snap = ctx.snap.clone();
     let pipeline = Pipeline::new(&snap.phases);
@@ -69,7 +70,11 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
         answered::write(s, ctx, phase, *answer).await?;
         return Ok(Flow::Answered);
     }
-    let limits = (snap.server.max_body_bytes, snap.server.client_body_timeout);
+    let limits = body::Limits {
+        max_bytes: snap.server.max_body_bytes,
+        timeout: snap.server.client_body_timeout,
+        max_in_flight: snap.server.max_body_bytes_in_flight,
+    };
     match route.handler {
         Handler::Health => {
             let v = serde_json::json!({"status": "ok", "config_generation": snap.generation});
@@ -78,7 +83,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
         }
         Handler::Local(f) => {
             let body = if s.req_header().method == Method::POST {
-                body::read_whole(s, limits.0, limits.1).await?
+                body::read_whole(s, limits, &mut ctx.request.body_budget).await?
             } else {
                 bytes::Bytes::new()
             };
@@ -99,12 +104,12 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             Ok(Flow::Answered)
         }
         Handler::Compose(kind) => {
-            let bytes = body::read(s, limits.0, limits.1).await?;
+            let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
             let verdict = compose::prepare(kind, s, ctx, gw, &bytes)?;
             proceed(s, ctx, &pipeline, verdict).await
         }
         Handler::Chat(schema) => {
-            let bytes = body::read(s, limits.0, limits.1).await?;
+            let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
             let parsed = codec(schema).parse(&bytes)?;
             ctx.ex.set_request(parsed.request);
             ctx.request.body = bytes;

@@ -4,7 +4,9 @@
 //! An answer can come before the request body was read (a refusal on the headers): the answer goes
 //! out first, then what is left of a small body is drained for a bounded time so the connection can
 //! be reused (and closing does not reset a client still sending); a large or stalled body is not
-//! worth reading, and the connection is closed instead.
+//! worth reading, and the connection is closed instead. A client that did not authenticate gets no
+//! reusable connection: its body is not read beyond what already arrived (a short linger, so that
+//! closing does not reset the answer away), and the connection is closed.
 
 use std::time::Duration;
 
@@ -18,6 +20,9 @@ use crate::error::GatewayError;
 
 /// How long an unread request body is drained after an early answer.
 const DRAIN_FOR: Duration = Duration::from_secs(1);
+/// How long an unauthenticated client's unread body is drained before the connection closes: only
+/// what is already on its way, so the close does not reset the answer before the client reads it.
+const LINGER_UNAUTHENTICATED: Duration = Duration::from_millis(100);
 
 pub async fn send(
     s: &mut Session,
@@ -29,7 +34,8 @@ pub async fn send(
 ) -> pingora::Result<()> {
     let unread = !s.as_downstream_mut().is_body_done();
     let small = super::body::declared_len(s).is_some_and(|n| n <= RETRY_BUFFER);
-    if (unread && !small) || s.is_process_shutting_down() {
+    let stranger = ctx.ex.identity.is_none() && ctx.ex.endpoint != switchyard_sdk::Endpoint::Health;
+    if (unread && (!small || stranger)) || s.is_process_shutting_down() {
         s.set_keepalive(None);
     }
     let mut h = ResponseHeader::build(status, Some(6 + extra.len()))?;
@@ -46,8 +52,9 @@ pub async fn send(
     s.write_response_header(Box::new(h), false).await?;
     s.write_response_body(Some(body), true).await?;
     if unread && small {
-        let drained = tokio::time::timeout(DRAIN_FOR, s.as_downstream_mut().drain_request_body()).await;
-        if !matches!(drained, Ok(Ok(()))) {
+        let linger = if stranger { LINGER_UNAUTHENTICATED } else { DRAIN_FOR };
+        let drained = tokio::time::timeout(linger, s.as_downstream_mut().drain_request_body()).await;
+        if stranger || !matches!(drained, Ok(Ok(()))) {
             s.set_keepalive(None);
         }
     }

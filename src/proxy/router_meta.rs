@@ -16,7 +16,8 @@ pub struct AttemptView<'a> {
     provider: &'a str,
     status: Option<u16>,
     latency_ms: Option<u64>,
-    error: Option<&'a str>,
+    /// Why the attempt failed, as a client may read it (a provider's words redacted).
+    error: Option<std::borrow::Cow<'a, str>>,
 }
 
 impl<'a> From<&'a Attempt> for AttemptView<'a> {
@@ -26,7 +27,7 @@ impl<'a> From<&'a Attempt> for AttemptView<'a> {
             provider: &a.model.provider.name,
             status: a.status,
             latency_ms: a.headers_after.or(a.duration).map(|d| d.as_millis() as u64),
-            error: a.error.as_deref(),
+            error: a.error.as_deref().map(|e| crate::redact::for_client(e, &[])),
         }
     }
 }

@@ -45,7 +45,12 @@ pub async fn peer(
     }
     match peer_for(&model, resolver, simulator).await {
         Ok(peer) => Ok(Box::new(peer)),
-        Err(e) => Err(fail(ctx, e, "connect")),
+        Err(e) => {
+            if let Some(a) = ctx.attempts.last_mut() {
+                a.unreachable = true;
+            }
+            Err(fail(ctx, e, "connect"))
+        }
     }
 }
 

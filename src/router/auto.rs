@@ -10,6 +10,7 @@ use std::sync::Arc;
 use switchyard_sdk::ir::ChatRequest;
 
 use super::classify::{Classification, Task};
+use super::sessions::SessionKey;
 use super::score::{adjust, deciding_term, quality_for, rank, scored_json, Candidate, Scored};
 use super::{estimate_cost_for, ineligibility, permitted, Route, RouteInput};
 use crate::config::routing::{Mode, Policy, Weights};
@@ -155,6 +156,7 @@ pub fn rank_models<'a>(
         .unwrap_or(routing.quality_floor);
     let input_tokens = u64::from(class.tokens).max(req.estimated_input_tokens());
     let health = &input.state.health;
+    let caller = id.map(|i| health.caller(&i.key_id));
 
     let mut filtered: Vec<(String, String)> = Vec::new();
     let mut cands: Vec<Candidate> = Vec::new();
@@ -165,7 +167,8 @@ pub fn rank_models<'a>(
         Some(p) => p.chain.iter().filter_map(|c| snap.catalog.get(c)).collect(),
         None => snap.catalog.models.iter().collect(),
     };
-    for m in pool {
+    // Models the caller may not see are not candidates, and are not listed as left out either.
+    for m in pool.into_iter().filter(|m| super::visible(m, id)) {
         let out_tokens = req
             .max_tokens
             .map_or(super::DEFAULT_OUTPUT_ESTIMATE, u64::from)
@@ -210,7 +213,7 @@ pub fn rank_models<'a>(
             filtered.push((m.id.clone(), w));
             continue;
         }
-        if let Err(u) = health.available(&m.id, &m.provider.name) {
+        if let Err(u) = health.available(&m.id, &m.provider.name, caller) {
             cooling_only &= matches!(u, super::health::Unavailable::CoolingDown { .. });
             retry_in = retry_in.min(u.retry_in());
             filtered.push((m.id.clone(), u.describe()));
@@ -290,15 +293,15 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
     }
     let mut sticky = false;
     let mut split_arm = None;
-    let session = req.routing.session_id.as_deref().zip(id.map(|i| &i.workspace));
-    if let Some((sid, ws)) = session {
-        if let Some(m) = input.state.sessions.get(ws, sid) {
-            if let Some(pos) = ranked.iter().position(|s| *s.model.id == *m) {
-                let s = ranked.remove(pos);
-                ranked.insert(0, s);
-                sticky = true;
-                reason.push_str(&format!("; kept on {m} for session {sid}"));
-            }
+    let sessions = &input.state.sessions;
+    let session = req.routing.session_id.as_deref().zip(id);
+    if let Some(tag) = session.and_then(|(sid, id)| sessions.get(SessionKey::new(id, sid))) {
+        if let Some(pos) = ranked.iter().position(|s| sessions.tag(&s.model.id) == tag) {
+            let s = ranked.remove(pos);
+            // The id itself stays out of the reason (and so out of the log): it is the client's text.
+            reason.push_str(&format!("; kept on {} for its session", s.model.id));
+            ranked.insert(0, s);
+            sticky = true;
         }
     }
     if let Some(p) = policy.filter(|p| !p.split.is_empty() && !sticky) {

@@ -89,6 +89,16 @@ fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static st
     Ok(m.clone())
 }
 
+/// Whether the caller may see `m` at all: its scopes allow the model (by id or an alias) and a test
+/// key sees simulated models only. What a caller may not see is never named to it, not even as a
+/// model left out of a routing decision.
+pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
+    id.is_none_or(|id| {
+        (id.scopes.allows_model(&m.id) || m.aliases.iter().any(|a| id.scopes.allows_model(a)))
+            && (!id.test_key || m.provider.kind == ProviderKind::Mock)
+    })
+}
+
 /// Whether the caller may use `m` (named `name`) and its provider can serve at all.
 pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
     if let Some(id) = id {
@@ -118,8 +128,10 @@ pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<()
 /// Why `m` cannot serve `req` for a client speaking `schema`, if it cannot: a capability the catalog
 /// does not list, or something its provider's API cannot carry.
 pub fn ineligibility(m: &Model, req: &ChatRequest, schema: Schema) -> Option<String> {
+    // Anthropic's own tools are not among `tools` (only Anthropic runs them), but need a tool model.
+    let typed_tools = req.unknown_fields.iter().any(|f| f.starts_with("tools["));
     let needs: [(bool, &str); 4] = [
-        (!req.tools.is_empty(), "tools"),
+        (!req.tools.is_empty() || typed_tools, "tools"),
         (req.has_images(), "vision"),
         (
             matches!(req.response_format, Some(ResponseFormat::JsonSchema { .. })),
@@ -132,6 +144,16 @@ pub fn ineligibility(m: &Model, req: &ChatRequest, schema: Schema) -> Option<Str
     ];
     if let Some((_, cap)) = needs.iter().find(|(needed, cap)| *needed && !m.has(cap)) {
         return Some(format!("the catalog does not list the {cap} capability for {}", m.id));
+    }
+    if let Some((e, cap)) = req
+        .billed_extras
+        .iter()
+        .find_map(|e| e.needs.filter(|cap| !m.has(cap)).map(|cap| (e, cap)))
+    {
+        return Some(format!(
+            "{} needs the {cap} capability, which the catalog does not list for {}",
+            e.param, m.id
+        ));
     }
     translate::check(schema, req, m).err()
 }
@@ -207,8 +229,9 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
     }
     // Models whose circuit is open are skipped while another candidate remains.
     let health = &input.state.health;
+    let caller = id.map(|i| health.caller(&i.key_id));
     let mut unavailable = Vec::new();
-    candidates.retain(|m| match health.available(&m.id, &m.provider.name) {
+    candidates.retain(|m| match health.available(&m.id, &m.provider.name, caller) {
         Ok(()) => true,
         Err(u) => {
             unavailable.push((m.id.clone(), u));

@@ -16,6 +16,8 @@ pub use upstream::{Reply, Seen, Upstream};
 pub const KEY: &str = "sy_live_integrationtestkey0000000000000a";
 pub const OTHER_KEY: &str = "sy_live_integrationtestkey0000000000000b";
 pub const PROVIDER_KEY: &str = "sk-upstream-secret";
+/// The admin listener's token in test configs (`server.admin_token`).
+pub const ADMIN_TOKEN: &str = "admin-token-for-integration-tests";
 
 pub fn hash(key: &str) -> String {
     switchyard::keys::hash_line(key)
@@ -25,7 +27,7 @@ pub fn hash(key: &str) -> String {
 /// `server_extra` lines go under `server:`. Two keys: KEY (all models) and OTHER_KEY (only `up/b`).
 pub fn config(server_extra: &str, providers: &str) -> String {
     format!(
-        "server:\n  worker_threads: 2\n  grace_period_seconds: 0\n  graceful_shutdown_timeout_seconds: 1\n  upgrade_sock: /tmp/sy-test-{pid}-{n}.sock\n  pid_file: /tmp/sy-test-{pid}-{n}.pid\n{server_extra}\ncatalog: models.yaml\nproviders:\n{providers}\nkeys:\n  - name: tester\n    hash: {h1}\n    workspace: ws1\n  - name: narrow\n    hash: {h2}\n    workspace: ws2\n    scopes:\n      endpoints: [inference]\n      models: [up/b]\n",
+        "server:\n  worker_threads: 2\n  grace_period_seconds: 0\n  graceful_shutdown_timeout_seconds: 1\n  upgrade_sock: /tmp/sy-test-{pid}-{n}.sock\n  pid_file: /tmp/sy-test-{pid}-{n}.pid\n  admin_token: {ADMIN_TOKEN}\n{server_extra}\ncatalog: models.yaml\nproviders:\n{providers}\nkeys:\n  - name: tester\n    hash: {h1}\n    workspace: ws1\n  - name: narrow\n    hash: {h2}\n    workspace: ws2\n    scopes:\n      endpoints: [inference]\n      models: [up/b]\n",
         pid = std::process::id(),
         n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         h1 = hash(KEY),
@@ -76,7 +78,37 @@ impl Gateway {
 
     /// Start on given addresses and wait until it listens.
     pub fn launch(dir: tempfile::TempDir, listen: &str, admin: &str, extra_args: &[&str]) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        Self::launch_limited(dir, listen, admin, extra_args, None)
+    }
+
+    /// Start `cfg` + `models` with the process's open-file limit at `nofile`.
+    pub fn start_with_nofile(cfg: &str, models: &str, nofile: u64) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
+        std::fs::write(dir.path().join("models.yaml"), format!("models:\n{models}")).unwrap();
+        Self::launch_limited(dir, "127.0.0.1:0", "127.0.0.1:0", &[], Some(nofile))
+    }
+
+    /// Start on given addresses, with the open-file limit at `nofile` when given (through the
+    /// shell's `ulimit`, which then `exec`s the binary: the pid stays the gateway's).
+    pub fn launch_limited(
+        dir: tempfile::TempDir,
+        listen: &str,
+        admin: &str,
+        extra_args: &[&str],
+        nofile: Option<u64>,
+    ) -> Gateway {
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_switchyard"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_switchyard")),
+        };
+        let mut child = cmd
             .args(["run", "--config"])
             .arg(dir.path().join("switchyard.yaml"))
             .args(["--listen", listen, "--admin-listen", admin])
@@ -204,6 +236,7 @@ pub async fn metrics_with(gw: &Gateway, needle: &str) -> String {
     loop {
         let m = client()
             .get(format!("{}/metrics", gw.admin))
+            .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
             .unwrap()

@@ -47,6 +47,8 @@ pub enum Reply {
     LateBody(Duration, serde_json::Value),
     /// Never answer.
     Hang,
+    /// This status with an empty body (`content-length: 0`).
+    Empty(u16),
 }
 
 pub struct Upstream {
@@ -77,6 +79,12 @@ async fn render(reply: Reply) -> Response<Body> {
             }
             _ => break,
         }
+    }
+    if let Reply::Empty(s) = reply {
+        let empty = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed();
+        return Response::builder().status(s).body(empty).unwrap();
     }
     let (status, ctype, body, headers): (u16, &str, Body, Vec<(&'static str, String)>) = match reply {
         Reply::Json(s, v) => (s, "application/json", full(v.to_string()), vec![]),
@@ -115,7 +123,7 @@ async fn render(reply: Reply) -> Response<Body> {
             });
             (200, "text/event-stream", boxed(st), vec![])
         }
-        Reply::Delay(..) | Reply::Hang => unreachable!(),
+        Reply::Delay(..) | Reply::Hang | Reply::Empty(_) => unreachable!(),
     };
     let mut r = Response::builder().status(status).header("content-type", ctype);
     for (k, v) in headers {

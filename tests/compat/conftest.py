@@ -158,6 +158,7 @@ server:
   upgrade_sock: {tmp / "upgrade.sock"}
   pid_file: {tmp / "switchyard.pid"}
   access_log: true
+  metrics_open: true                # the suite scrapes /metrics as an operator who opened it
 
 catalog: models.yaml
 

@@ -97,9 +97,19 @@ pub struct Scopes {
     pub models: Vec<String>,
 }
 
+/// The scope word for request fields billed outside token pricing (`ir::BilledExtra`). Not part
+/// of `*`: a key has it only when its scopes name it.
+pub const COSTLY_FEATURES: &str = "costly_features";
+
 impl Scopes {
     pub fn allows_endpoint(&self, e: Endpoint) -> bool {
         self.endpoints.iter().any(|s| s == "*" || s == e.scope())
+    }
+
+    /// Whether the scopes name `word` itself (`*` does not grant it): for scopes that are off unless
+    /// given, such as [`COSTLY_FEATURES`].
+    pub fn grants(&self, word: &str) -> bool {
+        self.endpoints.iter().any(|s| s == word)
     }
 
     pub fn allows_model(&self, id: &str) -> bool {
@@ -166,6 +176,9 @@ pub struct Exchange {
     pub identity: Option<Identity>,
     /// The request body's declared length, if the client declared one.
     pub declared_body_len: Option<u64>,
+    /// The address the client connected from (the peer of the TCP connection; `None` on a Unix
+    /// socket).
+    pub client_ip: Option<std::net::IpAddr>,
     /// The client's schema: `chat`, `responses` or `messages` (empty for other endpoints).
     pub client_schema: &'static str,
     request: Option<ChatRequest>,
@@ -209,6 +222,7 @@ impl Exchange {
             endpoint,
             identity: None,
             declared_body_len: None,
+            client_ip: None,
             client_schema: "",
             request: None,
             request_modified: false,

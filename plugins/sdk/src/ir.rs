@@ -182,6 +182,19 @@ pub struct RoutingHints {
     pub quality_floor: Option<f64>,
 }
 
+/// A request field that switches on a provider feature billed outside token pricing: a server-side
+/// tool (web search, code execution), MCP servers, a priority tier, audio output, a stored completion.
+/// A key needs the `costly_features` scope to send one, and a model the capability it `needs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BilledExtra {
+    /// The field as a request parameter path (`tools[1]`, `service_tier`).
+    pub param: String,
+    /// The feature, a stable word (`web_search`, `priority_tier`, ...): metric label and message.
+    pub feature: &'static str,
+    /// The catalog capability a model needs to take it, if any (`tools` for server tools).
+    pub needs: Option<&'static str>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {
     /// The model as the client named it: catalog id, alias, or a routing word such as `auto`.
@@ -215,6 +228,9 @@ pub struct ChatRequest {
     /// Fields of the client's body the gateway does not model: passed through to a provider of the
     /// same schema, named as lossy for any other.
     pub unknown_fields: Vec<String>,
+    /// Fields that turn on features billed outside token pricing (also in `unknown_fields` when the
+    /// gateway does not model them).
+    pub billed_extras: Vec<BilledExtra>,
 }
 
 impl ChatRequest {

@@ -13,7 +13,7 @@ pub mod plugin;
 
 pub use answer::{AnswerKind, PhaseAnswer};
 pub use classify::{mode_word, Classification, Classify, TASKS};
-pub use exchange::{Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Scopes, TraceEntry};
+pub use exchange::{Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Scopes, TraceEntry, COSTLY_FEATURES};
 pub use money::{Money, Price};
 pub use phase::{AnswerWatch, Decision, Outcome, Phase, Reject, RejectKind, StreamDecision};
 pub use plugin::{typed, BuildEnv, Built, ConfigError, Plugin, PluginState};

@@ -10,7 +10,7 @@ use switchyard_sdk::ir::{
     ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
-use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
 use crate::wire::anthropic::{compact_json, Block, ContentIn, ImageSourceIn};
@@ -234,14 +234,30 @@ fn convert_system(system: ContentIn, extras: &mut bool) -> Result<Vec<Message>, 
     Ok(out)
 }
 
-fn convert_tools(tools: Vec<ToolIn>, unknown: &mut Vec<String>, extras: &mut bool) -> Result<Vec<Tool>, GatewayError> {
+/// Anthropic-defined tools the client runs (billed as tokens only); any other typed tool runs on
+/// Anthropic's side and is billed per use (web search, web fetch, code execution, ...).
+const CLIENT_RUN_TOOLS: &[&str] = &["bash_", "text_editor_", "computer_", "memory_"];
+
+fn convert_tools(tools: Vec<ToolIn>, r: &mut ChatRequest, extras: &mut bool) -> Result<Vec<Tool>, GatewayError> {
     let mut out = Vec::with_capacity(tools.len());
     for (i, t) in tools.into_iter().enumerate() {
         match t.kind.as_deref() {
             None | Some("custom") => {}
-            // Anthropic's server tools (web search, code execution, …): only Anthropic runs them.
+            // Anthropic's own tools: only Anthropic runs or understands them.
             Some(kind) => {
-                unknown.push(format!("tools[{i}] ({kind})"));
+                r.unknown_fields.push(format!("tools[{i}] ({kind})"));
+                if !CLIENT_RUN_TOOLS.iter().any(|p| kind.starts_with(p)) {
+                    let feature = if kind.starts_with("web_search") {
+                        "web_search"
+                    } else if kind.starts_with("web_fetch") {
+                        "web_fetch"
+                    } else if kind.starts_with("code_execution") {
+                        "code_execution"
+                    } else {
+                        "server_tool"
+                    };
+                    billed(r, format!("tools[{i}]"), feature, Some("tools"));
+                }
                 continue;
             }
         }
@@ -306,7 +322,7 @@ impl Fields for MessagesFields {
             "stream" => r.stream = v.read(k)?.unwrap_or_default(),
             "tools" => {
                 if let Some(t) = v.read(k)? {
-                    r.tools = convert_tools(t, &mut r.unknown_fields, &mut self.extras)?;
+                    r.tools = convert_tools(t, r, &mut self.extras)?;
                 }
             }
             "tool_choice" => {
@@ -371,10 +387,16 @@ impl Fields for MessagesFields {
                 r.metadata = m;
             }
             _ if routing_field(k, v, &mut r.routing)? => {}
-            // Forwarded as is to Anthropic; named as lossy for any other provider.
+            // Forwarded as is to Anthropic; named as lossy for any other provider. MCP servers and
+            // code-execution containers are billed per use.
             _ => {
                 if v.read::<IgnoredAny>(k)?.is_some() {
                     r.unknown_fields.push(k.to_string());
+                    match k {
+                        "mcp_servers" => billed(r, k, "mcp_servers", Some("tools")),
+                        "container" => billed(r, k, "code_execution", None),
+                        _ => {}
+                    }
                 }
             }
         }

@@ -248,6 +248,15 @@ pub fn routing_field<V: FieldValue>(name: &str, value: &mut V, hints: &mut Routi
     Ok(true)
 }
 
+/// Note `param` as a field billed outside token pricing (see `BilledExtra`).
+pub fn billed(r: &mut switchyard_sdk::ir::ChatRequest, param: impl Into<String>, feature: &'static str, needs: Option<&'static str>) {
+    r.billed_extras.push(switchyard_sdk::ir::BilledExtra {
+        param: param.into(),
+        feature,
+        needs,
+    });
+}
+
 pub fn missing(param: &str) -> GatewayError {
     GatewayError::InvalidRequest {
         code: "missing_field",

@@ -10,7 +10,7 @@ use switchyard_sdk::ir::{
     ChatRequest, ImageSource, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
-use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
+use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming, OneOrMany};
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
 
@@ -332,8 +332,41 @@ impl Fields for ChatFields {
                     .unwrap_or(false)
             }
             "user" => r.user = v.read(k)?,
+            // A stored completion is kept (and billed for) at OpenAI: passed through to OpenAI-schema
+            // providers with the `costly_features` scope only.
             "store" => {
-                let _: Option<bool> = v.read(k)?;
+                if v.read::<bool>(k)? == Some(true) {
+                    billed(r, k, "stored_completion", None);
+                }
+            }
+            // OpenAI's priority (and scale) tier costs more per token than the catalog price.
+            "service_tier" => {
+                if let Some(tier) = v.read::<String>(k)? {
+                    r.unknown_fields.push(k.to_string());
+                    if !matches!(tier.as_str(), "auto" | "default" | "flex") {
+                        billed(r, k, "priority_tier", None);
+                    }
+                }
+            }
+            "web_search_options" => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    r.unknown_fields.push(k.to_string());
+                    billed(r, k, "web_search", Some("web_search"));
+                }
+            }
+            "audio" => {
+                if v.read::<IgnoredAny>(k)?.is_some() {
+                    r.unknown_fields.push(k.to_string());
+                    billed(r, k, "audio_output", Some("audio_output"));
+                }
+            }
+            "modalities" => {
+                if let Some(m) = v.read::<Vec<String>>(k)? {
+                    r.unknown_fields.push(k.to_string());
+                    if m.iter().any(|x| x == "audio") {
+                        billed(r, k, "audio_output", Some("audio_output"));
+                    }
+                }
             }
             "metadata" => r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default(),
             _ if routing_field(k, v, &mut r.routing)? => {}

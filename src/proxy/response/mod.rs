@@ -43,6 +43,14 @@ fn retry_after(resp: &ResponseHeader) -> Option<u64> {
         .ok()
 }
 
+/// The upstream says its answer has no body (`Content-Length: 0`).
+fn declares_no_body(resp: &ResponseHeader) -> bool {
+    resp.headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
+}
+
 /// A Pingora error that makes the proxy loop try the next candidate (the attempt is already ended).
 fn retry_next(status: u16, why: &'static str) -> Box<Error> {
     let mut e = Error::explain(ErrorType::HTTPStatus(status), why);
@@ -68,6 +76,18 @@ pub fn on_upstream_headers(resp: &ResponseHeader, ctx: &mut Ctx, headers_sent: b
     let (Some(plan), Some(req), Some(model)) = (ctx.upstream.plan, ctx.ex.request(), ctx.current_model()) else {
         return Err(Error::explain(ErrorType::InternalError, "response without plan"));
     };
+    if status >= 400 && declares_no_body(resp) {
+        // Pingora calls no body filter for an answer without a body, so the error would go out
+        // with our headers and nothing else. Fail the attempt here instead (no fallback: that was
+        // decided above): `fail_to_proxy` answers with this error in the public shape.
+        let e = upstream_error::error_for(status, "", retry_after(resp), ctx);
+        ctx.answer.error = Some(e);
+        attempt::end(ctx, format!("upstream status {status}"));
+        return Err(Error::explain(
+            ErrorType::HTTPStatus(status),
+            "an upstream error answer without a body",
+        ));
+    }
     let answer = if status >= 400 {
         Answer::UpstreamError {
             upstream_status: status,

@@ -5,7 +5,9 @@
 use bytes::Bytes;
 
 use crate::api::codec;
+use crate::config::Origin;
 use crate::error::{client_status_for_upstream, GatewayError};
+use crate::redact;
 use crate::translate;
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
@@ -40,17 +42,7 @@ pub fn translate(
     if let Some(a) = ctx.attempts.last_mut() {
         a.retry_after = a.retry_after.or(retry_after);
     }
-    let provider = ctx.provider_name().to_string();
-    let e = GatewayError::UpstreamStatus {
-        status: client_status_for_upstream(upstream_status),
-        upstream_status,
-        message: format!(
-            "provider {provider} answered {upstream_status}: {}",
-            translate::error_message(plan, buf)
-        ),
-        provider,
-        retry_after,
-    };
+    let e = error_for(upstream_status, &translate::error_message(plan, buf), retry_after, ctx);
     let e = attempt::exhausted(e, ctx);
     let json = e.to_json(ctx.request_id(), &ctx.ex.trace);
     *body = Some(Bytes::from(if in_stream {
@@ -61,4 +53,46 @@ pub fn translate(
     }));
     ctx.answer.error = Some(e);
     Ok(())
+}
+
+/// The client's error for the provider's error answer (`said`: the message it gave): a refused
+/// credential is the operator's problem (502 `provider_auth_failed`, the provider's words logged,
+/// redacted); anything else keeps the provider's status class and its message, redacted.
+pub fn error_for(upstream_status: u16, said: &str, retry_after: Option<u64>, ctx: &Ctx) -> GatewayError {
+    let provider = ctx.provider_name().to_string();
+    if matches!(upstream_status, 401 | 403) {
+        // The provider refused the gateway's own key: the operator's problem. The client gets a
+        // generic 502; the provider's words (which may echo the key) go to the log, redacted.
+        let detail = redact::secrets(said).into_owned();
+        tracing::warn!(
+            provider = %provider,
+            upstream_status,
+            detail = %detail,
+            "the provider refused the gateway's credentials"
+        );
+        GatewayError::ProviderAuthFailed {
+            provider,
+            upstream_status,
+            detail,
+        }
+    } else {
+        // The provider's own host is an internal name too (a self-hosted server's, say).
+        let host = match ctx.current_model().map(|m| &m.provider.origin) {
+            Some(Origin::Remote { host, .. }) => host.as_str(),
+            _ => "",
+        };
+        GatewayError::UpstreamStatus {
+            status: client_status_for_upstream(upstream_status),
+            upstream_status,
+            message: match said.trim() {
+                "" => format!("provider {provider} answered {upstream_status}"),
+                said => format!(
+                    "provider {provider} answered {upstream_status}: {}",
+                    redact::for_client(said, &[host])
+                ),
+            },
+            provider,
+            retry_after,
+        }
+    }
 }

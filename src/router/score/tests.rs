@@ -51,6 +51,7 @@ fn live_latency_and_failures_move_the_latency_term() {
     h.record(
         "a",
         "p",
+        None,
         crate::router::health::Outcome::Failure { retry_after: None },
         5,
         std::time::Duration::from_secs(1),

@@ -93,7 +93,7 @@ fn pool(
         cooling_only: true,
         retry_in: std::time::Duration::MAX,
     };
-    for m in &snap.catalog.models {
+    for m in snap.catalog.models.iter().filter(|m| crate::router::visible(m, id)) {
         let cost = times(m.pricing.image.unwrap_or(Money::ZERO), ask.n);
         let why = if m.provider.kind == ProviderKind::Mock && !id.is_some_and(|i| i.test_key) {
             Some("simulated models answer test keys only".to_string())
@@ -125,7 +125,8 @@ fn pool(
             p.filtered.push((m.id.clone(), w));
             continue;
         }
-        if let Err(u) = state.health.available(&m.id, &m.provider.name) {
+        let caller = id.map(|i| state.health.caller(&i.key_id));
+        if let Err(u) = state.health.available(&m.id, &m.provider.name, caller) {
             p.cooling_only &= matches!(u, Unavailable::CoolingDown { .. });
             p.retry_in = p.retry_in.min(u.retry_in());
             p.filtered.push((m.id.clone(), u.describe()));
@@ -277,7 +278,8 @@ fn pinned(
         }
     }
     let mut unavailable = Vec::new();
-    candidates.retain(|m| match state.health.available(&m.id, &m.provider.name) {
+    let caller = id.map(|i| state.health.caller(&i.key_id));
+    candidates.retain(|m| match state.health.available(&m.id, &m.provider.name, caller) {
         Ok(()) => true,
         Err(u) => {
             unavailable.push((m.id.clone(), u));
