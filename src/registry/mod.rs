@@ -29,7 +29,7 @@ pub fn plugins() -> Vec<Arc<dyn Plugin>> {
 /// with the section it came from, so a reload that leaves a section unchanged keeps the phase.
 pub struct Registry {
     plugins: Vec<Arc<dyn Plugin>>,
-    state: Arc<PluginState>,
+    pub(crate) state: Arc<PluginState>,
     /// Failed authentications per address: survives reloads like plugin state.
     auth_throttle: Arc<AuthThrottle>,
     built: Mutex<Vec<Built>>,
@@ -140,3 +140,6 @@ impl config::Assemble for Registry {
         Ok(phases)
     }
 }
+
+#[cfg(test)]
+mod tests;
