@@ -68,7 +68,8 @@ def main(d):
         M[(label, c)]["errors"] = sum(r["errors"] for r in rs)
         M[(label, c)]["n"] = len(rs)
 
-    order = ["direct", "floor", "switchyard", "switchyard-nolog", "litellm", "portkey", "tensorzero"]
+    order = ["direct", "floor", "switchyard", "switchyard-nolog", "messages", "responses", "pinned-long", "auto",
+             "policies", "litellm", "portkey", "tensorzero"]
     labels = sorted({l for l, _ in M}, key=lambda l: (l.startswith("s-"), order.index(l[2:] if l.startswith("s-") else l)
                                                       if (l[2:] if l.startswith("s-") else l) in order else 99, l))
     print("### Medians\n")
@@ -135,6 +136,26 @@ def main(d):
             for p in ("p50", "p99"):
                 x = a[p] - dr[p]
                 print(f"| SSE{tag}: added whole-response latency c1 {p} (wrk, for reference) | {x:.3f} ms | – | – |")
+    # The other paths (pinned OpenAI pass-through's budgets apply to them too), auto against its pinned twin
+    # on the same prompt, and the example policies on.
+    f32 = M.get(("floor", 32))
+    for label, name, cpu_budget in (("messages", "Messages → OpenAI", 1.5), ("responses", "Responses → OpenAI", 1.5),
+                                    ("auto", "auto (300-word prompt, 9 models)", 1.5),
+                                    ("policies", "policies on (example firewall + rules)", 1.6)):
+        a = M.get((label, 32))
+        if a and f32:
+            x = a["rps"] / f32["rps"]
+            check(f"{name}: throughput c32 / floor", f"{x:.2f}", "≥ 0.70", x >= 0.70, (a, f32))
+            if a["cpu"] and f32["cpu"]:
+                x = a["cpu"] / f32["cpu"]
+                check(f"{name}: CPU/request c32 / floor", f"{x:.2f}×", f"≤ {cpu_budget}×", x <= cpu_budget, (a, f32))
+    a, p = M.get(("auto", 32)), M.get(("pinned-long", 32))
+    if a and p and f32:
+        ra, rp = a["rps"] / f32["rps"], p["rps"] / f32["rps"]
+        check("auto vs the same request pinned: throughput ratio to the floor, c32", f"{ra:.2f} vs {rp:.2f}",
+              "within 0.10", rp - ra <= 0.10, (a, p, f32))
+        if a["cpu"] and p["cpu"]:
+            print(f"| auto: CPU added over pinned, per request (c32, for reference) | {(a['cpu'] - p['cpu']) * 1000:.1f} µs | – | – |")
     hwm = os.path.join(d, "peak-rss.txt")
     if os.path.exists(hwm):
         for line in open(hwm):

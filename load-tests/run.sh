@@ -43,6 +43,7 @@ BIN=$ROOT/target/release
 FLOOR_PORT=$PORT_BASE
 SY_PORT=$((PORT_BASE + 10)) SY_ADMIN=$((PORT_BASE + 11))
 NL_PORT=$((PORT_BASE + 20)) NL_ADMIN=$((PORT_BASE + 21))
+PO_PORT=$((PORT_BASE + 30)) PO_ADMIN=$((PORT_BASE + 31))
 SLOW_PORT=$((PORT_BASE + 100)) SLOW_ADMIN=$((PORT_BASE + 101))
 ST_PORT=$((PORT_BASE + 110)) ST_ADMIN=$((PORT_BASE + 111))
 
@@ -145,6 +146,14 @@ sed -e 's/^\(  access_log:\) true/\1 false/' -e "s#^catalog: .*#catalog: $HERE/m
     -e 's#switchyard-bench#switchyard-bench-nolog#g' "$HERE/gateway.yaml" > "$OUT/gateway-nolog.yaml"
 grep -q '^  access_log: false' "$OUT/gateway-nolog.yaml" || die "could not turn the access log off"
 start_gateway switchyard-nolog "$OUT/gateway-nolog.yaml" "$NL_PORT" "$NL_ADMIN"; NL_PID=$PID
+# "Policies on": the shipped example firewall and rules (conf/firewall.yaml, conf/rules.yaml), made to
+# apply to the benchmark key's workspace rather than the demo one.
+sed -e 's/^    applies_to: {workspaces: \[demo\]}$//' "$ROOT/conf/firewall.yaml" > "$OUT/firewall.yaml"
+sed -e 's/{workspace: demo}, //' "$ROOT/conf/rules.yaml" > "$OUT/rules.yaml"
+grep -q 'demo' "$OUT/firewall.yaml" "$OUT/rules.yaml" && die "could not widen the example policies to every workspace"
+{ sed -e "s#^catalog: .*#catalog: $HERE/models.yaml#" -e 's#switchyard-bench#switchyard-bench-policies#g' "$HERE/gateway.yaml"
+  printf 'plugins:\n  firewall: %s\n  rules: %s\n' "$OUT/firewall.yaml" "$OUT/rules.yaml"; } > "$OUT/gateway-policies.yaml"
+start_gateway switchyard-policies "$OUT/gateway-policies.yaml" "$PO_PORT" "$PO_ADMIN"; PO_PID=$PID
 
 # Smoke test: every target answers 200 before anything is measured.
 smoke() {  # URL MODEL AUTH [STREAM]
@@ -156,6 +165,12 @@ smoke "http://127.0.0.1:$FLOOR_PORT/v1/chat/completions" gpt-4o-mini ""
 smoke "http://127.0.0.1:$SY_PORT/v1/chat/completions" bench/gpt-4o-mini "$KEY"
 smoke "http://127.0.0.1:$SY_PORT/v1/chat/completions" bench-stream/gpt-4o-mini "$KEY" 1
 smoke "http://127.0.0.1:$NL_PORT/v1/chat/completions" bench/gpt-4o-mini "$KEY"
+smoke "http://127.0.0.1:$PO_PORT/v1/chat/completions" bench/gpt-4o-mini "$KEY"
+smoke "http://127.0.0.1:$SY_PORT/v1/chat/completions" auto "$KEY"
+for k in messages responses; do
+  s=$(KIND=$k MODEL=bench/gpt-4o-mini AUTH=$KEY wrk -t1 -c1 -d1s -s "$HERE/paths.lua" "http://127.0.0.1:$SY_PORT/v1/$k" \
+      | awk '/Non-2xx/{print $NF} END{}'); [ -z "$s" ] || die "smoke test: /v1/$k answered non-2xx ($s)"
+done
 
 # 4. Measure. Each call of `bench` is one `peers.sh bench` (3 s warm-up, then c1 and c32 for DURATION s).
 busy_cores() {  # busy cores of the whole machine over 2 s
@@ -190,11 +205,34 @@ for f in sys.argv[1:]:
 print(f"{m:.2f}")
 PY
 }
-bench() {  # LABEL URL PIDS [ENV=VALUE...]
+bench_paths() {  # NAME URL PIDS SECONDS: peers.sh bench's measurement, with load-tests/paths.lua as the script
+  local NAME=$1 URL=$2 GPIDS=$3 D=$4 RES=$PEERS_DIR/results C T
+  local NGX; NGX=$(pgrep -P "$(cat "$PEERS_DIR/nginx.pid")" | head -1)
+  ticks() { local t=0 p; for p in "$@"; do [ -n "$p" ] && t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+  busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+  ${NICE:-} wrk -t1 -c4 -d3s -s "$HERE/paths.lua" "$URL" > /dev/null
+  for C in 1 32; do
+    T=$([ $C = 1 ] && echo 1 || echo 2)
+    local g0 n0 b0 g1 n1 b1 wt w rss=0 p
+    g0=$(ticks $GPIDS); n0=$(ticks $NGX); b0=$(busy)
+    TIMEFORMAT="%U %S"
+    wt=$( { time ${NICE:-} wrk -t$T -c$C -d${D}s --latency -s "$HERE/paths.lua" "$URL" > "$RES/$NAME-c$C.txt" ; } 2>&1 )
+    g1=$(ticks $GPIDS); n1=$(ticks $NGX); b1=$(busy)
+    w=$(echo $wt | awk '{printf "%d", ($1+$2)*100}')
+    for p in $GPIDS; do rss=$((rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done
+    echo "gateway_cpu_ticks=$((g1-g0)) nginx_cpu_ticks=$((n1-n0)) gateway_rss_kb=$rss wrk_cpu_ticks=$w other_cpu_ticks=$(( (b1-b0) - (g1-g0) - (n1-n0) - w ))" >> "$RES/$NAME-c$C.txt"
+    sleep 2
+  done
+}
+bench() {  # LABEL URL PIDS [ENV=VALUE...]  (PATHS=1 in the env: bench_paths instead of peers.sh bench)
   local label=$1 url=$2 pids=$3 tag="sy$$-$1-r$RUN" try=0 c n; shift 3
   while :; do
     wait_quiet
-    env "$@" bash "$PEERS_SH" bench "$tag" "$url" "$pids" "$DURATION" >/dev/null 2>"$OUT/$label.r$RUN.bench.err" || true
+    if printf '%s\n' "$@" | grep -qx 'PATHS=1'; then
+      (export "$@"; bench_paths "$tag" "$url" "$pids" "$DURATION") >/dev/null 2>"$OUT/$label.r$RUN.bench.err" || true
+    else
+      env "$@" bash "$PEERS_SH" bench "$tag" "$url" "$pids" "$DURATION" >/dev/null 2>"$OUT/$label.r$RUN.bench.err" || true
+    fi
     for c in 1 32; do
       mv -f "$PEERS_DIR/results/$tag-c$c.txt" "$OUT/$label.r$RUN-c$c.txt" 2>/dev/null || echo "missing" > "$OUT/$label.r$RUN-c$c.txt"
     done
@@ -215,7 +253,7 @@ TZ=$(cat "$PEERS_DIR/tensorzero.url" 2>/dev/null || true)
 PK="x-portkey-provider: openai|x-portkey-custom-host: http://$UP"
 # Optional: raise the priority of everything measured (and nginx, and wrk through $NICE) on a busy machine.
 NGINX_PID=$(cat "$PEERS_DIR/nginx.pid" 2>/dev/null || true)
-boost "$FLOOR_PID" "$SY_PID" "$NL_PID" ${NGINX_PID:+"$NGINX_PID"} $( [ -n "$NGINX_PID" ] && pgrep -P "$NGINX_PID")
+boost "$FLOOR_PID" "$SY_PID" "$NL_PID" "$PO_PID" ${NGINX_PID:+"$NGINX_PID"} $( [ -n "$NGINX_PID" ] && pgrep -P "$NGINX_PID")
 for p in "${AVAILABLE[@]+"${AVAILABLE[@]}"}"; do boost $(peer_pid "$p") $(pgrep -P "$(peer_pid "$p")"); done
 for RUN in $(seq "$RUNS"); do
   log "run $RUN of $RUNS"
@@ -227,6 +265,14 @@ for RUN in $(seq "$RUNS"); do
   bench s-switchyard "http://127.0.0.1:$SY_PORT/v1/chat/completions" "$SY_PID" \
     STREAM=1 MODEL=bench-stream/gpt-4o-mini AUTH=$KEY
   bench switchyard-nolog "http://127.0.0.1:$NL_PORT/v1/chat/completions" "$NL_PID" MODEL=bench/gpt-4o-mini AUTH=$KEY
+  # The paths users take besides pinned OpenAI pass-through: other client schemas translated to the
+  # OpenAI-format upstream, `auto` over a catalog of several models (with its pinned twin on the same
+  # 300-word prompt), and the example policies on.
+  bench messages "http://127.0.0.1:$SY_PORT/v1/messages" "$SY_PID" PATHS=1 KIND=messages MODEL=bench/gpt-4o-mini AUTH=$KEY
+  bench responses "http://127.0.0.1:$SY_PORT/v1/responses" "$SY_PID" PATHS=1 KIND=responses MODEL=bench/gpt-4o-mini AUTH=$KEY
+  bench pinned-long "http://127.0.0.1:$SY_PORT/v1/chat/completions" "$SY_PID" PATHS=1 PROMPT=long MODEL=bench/m1 AUTH=$KEY
+  bench auto "http://127.0.0.1:$SY_PORT/v1/chat/completions" "$SY_PID" PATHS=1 PROMPT=long MODEL=auto AUTH=$KEY
+  bench policies "http://127.0.0.1:$PO_PORT/v1/chat/completions" "$PO_PID" MODEL=bench/gpt-4o-mini AUTH=$KEY
   bench s-switchyard-nolog "http://127.0.0.1:$NL_PORT/v1/chat/completions" "$NL_PID" \
     STREAM=1 MODEL=bench-stream/gpt-4o-mini AUTH=$KEY
   for p in "${AVAILABLE[@]+"${AVAILABLE[@]}"}"; do
@@ -262,10 +308,10 @@ for RUN in $(seq "$RUNS"); do
     python3 -c 'import json,sys; print(sys.argv[2], "%.3f ms" % json.load(open(sys.argv[1]))["p50_ms"], end="  ")' \
       "$OUT/$f.r$RUN.3.ttfb.json" "$f"; done)"
 done
-for x in "switchyard:$SY_PID" "switchyard-nolog:$NL_PID" "floor:$FLOOR_PID"; do
+for x in "switchyard:$SY_PID" "switchyard-nolog:$NL_PID" "switchyard-policies:$PO_PID" "floor:$FLOOR_PID"; do
   awk -v n="${x%%:*}" '/VmHWM/{print n, $2}' "/proc/${x#*:}/status" >> "$OUT/peak-rss.txt"
 done
-stop_pid "$FLOOR_PID"; stop_pid "$SY_PID"; stop_pid "$NL_PID"
+stop_pid "$FLOOR_PID"; stop_pid "$SY_PID"; stop_pid "$NL_PID"; stop_pid "$PO_PID"
 
 # 5. Memory with STREAMS concurrent open streams: a fresh gateway whose `slow` provider is a second
 #    Switchyard process (its simulator streams 100 tokens at 5 tokens/s), so the upstream's memory is
