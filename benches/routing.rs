@@ -56,7 +56,7 @@ fn snapshot() -> Snapshot {
     std::fs::write(dir.path().join("models.yaml"), cat).unwrap();
     let snap = switchyard::config::load(
         &dir.path().join("switchyard.yaml"),
-        &switchyard::registry::Registry::new(),
+        &switchyard::registry::Registry::offline(),
     )
     .unwrap_or_else(|p| panic!("bench config: {p:?}"));
     assert_eq!(snap.catalog.models.len(), 50, "the bench needs a 50-model catalog");

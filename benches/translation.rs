@@ -65,7 +65,7 @@ fn models() -> Vec<Arc<Model>> {
     std::fs::write(dir.path().join("models.yaml"), cat).unwrap();
     let snap = switchyard::config::load(
         &dir.path().join("switchyard.yaml"),
-        &switchyard::registry::Registry::new(),
+        &switchyard::registry::Registry::offline(),
     )
     .unwrap_or_else(|p| panic!("bench config: {p:?}"));
     snap.catalog.models.clone()

@@ -85,7 +85,8 @@ wait_up() {  # URL PID: until URL answers (any HTTP status) or the process dies
 start_gateway() {  # NAME CONFIG PORT ADMIN_PORT [ENV=VALUE...]: sets $PID
   local name=$1 conf=$2 port=$3 admin=$4; shift 4
   port_busy "$port" && die "port $port is in use (set PORT_BASE)"
-  env "$@" "$BIN/switchyard" run --config "$conf" --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
+  # Each instance's database (request log on, as in production) goes with its results.
+  env SWITCHYARD_STORE="$OUT/$name.db" "$@" "$BIN/switchyard" run --config "$conf" --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
     </dev/null >/dev/null 2>"$OUT/$name.stderr" &
   PID=$!; STARTED+=("$PID")
   wait_up "http://127.0.0.1:$admin/healthz" "$PID" || { cat "$OUT/$name.stderr" >&2; die "$name did not start"; }

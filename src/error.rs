@@ -24,7 +24,8 @@ pub enum GatewayError {
     MethodNotAllowed {
         method: String,
         path: String,
-        allowed: &'static str,
+        /// The methods the path takes, `, `-separated (the `Allow` header).
+        allowed: String,
     },
     #[error("model {model:?} is not in the catalog")]
     UnknownModel { model: String, param: &'static str },
@@ -98,6 +99,9 @@ pub enum GatewayError {
     UpstreamStream { provider: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The store is off, or a read or write it was asked for failed.
+    #[error("{0}")]
+    StoreUnavailable(String),
 }
 
 fn summarize(reasons: &[(String, String)]) -> String {
@@ -139,6 +143,7 @@ impl GatewayError {
             GatewayError::ProviderAuthFailed { .. } => 502,
             GatewayError::BodiesInFlight => 503,
             GatewayError::Internal(_) => 500,
+            GatewayError::StoreUnavailable(_) => 503,
         }
     }
 
@@ -168,6 +173,7 @@ impl GatewayError {
             GatewayError::ProviderAuthFailed { .. } => "provider_auth_failed",
             GatewayError::BodiesInFlight => "too_many_request_bytes",
             GatewayError::Internal(_) => "internal_error",
+            GatewayError::StoreUnavailable(_) => "store_unavailable",
         }
     }
 
@@ -197,6 +203,7 @@ impl GatewayError {
             | GatewayError::ProviderAuthFailed { .. } => "upstream_error",
             GatewayError::BodiesInFlight => "overloaded_error",
             GatewayError::Internal(_) => "internal_error",
+            GatewayError::StoreUnavailable(_) => "api_error",
         }
     }
 

@@ -81,6 +81,43 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print or export the request log from the database file (offline, read-only), newest first.
+    Logs {
+        #[arg(long, default_value = "conf/switchyard.yaml")]
+        config: PathBuf,
+        /// The database file (default: the config's store.path).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// table, json or csv (json and csv are the same as GET /v1/org/logs).
+        #[arg(long, default_value = "table")]
+        format: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Only this workspace (default: every workspace).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// From this time on (RFC 3339 or Unix seconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// The model that answered, or the one asked for.
+        #[arg(long)]
+        model: Option<String>,
+        /// An HTTP status (429) or a class (4xx).
+        #[arg(long)]
+        status: Option<String>,
+        /// A key's name.
+        #[arg(long)]
+        key: Option<String>,
+        /// Continue after a previous page.
+        #[arg(long)]
+        cursor: Option<i64>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,7 +192,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { config } => match config::load(&config, &switchyard::registry::Registry::new()) {
+        Command::Check { config } => match config::load(&config, &switchyard::registry::Registry::offline()) {
             Ok(s) => {
                 for w in s.warnings() {
                     println!("warning: {w}");
@@ -191,7 +228,7 @@ fn main() -> ExitCode {
             budget,
             test_key,
         } => {
-            let snap = match config::load(&path, &switchyard::registry::Registry::new()) {
+            let snap = match config::load(&path, &switchyard::registry::Registry::offline()) {
                 Ok(s) => s,
                 Err(problems) => {
                     eprintln!("{problems}");
@@ -206,6 +243,42 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     print_quietly(&serde_json::to_string_pretty(&e.to_json("explain", &[])).unwrap_or_default());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Logs {
+            config,
+            db,
+            format,
+            limit,
+            workspace,
+            since,
+            until,
+            model,
+            status,
+            key,
+            cursor,
+            output,
+        } => {
+            let args = switchyard::logs_cli::Args {
+                db,
+                config,
+                format,
+                limit,
+                workspace,
+                since,
+                until,
+                model,
+                status,
+                key,
+                cursor,
+                output,
+            };
+            match switchyard::logs_cli::run(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("switchyard: {e}");
                     ExitCode::FAILURE
                 }
             }

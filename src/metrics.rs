@@ -33,6 +33,11 @@ pub struct Metrics {
     pub admin_refused: IntCounterVec,
     pub body_bytes_in_flight: IntGauge,
     pub billed_extras: IntCounterVec,
+    pub store_queue_depth: IntGauge,
+    pub store_dropped: IntCounterVec,
+    pub store_written: IntCounterVec,
+    pub store_errors: IntCounterVec,
+    pub store_retention_deleted: prometheus::IntCounter,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -86,7 +91,38 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable_metric("log_lines_dropped", e));
         let _ = r.register(Box::new(dropped.clone()));
+        let store_queue_depth = gauge(
+            &r,
+            "store_queue_depth",
+            "Log rows and cache entries waiting for the store's writer",
+        );
+        let store_retention_deleted = prometheus::IntCounter::new(
+            "store_retention_deleted_total",
+            "Rows and entries the store's retention and expiry removed",
+        )
+        .unwrap_or_else(|e| unreachable_metric("store_retention_deleted_total", e));
+        let _ = r.register(Box::new(store_retention_deleted.clone()));
         Metrics {
+            store_queue_depth,
+            store_retention_deleted,
+            store_dropped: counter(
+                &r,
+                "store_dropped_total",
+                "Writes dropped because the store's queue was full, by kind (log, kv)",
+                &["kind"],
+            ),
+            store_written: counter(
+                &r,
+                "store_written_total",
+                "Writes committed by the store's writer, by kind (log, kv, ledger, feedback)",
+                &["kind"],
+            ),
+            store_errors: counter(
+                &r,
+                "store_errors_total",
+                "Store writes that failed, by kind or step (begin, commit)",
+                &["kind"],
+            ),
             client_connections: {
                 let g = IntGauge::new("client_connections", "Open client connections")
                     .unwrap_or_else(|e| unreachable_metric("client_connections", e));
@@ -230,12 +266,18 @@ pub fn m() -> &'static Metrics {
 /// The log writer, whose dropped lines are reported at each scrape.
 pub static LOG_WRITER: std::sync::OnceLock<crate::logwriter::BatchWriter> = std::sync::OnceLock::new();
 
+/// The store, whose queue depth is reported at each scrape.
+pub static STORE: std::sync::OnceLock<std::sync::Arc<crate::store::Store>> = std::sync::OnceLock::new();
+
 pub fn refresh_gauges() {
     if let Some(w) = LOG_WRITER.get() {
         m().log_lines_dropped.set(w.dropped() as i64);
     }
     m().body_bytes_in_flight
         .set(i64::try_from(crate::proxy::body::bytes_in_flight()).unwrap_or(i64::MAX));
+    if let Some(s) = STORE.get() {
+        m().store_queue_depth.set(i64::try_from(s.queue_depth()).unwrap_or(i64::MAX));
+    }
 }
 
 #[cfg(test)]

@@ -133,6 +133,11 @@ pub struct RunOptions {
 pub fn run(opts: RunOptions) -> Result<(), String> {
     let registry = Arc::new(Registry::new());
     let mut snap = config::load(&opts.config, &*registry).map_err(|p| p.to_string())?;
+    let store = registry.store();
+    if let Some(st) = &store {
+        let _ = crate::metrics::STORE.set(st.clone());
+        tracing::info!(location = ?st.location, "store open");
+    }
     opts.overrides.apply(&mut snap);
     for w in snap.warnings() {
         tracing::warn!(warning = %w, "configuration");
@@ -179,11 +184,17 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         serial: Mutex::new(()),
     });
 
+    let router = Arc::new(RouterState {
+        stored_prefs: store.as_ref().map(|s| s.prefs.clone()).unwrap_or_default(),
+        ..RouterState::default()
+    });
     let gateway = Gateway {
         state: state.clone(),
         resolver,
         simulator,
-        router: Arc::new(RouterState::default()),
+        router: router.clone(),
+        store: store.clone(),
+        idempotency: crate::proxy::idempotency::Idempotency::new(store.as_ref().map(|s| s.kv_handle())),
     };
     let mut server_options = HttpServerOptions::default();
     server_options.h2c = settings.h2c;
@@ -213,7 +224,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
 
     let mut admin = Service::new(
         "admin".to_string(),
-        HttpServer::new_app(AdminApp::new(reloader.clone())),
+        HttpServer::new_app(AdminApp::new(reloader.clone(), store.clone(), router)),
     );
     let mut admin_sockets = Vec::new();
     let admin_listen = bind(&settings.admin_listen, opts.upgrade, &mut admin_sockets)?;
@@ -238,7 +249,18 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     });
     server.add_service(background_service("reload", ReloadOnHangup(reloader)));
     server.run(pingora::server::RunArgs::default());
-    // Pingora's `run_forever` would exit here; write out the last log lines first.
+    // Pingora returns here after SIGTERM, SIGINT or an upgrade's SIGQUIT, once its runtimes stopped (so
+    // every finished request has queued its row): write out what the store and the log hold.
+    if let Some(st) = &store {
+        let started = std::time::Instant::now();
+        let ok = st.close(std::time::Duration::from_secs(30));
+        tracing::info!(
+            flushed = ok,
+            dropped_total = st.dropped(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store closed"
+        );
+    }
     if let Some(w) = crate::metrics::LOG_WRITER.get() {
         w.flush_now();
     }

@@ -120,7 +120,9 @@ async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
             })
             .collect::<Vec<_>>()
             .join("\n")
-            + "\n";
+            + "\n"
+            // Both processes write the request log of one database.
+            + &format!("store:\n  path: {}\n", sock_dir.path().join("state.db").display());
         std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
         std::fs::write(dir.path().join("models.yaml"), format!("models:\n{}", model("up/a", "a", &[]))).unwrap();
         dir
@@ -179,4 +181,13 @@ async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
     assert!(ok > 100, "{ok} requests went through");
     assert!(failed.is_empty(), "{} of {} failed: {failed:?}", failed.len(), ok as usize + failed.len());
     new.wait_log(5, |l| l.contains("\"target\":\"access\""));
+    // Every answered request has its row, whichever process answered it: the old one flushed its
+    // queue before it exited, and the export waits for the new one's.
+    let rows: serde_json::Value = reqwest::get(format!("{}/admin/logs?limit=10000&status=200&model=up/a", new.admin))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows["data"].as_array().unwrap().len(), ok as usize, "rows for the {ok} answered requests");
 }

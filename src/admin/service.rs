@@ -1,7 +1,8 @@
 //! The admin listener (loopback by default; never expose it): `GET /metrics` (Prometheus text),
-//! `GET /healthz`, and `POST /admin/reload` (the same reload as SIGHUP), as the route table lists.
-//! Every request passes `guard` first (no browser requests, the admin token for mutating endpoints
-//! and, unless the config opens it, for metrics; reloads rate-limited).
+//! `GET /healthz`, `POST /admin/reload` (the same reload as SIGHUP) and `GET /admin/logs` (the request
+//! log of every workspace), as the route table lists. Every request passes `guard` first (no browser
+//! requests, the admin token for mutating endpoints, the log export and, unless the config opens it,
+//! for metrics; reloads rate-limited).
 
 use std::sync::Arc;
 
@@ -19,13 +20,21 @@ use crate::reload::Reloader;
 pub struct AdminApp {
     pub reloader: Arc<Reloader>,
     reloads: ReloadGate,
+    pub store: Option<Arc<crate::store::Store>>,
+    pub router: Arc<crate::router::RouterState>,
 }
 
 impl AdminApp {
-    pub fn new(reloader: Arc<Reloader>) -> Self {
+    pub fn new(
+        reloader: Arc<Reloader>,
+        store: Option<Arc<crate::store::Store>>,
+        router: Arc<crate::router::RouterState>,
+    ) -> Self {
         AdminApp {
             reloader,
             reloads: ReloadGate::default(),
+            store,
+            router,
         }
     }
 }
@@ -125,6 +134,48 @@ impl ServeHttp for AdminApp {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         json!({"reloaded": false, "problems": [e.to_string()]}),
                     ),
+                }
+            }
+            Handler::Async(f) => {
+                let snap = self.reloader.state.load_full();
+                let query = session.req_header().uri.query().map(str::to_string);
+                let headers = session.req_header().headers.clone();
+                let head = http::Request::new(()).into_parts().0;
+                let call = endpoints::Call {
+                    head: &head,
+                    path: &path,
+                    query: query.as_deref(),
+                    body: &[],
+                    snap: &snap,
+                    identity: None,
+                    router: &self.router,
+                    request_id: "admin",
+                    method: &method,
+                    headers: &headers,
+                    store: self.store.as_ref(),
+                };
+                match f(&call).await {
+                    Ok(endpoints::Reply::Json(status, v)) => {
+                        json_reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), v)
+                    }
+                    Ok(endpoints::Reply::Body {
+                        status,
+                        content_type,
+                        body,
+                        headers,
+                    }) => {
+                        let mut r = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), content_type, body);
+                        for (k, v) in headers {
+                            if let Ok(v) = http::HeaderValue::from_str(&v) {
+                                r.headers_mut().insert(k, v);
+                            }
+                        }
+                        r
+                    }
+                    Err(e) => {
+                        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        json_reply(status, e.to_json("admin", &[]))
+                    }
                 }
             }
             Handler::Chat(_) | Handler::Compose(_) | Handler::Local(_) => json_reply(

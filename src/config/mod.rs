@@ -10,6 +10,7 @@ pub mod raw;
 pub mod routing;
 pub mod snapshot;
 mod source;
+pub mod store;
 mod validate;
 
 use std::path::Path;
@@ -50,7 +51,16 @@ pub const PRICE_TIERS: &[&str] = &["free", "budget", "standard", "premium", "fro
 
 /// Scope words a key may carry: endpoint groups (`*` is every group), and `costly_features`, which
 /// `*` does not include (it must be named).
-pub const ENDPOINT_SCOPES: &[&str] = &["*", "inference", "catalog", "health", switchyard_sdk::COSTLY_FEATURES];
+pub const ENDPOINT_SCOPES: &[&str] = &[
+    "*",
+    "inference",
+    "catalog",
+    "health",
+    "logs",
+    "wallet",
+    "preferences",
+    switchyard_sdk::COSTLY_FEATURES,
+];
 
 /// Load and validate the configuration at `path` (and the catalog it names); `assemble` builds the
 /// classifier and the phases.
@@ -66,6 +76,8 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
     let providers = validate::validate_providers(&raw.providers, &src, &mut problems);
     let catalog = catalog::validate_catalog(raw_catalog.models, &providers, &cat_src, &mut problems);
     let keys = validate::validate_keys(&raw.keys, &src, &mut problems);
+    let store = store::validate_store(&raw.store, &src, &dir, &mut problems);
+    let webhooks = store::validate_webhooks(&raw.webhooks, &src, &mut problems);
     let mut routing_problems = Vec::new();
     let routing = routing::validate(&raw.routing, &raw.workspaces, &dir, &mut routing_problems);
     problems.extend(routing_problems.into_iter().map(|(path, msg)| src.problem(path, msg)));
@@ -83,7 +95,7 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
     });
     let keys = Arc::new(keys);
     let phases = if problems.is_empty() {
-        assemble.phases(&sections, &server, &keys, &dir).unwrap_or_else(|p| {
+        assemble.phases(&sections, &server, &keys, store.as_ref(), &dir).unwrap_or_else(|p| {
             problems.extend(p);
             Vec::new()
         })
@@ -104,5 +116,7 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
         phases,
         routing,
         classifier,
+        store,
+        webhooks,
     })
 }

@@ -45,11 +45,13 @@ pub trait Assemble {
     fn classifier(&self, weights: Option<&Path>) -> Result<Arc<dyn switchyard_sdk::Classify>, String>;
 
     /// The phases of a snapshot, from the plugin sections (problems located through the sections).
+    /// `store`: the database the phases' durable state lives in (`None`: off).
     fn phases(
         &self,
         sections: &[PluginSection],
         server: &ServerSettings,
         keys: &Arc<KeyStore>,
+        store: Option<&crate::store::Settings>,
         dir: &Path,
     ) -> Result<Vec<Arc<dyn switchyard_sdk::Phase>>, Vec<Problem>>;
 }

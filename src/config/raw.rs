@@ -28,6 +28,12 @@ pub struct RawConfig {
     /// One section per plugin (its own typed config), or the name of a YAML file holding it.
     #[serde(default)]
     pub plugins: BTreeMap<String, serde_yaml::Value>,
+    /// The embedded database.
+    #[serde(default)]
+    pub store: super::store::RawStore,
+    /// Signed webhooks (wallet top-ups).
+    #[serde(default)]
+    pub webhooks: super::store::RawWebhooks,
 }
 
 fn default_catalog() -> String {

@@ -133,6 +133,10 @@ pub struct RawWorkspace {
     pub excluded_providers: Vec<String>,
     pub excluded_models: Vec<String>,
     pub preferred_providers: Vec<String>,
+    /// The task assumed when a request names none and the classifier is unsure.
+    pub default_task: Option<String>,
+    /// `metadata` (the default: the request log keeps no prompt or answer text) or `full`.
+    pub content_mode_default: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -160,6 +164,8 @@ pub struct Policy {
     pub split: Vec<Arm>,
 }
 
+/// A workspace's routing defaults: the YAML's (`workspaces.<name>`), with what the workspace stored
+/// through `PUT /v1/preferences/{key}` laid over them (`crate::store::prefs`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Preferences {
     pub quality_floor: Option<f64>,
@@ -167,6 +173,40 @@ pub struct Preferences {
     pub excluded_providers: Vec<String>,
     pub excluded_models: Vec<String>,
     pub preferred_providers: Vec<String>,
+    /// A task name (`code`, ...): the task `auto` assumes when the request names none and the
+    /// classifier's confidence is under [`DEFAULT_TASK_BELOW`].
+    pub default_task: Option<String>,
+    pub content_mode: ContentMode,
+}
+
+/// Under this classifier confidence, a workspace's `default_task` replaces the classifier's task.
+pub const DEFAULT_TASK_BELOW: f32 = 0.5;
+
+/// Whether the request log keeps prompt and answer text for a workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ContentMode {
+    /// Routing facts, tokens and cost only (the default).
+    #[default]
+    Metadata,
+    /// Also the prompt and the answer text.
+    Full,
+}
+
+impl ContentMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "metadata" => Some(ContentMode::Metadata),
+            "full" => Some(ContentMode::Full),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentMode::Metadata => "metadata",
+            ContentMode::Full => "full",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -369,6 +409,22 @@ pub fn validate(
             .default_optimization
             .as_deref()
             .and_then(|m| mode(format!("workspaces.{name}.default_optimization"), m));
+        if let Some(t) = w.default_task.as_deref().filter(|t| !super::TASKS.contains(t)) {
+            ws_problems.push((
+                format!("workspaces.{name}.default_task"),
+                format!("unknown task {t:?}; known: {}", super::TASKS.join(", ")),
+            ));
+        }
+        let content_mode = match w.content_mode_default.as_deref() {
+            None => ContentMode::Metadata,
+            Some(c) => ContentMode::parse(c).unwrap_or_else(|| {
+                ws_problems.push((
+                    format!("workspaces.{name}.content_mode_default"),
+                    format!("unknown content mode {c:?}; use metadata or full"),
+                ));
+                ContentMode::Metadata
+            }),
+        };
         prefs.insert(
             name.clone(),
             Preferences {
@@ -377,6 +433,8 @@ pub fn validate(
                 excluded_providers: w.excluded_providers.clone(),
                 excluded_models: w.excluded_models.clone(),
                 preferred_providers: w.preferred_providers.clone(),
+                default_task: w.default_task.clone(),
+                content_mode,
             },
         );
     }

@@ -288,6 +288,10 @@ pub struct Snapshot {
     pub routing: super::routing::Routing,
     /// The prompt classifier (built by the router from `routing.classifier`).
     pub classifier: Arc<dyn Classify>,
+    /// The embedded database's settings (`None`: `store.enabled: false`). Read at start only: a
+    /// changed path takes effect on restart.
+    pub store: Option<crate::store::Settings>,
+    pub webhooks: super::store::Webhooks,
 }
 
 impl Snapshot {

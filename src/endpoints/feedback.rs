@@ -1,13 +1,13 @@
 //! `POST /v1/auto/feedback {prompt, classified_task, correct, confidence, suggested_task?}`: a client
 //! says whether the classifier got a prompt's task right.
 //!
-//! What happens to it: it is validated, then kept in this process's memory, per workspace, the
-//! newest `PER_WORKSPACE` entries (older ones are dropped first; the prompt is kept up to
-//! `PROMPT_BYTES` bytes, never logged). Counters per workspace (received, correct, per task, the most
-//! frequent corrections) cover everything received since the process started. All of it is lost at
-//! restart: a durable store, and feeding corrections back into the classifier's calibration, are
-//! later work. The answer carries the entry's id, the classifier's current view of the prompt, and
-//! the workspace's summary (there is no read endpoint).
+//! What happens to it: it is validated, written to the store (durable; the `feedback` table, subject to
+//! the store's retention; `GET /v1/preferences/suggestions` reads it), and kept in this process's
+//! memory, per workspace, the newest `PER_WORKSPACE` entries (the prompt is kept up to `PROMPT_BYTES`
+//! bytes, never logged) with counters (received, correct, per task, the most frequent corrections)
+//! since the process started. Feeding corrections back into the classifier's calibration is later
+//! work. The answer carries the entry's id, the classifier's current view of the prompt, and the
+//! workspace's summary since start.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +27,7 @@ pub const PROMPT_BYTES: usize = 4096;
 /// Corrections listed in the summary.
 const TOP_CORRECTIONS: usize = 5;
 
-#[allow(dead_code)] // kept for the durable store to come; nothing reads them back yet
+#[allow(dead_code)] // the memory copy of what the store keeps; the summary reads the counters
 struct Entry {
     id: String,
     received_unix: u64,
@@ -150,6 +150,19 @@ pub fn submit(call: &Call) -> Result<Value, GatewayError> {
         confidence: p.confidence,
         suggested: p.suggested,
     };
+    let stored = call.store.is_some_and(|st| {
+        st.feedback(crate::store::feedback::FeedbackRow {
+            id: id.clone(),
+            ts_ms: crate::store::now_ms(),
+            workspace: workspace.clone(),
+            key_name: entry.key.clone(),
+            prompt: entry.prompt.clone(),
+            classified_task: p.classified.as_str(),
+            correct: p.correct,
+            confidence: p.confidence,
+            suggested_task: p.suggested.map(Task::as_str),
+        })
+    });
     let summary = {
         let mut store = STORE.lock().unwrap_or_else(|e| e.into_inner());
         let ws = store.entry(workspace.clone()).or_default();
@@ -181,9 +194,11 @@ pub fn submit(call: &Call) -> Result<Value, GatewayError> {
             "confidence": round3(f64::from(now.confidence)),
             "agrees_with_classified_task": now.task == p.classified,
         },
-        "storage": format!(
-            "kept in memory, newest {PER_WORKSPACE} per workspace; lost at restart"
-        ),
+        "storage": if stored {
+            "stored durably; the summary counts what this process received since it started".to_string()
+        } else {
+            format!("the store is off: kept in memory only, newest {PER_WORKSPACE} per workspace; lost at restart")
+        },
         "summary": summary,
     }))
 }

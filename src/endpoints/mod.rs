@@ -8,8 +8,13 @@
 //! - `browse`: `POST /v1/models/query`, `GET /v1/models/tags`, `/v1/models/price-tiers`,
 //!   `/v1/catalog/taxonomy`, `/v1/catalog/families[/{id}]`;
 //! - `schema`: `GET /v1/models/{id}/input-schema|output-schema`, `POST …/validate-input|validate-output`;
-//! - `feedback`: `POST /v1/auto/feedback`;
+//! - `feedback`: `POST /v1/auto/feedback` (stored durably when the store is on);
 //! - `preview`: `POST /v1/rules/preview` (firewall, rules and routing for a request, no upstream call);
+//! - `logs`: `GET /v1/org/logs` (a key's workspace) and the admin listener's `GET /admin/logs` (every
+//!   workspace): the request log as JSON or CSV;
+//! - `wallet`: `GET /v1/wallet`; `webhooks`: `POST /v1/webhooks/polar` (signed top-ups);
+//! - `preferences`: `GET /v1/preferences`, `PUT`/`DELETE /v1/preferences/{key}`,
+//!   `GET /v1/preferences/suggestions`;
 //! - `compose`: `POST /v1/auto/route`, `POST /v1/models/route`, `POST /v1/images/generations`, whose
 //!   upstream call goes through the proxy's hooks like any other and whose answer is composed
 //!   around the provider's;
@@ -19,11 +24,20 @@ pub mod browse;
 pub mod compose;
 pub mod feedback;
 pub mod fields;
+pub mod logs;
 pub mod models;
+pub mod preferences;
 pub mod preview;
 pub mod recommend;
 pub mod schema;
 pub mod suggest;
+pub mod suggestions;
+pub mod wallet;
+pub mod webhooks;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use http::Method;
 use serde_json::Value;
@@ -56,9 +70,29 @@ pub struct Call<'a> {
     pub identity: Option<&'a Identity>,
     pub router: &'a RouterState,
     pub request_id: &'a str,
+    pub method: &'a Method,
+    pub headers: &'a http::HeaderMap,
+    /// The store (`None`: `store.enabled: false`).
+    pub store: Option<&'a Arc<crate::store::Store>>,
 }
 
 pub type LocalFn = fn(&Call) -> Result<Value, GatewayError>;
+
+/// A handler's answer that is not a 200 JSON body.
+pub enum Reply {
+    Json(u16, Value),
+    Body {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+        headers: Vec<(&'static str, String)>,
+    },
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A handler that awaits something off the worker (a store read or a durable write).
+pub type AsyncFn = for<'a> fn(&'a Call<'a>) -> BoxFuture<'a, Result<Reply, GatewayError>>;
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +105,8 @@ pub enum Handler {
     Compose(compose::Kind),
     /// Answered from the catalog and the router's state, as JSON.
     Local(LocalFn),
+    /// Answered after awaiting the store (both listeners).
+    Async(AsyncFn),
     /// Prometheus text (admin listener).
     Metrics,
     /// Reload the configuration (admin listener).
@@ -264,7 +300,40 @@ pub static ROUTES: &[Route] = &[
         H::Local(schema::validate_output),
     ),
     route(Method::GET, Prefix("/v1/models/"), E::ModelInfo, H::Local(models::info)),
+    route(Method::GET, Exact("/v1/org/logs"), E::Logs, H::Async(logs::export)),
+    route(Method::GET, Exact("/v1/wallet"), E::Wallet, H::Async(wallet::show)),
+    route(
+        Method::POST,
+        Exact("/v1/webhooks/polar"),
+        E::Webhook,
+        H::Async(webhooks::polar),
+    ),
+    route(
+        Method::GET,
+        Exact("/v1/preferences"),
+        E::Preferences,
+        H::Async(preferences::list),
+    ),
+    route(
+        Method::GET,
+        Exact("/v1/preferences/suggestions"),
+        E::Preferences,
+        H::Async(preferences::suggestions),
+    ),
+    route(
+        Method::PUT,
+        Prefix("/v1/preferences/"),
+        E::Preferences,
+        H::Async(preferences::put),
+    ),
+    route(
+        Method::DELETE,
+        Prefix("/v1/preferences/"),
+        E::Preferences,
+        H::Async(preferences::delete),
+    ),
     admin(Method::GET, "/healthz", E::Health, H::Health),
+    admin(Method::GET, "/admin/logs", E::Logs, H::Async(logs::export_all)),
     admin(Method::GET, "/metrics", E::Health, H::Metrics),
     admin(Method::POST, "/admin/reload", E::Health, H::Reload),
 ];
@@ -295,7 +364,7 @@ pub fn find(listener: Listener, method: &Method, path: &str) -> Result<&'static 
     Err(GatewayError::MethodNotAllowed {
         method: method.to_string(),
         path: path.to_string(),
-        allowed: if allowed.contains(&"POST") { "POST" } else { "GET" },
+        allowed: allowed.join(", "),
     })
 }
 

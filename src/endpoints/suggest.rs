@@ -107,9 +107,8 @@ fn pool(
     budget: Option<Money>,
 ) -> (Vec<Candidate>, Vec<(String, String)>) {
     let test_key = call.identity.is_some_and(|i| i.test_key);
-    let prefs = call
-        .identity
-        .and_then(|i| call.snap.routing.workspaces.get(&*i.workspace));
+    let prefs = call.router.preferences(call.snap, call.identity);
+    let prefs = prefs.as_deref();
     let mut cands = Vec::new();
     let mut filtered = Vec::new();
     let caller = call.identity.map(|i| call.router.health.caller(&i.key_id));

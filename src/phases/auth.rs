@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use switchyard_sdk::{Decision, Endpoint, Exchange, Identity, Phase, Reject, RejectKind};
+use switchyard_sdk::{Decision, Exchange, Identity, Phase, Reject, RejectKind};
 
 use super::throttle::AuthThrottle;
 use crate::config::KeyStore;
@@ -71,7 +71,7 @@ impl Phase for Auth {
     }
 
     fn on_headers(&self, head: &http::request::Parts, ex: &mut Exchange) -> Decision {
-        if ex.endpoint == Endpoint::Health {
+        if ex.endpoint.is_open() {
             return Decision::Continue;
         }
         if let Some(wait) = ex.client_ip.and_then(|ip| self.throttle.blocked(ip, self.max_failures)) {
@@ -126,7 +126,7 @@ impl Phase for Auth {
 mod tests {
     use super::*;
     use crate::config::KeyEntry;
-    use switchyard_sdk::{KeyLimits, Scopes};
+    use switchyard_sdk::{Endpoint, KeyLimits, Scopes};
 
     fn store(revoked: bool, endpoints: &[&str]) -> Arc<KeyStore> {
         Arc::new(KeyStore::new(vec![KeyEntry {

@@ -58,6 +58,12 @@ impl AnswerHooks {
         !self.stream.is_empty() || self.collect
     }
 
+    /// The core needs the canonical answer too (an idempotent request's first answer, a workspace
+    /// that logs answers).
+    pub fn collect_too(&mut self) {
+        self.collect = true;
+    }
+
     /// Whether the core must assemble the canonical answer for the phases' accounting.
     pub fn collect(&self) -> bool {
         self.collect

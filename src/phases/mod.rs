@@ -1,6 +1,6 @@
 //! The core's own phases (authentication, body size, validation) and the one phase runner every
-//! endpoint and stage goes through: [`Pipeline::run`] for the request stages (the first refusal or
-//! answer wins), [`AnswerHooks`] for the way back (whole answers and streamed text), and
+//! endpoint and stage goes through: [`Pipeline::run`] for the request stages (headers, request, routed;
+//! the first refusal or answer wins), [`AnswerHooks`] for the way back (whole answers and streamed text), and
 //! [`Pipeline::complete`] for accounting. Which phases run, in which order, is the registry's
 //! (`crate::registry`).
 
@@ -25,6 +25,8 @@ pub enum Stage {
     Headers,
     /// The body is parsed into the canonical request.
     Request,
+    /// The route is chosen (`ex.routed`), nothing went upstream yet.
+    Routed,
 }
 
 /// What the request stages decided, when no phase refused.
@@ -56,6 +58,7 @@ impl<'a> Pipeline<'a> {
             let d = match stage {
                 Stage::Headers => p.on_headers(head, ex),
                 Stage::Request => p.on_request(head, ex),
+                Stage::Routed => p.on_routed(head, ex),
             };
             match d {
                 Decision::Continue => {}
@@ -71,7 +74,8 @@ impl<'a> Pipeline<'a> {
         Ok(Verdict::Continue)
     }
 
-    /// Which phases watch this request's answer (asked once, after the request stage).
+    /// Which phases watch this request's answer (asked once, after the request stage). The core may
+    /// add its own reason to collect the answer (`AnswerHooks::collect_too`).
     pub fn watch(&self, ex: &Exchange) -> AnswerHooks {
         AnswerHooks::new(self.phases, ex)
     }

@@ -69,6 +69,8 @@ pub struct DecisionState {
     pub hooks: AnswerHooks,
     /// The phase that answered in the gateway's place.
     pub answered_by: Option<&'static str>,
+    /// This request holds an `Idempotency-Key`: its answer is captured for repeats.
+    pub idempotency: Option<super::idempotency::Claim>,
 }
 
 /// The current attempt's upstream request.

@@ -1,5 +1,8 @@
-//! The one place that records a finished request: metrics and one structured access-log line (JSON
-//! through `tracing`). No secrets and no prompt text: the key appears by its configured name only.
+//! The one place that records a finished request: metrics, one structured access-log line (JSON
+//! through `tracing`), the request log's row (handed to the store's queue: one channel send, never a
+//! wait), and the end of an idempotent request (its answer kept, its key freed). No secrets, and no
+//! prompt text unless the workspace's `content_mode_default` is `full` (then in the row only): the key
+//! appears by its configured name only.
 //! Lines of failed authentication are sampled (a client can make tens of thousands a second):
 //! [`AUTH_FAILURE_LINES_PER_SECOND`] are written, the rest counted in
 //! `access_log_sampled_out_total`.
@@ -15,6 +18,7 @@ use super::ctx::Ctx;
 use crate::metrics::m;
 use crate::phases::Pipeline;
 use crate::router::RouterState;
+use crate::store::LogSink;
 
 /// Access-log lines of failed authentication (401, and the 429 of a throttled address) written per
 /// second at most.
@@ -57,7 +61,11 @@ fn sampled_out(ctx: &Ctx) -> bool {
     true
 }
 
-pub fn record(ctx: &Ctx, router: &RouterState) {
+pub fn record(ctx: &mut Ctx, router: &RouterState, sink: Option<&dyn LogSink>) {
+    if let Some(claim) = ctx.decision.idempotency.take() {
+        let complete = ctx.answer.error.is_none() && !ctx.answer.truncated;
+        claim.finish(complete);
+    }
     attempt::learn(ctx, router);
     let outcome = PhaseOutcome {
         status: ctx.answer.status,
@@ -133,9 +141,31 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
     if let Some(phase) = ctx.decision.answered_by {
         metrics.phase_answers.with_label_values(&[phase]).inc();
     }
-    if !ctx.snap.server.access_log || ctx.ex.endpoint == Endpoint::Health || sampled_out(ctx) {
-        return;
+    let (firewall, rules) = (firewall_log(ctx), rules_log(ctx));
+    let ttft_ms = ttft.map(|t| t.as_secs_f64() * 1e3);
+    if ctx.snap.server.access_log && ctx.ex.endpoint != Endpoint::Health && !sampled_out(ctx) {
+        access_line(ctx, total, upstream, overhead, ttft_ms, stream, &firewall, &rules);
     }
+    if let Some(sink) = sink.filter(|_| ctx.ex.endpoint != Endpoint::Health) {
+        let row = super::log_row::row(ctx, router, total, ttft_ms, firewall, rules);
+        sink.record(row);
+    }
+}
+
+/// The access-log line.
+#[allow(clippy::too_many_arguments)]
+fn access_line(
+    ctx: &Ctx,
+    total: std::time::Duration,
+    upstream: std::time::Duration,
+    overhead: std::time::Duration,
+    ttft_ms: Option<f64>,
+    stream: bool,
+    firewall: &Option<String>,
+    rules: &Option<String>,
+) {
+    let endpoint = ctx.ex.endpoint.as_str();
+    let model = ctx.current_model();
     let usage = ctx.answer.usage.unwrap_or_default();
     let id = ctx.ex.identity.as_ref();
     let route = ctx.decision.route.as_ref();
@@ -161,7 +191,7 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         fallback = ctx.attempts.len() > 1,
         latency_ms = total.as_secs_f64() * 1e3,
         upstream_ms = upstream.as_secs_f64() * 1e3,
-        ttft_ms = ttft.map(|t| t.as_secs_f64() * 1e3),
+        ttft_ms,
         overhead_us = overhead.as_micros() as u64,
         input_tokens = usage.input_tokens,
         cached_input_tokens = usage.cached_input_tokens,
@@ -172,9 +202,9 @@ pub fn record(ctx: &Ctx, router: &RouterState) {
         error_code = ctx.answer.error.as_ref().map(|e| e.code()),
         error_detail = ctx.answer.error.as_ref().filter(|e| e.is_server_side()).map(|e| e.log_detail()),
         answered_by = ctx.decision.answered_by,
-        firewall = firewall_log(ctx),
+        firewall = firewall.as_deref(),
         billed_extras = billed_extras_log(ctx),
-        rules = rules_log(ctx),
+        rules = rules.as_deref(),
         "request"
     );
 }

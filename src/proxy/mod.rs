@@ -9,7 +9,9 @@ pub mod ctx;
 pub mod failure;
 pub mod framing;
 pub mod headers;
+pub mod idempotency;
 pub mod log;
+pub mod log_row;
 pub mod request;
 pub mod rerender;
 pub mod respond;
@@ -44,6 +46,10 @@ pub struct Gateway {
     pub simulator: SocketAddr,
     /// Health and sessions, learned from traffic.
     pub router: Arc<RouterState>,
+    /// The store (`None`: off): the request log's sink, and what the endpoints read.
+    pub store: Option<Arc<crate::store::Store>>,
+    /// Requests in flight and answers kept under an `Idempotency-Key`.
+    pub idempotency: Arc<idempotency::Idempotency>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique without a syscall per request.
@@ -151,7 +157,11 @@ impl ProxyHttp for Gateway {
     }
 
     async fn response_filter(&self, s: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> pingora::Result<()> {
-        response::client_headers(resp, ctx, framing::header_written(s), s.is_process_shutting_down())
+        response::client_headers(resp, ctx, framing::header_written(s), s.is_process_shutting_down())?;
+        if let Some(claim) = ctx.decision.idempotency.as_mut() {
+            claim.header(resp.status.as_u16(), captured_headers(resp.headers.iter()));
+        }
+        Ok(())
     }
 
     fn upstream_response_body_filter(
@@ -178,6 +188,9 @@ impl ProxyHttp for Gateway {
     ) -> pingora::Result<Option<std::time::Duration>> {
         if let Some(len) = response::body(body, eos, ctx)? {
             framing::whole_answer(s, len, ctx.answer.cost);
+        }
+        if let (Some(claim), Some(b)) = (ctx.decision.idempotency.as_mut(), body.as_ref()) {
+            claim.chunk(b);
         }
         Ok(None)
     }
@@ -206,6 +219,14 @@ impl ProxyHttp for Gateway {
         if ctx.request.counted_in_flight {
             m().in_flight.dec();
         }
-        log::record(ctx, &self.router);
+        log::record(ctx, &self.router, self.store.as_deref().map(|s| s as &dyn crate::store::LogSink));
     }
+}
+
+/// Response headers to replay to a repeat of an idempotent request.
+pub fn captured_headers<'a>(headers: impl Iterator<Item = (&'a http::HeaderName, &'a http::HeaderValue)>) -> Vec<(String, String)> {
+    headers
+        .filter(|(k, _)| idempotency::keep_header(k.as_str()))
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
 }

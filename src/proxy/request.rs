@@ -8,9 +8,11 @@ use http::Method;
 use pingora::proxy::Session;
 
 use super::ctx::Ctx;
+use super::idempotency::{self, Begin};
 use super::{answered, body, respond};
 use crate::api::{codec, Schema};
-use crate::endpoints::{self, compose, Call, Handler, Listener};
+use crate::config::routing::ContentMode;
+use crate::endpoints::{self, compose, Call, Handler, Listener, Reply};
 use crate::error::GatewayError;
 use crate::phases::{Pipeline, Stage, Verdict};
 use crate::router::{self, RouteInput};
@@ -81,14 +83,16 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             let _ = respond::json(s, ctx, 200, &v).await;
             Ok(Flow::Answered)
         }
-        Handler::Local(f) => {
-            let body = if s.req_header().method == Method::POST {
+        Handler::Local(_) | Handler::Async(_) => {
+            let method = s.req_header().method.clone();
+            let body = if method == Method::POST || method == Method::PUT {
                 body::read_whole(s, limits, &mut ctx.request.body_budget).await?
             } else {
                 bytes::Bytes::new()
             };
             let path = endpoints::normalize(s.req_header().uri.path()).to_string();
             let query = s.req_header().uri.query().map(str::to_string);
+            let headers = s.req_header().headers.clone();
             let call = Call {
                 head: s.req_header(),
                 path: &path,
@@ -98,18 +102,43 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
                 identity: ctx.ex.identity.as_ref(),
                 router: &gw.router,
                 request_id: &ctx.ex.request_id,
+                method: &method,
+                headers: &headers,
+                store: gw.store.as_ref(),
             };
-            let answer = f(&call)?;
-            let _ = respond::json(s, ctx, 200, &answer).await;
+            let reply = match route.handler {
+                Handler::Local(f) => Reply::Json(200, f(&call)?),
+                Handler::Async(f) => f(&call).await?,
+                _ => return Err(GatewayError::Internal("not a local handler".into())),
+            };
+            match reply {
+                Reply::Json(status, v) => {
+                    let _ = respond::json(s, ctx, status, &v).await;
+                }
+                Reply::Body {
+                    status,
+                    content_type,
+                    body,
+                    headers,
+                } => {
+                    let _ = respond::send(s, ctx, status, content_type, bytes::Bytes::from(body), &headers).await;
+                }
+            }
             Ok(Flow::Answered)
         }
         Handler::Compose(kind) => {
             let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
+            if replayed(s, ctx, gw, &bytes).await? {
+                return Ok(Flow::Answered);
+            }
             let verdict = compose::prepare(kind, s, ctx, gw, &bytes)?;
-            proceed(s, ctx, &pipeline, verdict).await
+            proceed(s, ctx, gw, &pipeline, verdict).await
         }
         Handler::Chat(schema) => {
             let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
+            if replayed(s, ctx, gw, &bytes).await? {
+                return Ok(Flow::Answered);
+            }
             let parsed = codec(schema).parse(&bytes)?;
             ctx.ex.set_request(parsed.request);
             ctx.request.body = bytes;
@@ -126,7 +155,7 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
                 };
                 ctx.decision.route = Some(router::resolve(&input)?);
             }
-            proceed(s, ctx, &pipeline, verdict).await
+            proceed(s, ctx, gw, &pipeline, verdict).await
         }
         Handler::Metrics | Handler::Reload => {
             Err(GatewayError::Internal("an admin route on the client listener".into()))
@@ -149,14 +178,58 @@ pub fn header_mode_into_hints(s: &Session, ex: &mut switchyard_sdk::Exchange) {
     }
 }
 
-/// After the request stage: a phase's answer is written now; otherwise the phases watching the
-/// answer are noted and the request goes upstream.
+/// A request with an `Idempotency-Key`: a repeat is answered here with the first answer (after
+/// waiting for it if it is still running); a first request goes on holding the key. `true`: answered.
+async fn replayed(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway, body: &[u8]) -> Result<bool, GatewayError> {
+    let Some(v) = header(s, "idempotency-key") else {
+        return Ok(false);
+    };
+    let key = idempotency::key_of(v)?;
+    let ws = ctx.ex.identity.as_ref().map_or("", |i| &*i.workspace).to_string();
+    let head = s.req_header();
+    let fp = idempotency::fingerprint(head.method.as_str(), endpoints::normalize(head.uri.path()), body);
+    match gw.idempotency.begin(&ws, key, fp).await? {
+        Begin::Fresh(claim) => {
+            ctx.decision.idempotency = Some(claim);
+            Ok(false)
+        }
+        Begin::Replay(kept) => {
+            ctx.decision.answered_by = Some("idempotency");
+            ctx.answer.cost = Some(switchyard_sdk::Money::ZERO);
+            let ctype = kept
+                .headers
+                .iter()
+                .find(|(k, _)| k == "content-type")
+                .map_or("application/json", |(_, v)| v.as_str())
+                .to_string();
+            let mut extra: Vec<(&str, String)> = kept
+                .headers
+                .iter()
+                .filter(|(k, _)| k != "content-type")
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            extra.push(("idempotent-replayed", "true".into()));
+            let body = bytes::Bytes::from(kept.body.clone());
+            let _ = respond::send(s, ctx, kept.status, &ctype, body, &extra).await;
+            Ok(true)
+        }
+    }
+}
+
+/// After the request stage: a phase's answer is written now; otherwise the phases that check the
+/// chosen route run (a wallet's balance), the phases watching the answer are noted, and the request
+/// goes upstream.
 async fn proceed(
     s: &mut Session,
     ctx: &mut Ctx,
+    gw: &super::Gateway,
     pipeline: &Pipeline<'_>,
     verdict: Verdict,
 ) -> Result<Flow, GatewayError> {
+    let verdict = match verdict {
+        Verdict::Continue => routed(s, ctx, pipeline)?,
+        answered => answered,
+    };
     match verdict {
         Verdict::Answered { phase, answer } => {
             answered::write(s, ctx, phase, *answer).await?;
@@ -164,7 +237,41 @@ async fn proceed(
         }
         Verdict::Continue => {
             ctx.decision.hooks = pipeline.watch(&ctx.ex);
+            if gw.router.content_mode(&ctx.snap, ctx.ex.identity.as_ref()) == ContentMode::Full {
+                // The request log keeps this workspace's answers: the core assembles them.
+                ctx.decision.hooks.collect_too();
+            }
             Ok(Flow::Proxy)
         }
     }
+}
+
+/// The route is chosen: tell the phases (`ex.routed`) and run their routed stage.
+fn routed(s: &Session, ctx: &mut Ctx, pipeline: &Pipeline<'_>) -> Result<Verdict, GatewayError> {
+    let Some(route) = ctx.decision.route.as_ref() else {
+        return Ok(Verdict::Continue);
+    };
+    let Some(first) = route.candidates.first() else {
+        return Ok(Verdict::Continue);
+    };
+    // The most any candidate of the chain is estimated at: a fallback to a dearer model stays covered.
+    let chain_max = ctx
+        .ex
+        .request()
+        .and_then(|r| route.candidates.iter().map(|m| router::estimate_cost(m, r)).max())
+        .unwrap_or(route.estimated_cost)
+        .max(route.estimated_cost);
+    let estimated_cost = ctx
+        .decision
+        .composer
+        .as_ref()
+        .and_then(|c| c.estimated_cost(ctx))
+        .unwrap_or(chain_max);
+    ctx.ex.routed = Some(switchyard_sdk::Routed {
+        model: first.id.clone(),
+        provider: first.provider.name.clone(),
+        candidates: route.candidates.len(),
+        estimated_cost,
+    });
+    pipeline.run(Stage::Routed, s.req_header(), &mut ctx.ex)
 }

@@ -49,6 +49,10 @@ pub async fn send(
         h.insert_header(k.to_string(), v.as_str())?;
     }
     ctx.answer.status = status;
+    if let Some(claim) = ctx.decision.idempotency.as_mut() {
+        claim.header(status, super::captured_headers(h.headers.iter()));
+        claim.chunk(&body);
+    }
     s.write_response_header(Box::new(h), false).await?;
     s.write_response_body(Some(body), true).await?;
     if unread && small {

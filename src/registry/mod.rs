@@ -13,26 +13,35 @@ use crate::config::{self, KeyStore, PluginSection, Problem, ServerSettings};
 use crate::phases::throttle::AuthThrottle;
 use crate::phases::{auth, body_limit, costly, validate};
 use crate::router::classify;
+use crate::store::{self, Store};
 
 /// The plugins, in the order their phases run (after the core's own): limits first (a refused
-/// request costs nothing more), then the firewall (it blocks or masks what the rules and the
-/// provider will see), then the rules (they steer the routing of what is left).
+/// request costs nothing more), then the firewall (it blocks or masks what the rules, the cache and
+/// the provider will see), the rules (they steer the routing of what is left), the wallet (it
+/// reserves once the route is known), and the cache last (it keys the request as edited above).
 pub fn plugins() -> Vec<Arc<dyn Plugin>> {
     vec![
         Arc::new(switchyard_ratelimit::RateLimitPlugin),
         Arc::new(switchyard_firewall::FirewallPlugin),
         Arc::new(switchyard_rules::RulesPlugin),
+        Arc::new(switchyard_wallet::WalletPlugin),
+        Arc::new(switchyard_cache::CachePlugin),
     ]
 }
 
 /// Builds snapshots' classifiers and phases; keeps plugin state, and each plugin's last built phase
-/// with the section it came from, so a reload that leaves a section unchanged keeps the phase.
+/// with the section it came from, so a reload that leaves a section unchanged keeps the phase. It also
+/// opens the store (once, with the first snapshot's `store` settings) whose handles the plugins get.
 pub struct Registry {
     plugins: Vec<Arc<dyn Plugin>>,
     pub(crate) state: Arc<PluginState>,
     /// Failed authentications per address: survives reloads like plugin state.
     auth_throttle: Arc<AuthThrottle>,
     built: Mutex<Vec<Built>>,
+    /// `true`: a command that only reads the config (`check`, `route`): the store is opened in memory,
+    /// so no database file is created or touched.
+    offline: bool,
+    store: Mutex<Option<(store::Settings, Arc<Store>)>>,
 }
 
 /// A plugin's last build: its name, the section it was built from, and its phase.
@@ -50,6 +59,53 @@ impl Registry {
             state: PluginState::new(),
             auth_throttle: Arc::default(),
             built: Mutex::new(Vec::new()),
+            offline: false,
+            store: Mutex::new(None),
+        }
+    }
+
+    /// For commands that validate or explain a config without serving it: the store is in memory.
+    pub fn offline() -> Self {
+        Registry {
+            offline: true,
+            ..Registry::with(plugins())
+        }
+    }
+
+    /// The open store, once a snapshot was built with one.
+    pub fn store(&self) -> Option<Arc<Store>> {
+        let s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        s.as_ref().map(|(_, st)| st.clone())
+    }
+
+    /// The store for a snapshot with these settings: the one already open (the database is chosen at
+    /// start; another path takes effect on restart), or opened now.
+    fn store_for(&self, settings: Option<&store::Settings>, dir: &Path) -> Result<Option<Arc<Store>>, Problem> {
+        let mut slot = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((open, st)) = slot.as_ref() {
+            if settings.is_some_and(|s| s.location != open.location) || settings.is_none() {
+                tracing::warn!("store settings changed in the config; the database in use stays until restart");
+            }
+            return Ok(Some(st.clone()));
+        }
+        let Some(settings) = settings else {
+            return Ok(None);
+        };
+        let mut settings = settings.clone();
+        if self.offline {
+            settings.location = store::Location::Memory;
+        }
+        match store::open(&settings) {
+            Ok(st) => {
+                *slot = Some((settings, st.clone()));
+                Ok(Some(st))
+            }
+            Err(e) => Err(Problem {
+                file: dir.to_path_buf(),
+                line: None,
+                path: "store.path".into(),
+                message: e,
+            }),
         }
     }
 
@@ -74,9 +130,11 @@ impl config::Assemble for Registry {
         sections: &[PluginSection],
         server: &ServerSettings,
         keys: &Arc<KeyStore>,
+        store: Option<&store::Settings>,
         dir: &Path,
     ) -> Result<Vec<Arc<dyn Phase>>, Vec<Problem>> {
         let mut problems = Vec::new();
+        let store = self.store_for(store, dir).map_err(|p| vec![p])?;
         for s in sections {
             if !self.plugins.iter().any(|p| p.name() == s.name) {
                 problems.push(s.problem(
@@ -100,6 +158,8 @@ impl config::Assemble for Registry {
         let env = BuildEnv {
             state: &self.state,
             config_dir: dir,
+            kv: store.as_ref().map(|s| s.kv_handle()),
+            ledger: store.as_ref().map(|s| s.ledger_handle()),
         };
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = Vec::new();

@@ -52,11 +52,7 @@ fn mode(
         }
     }
     let routing = &input.snap.routing;
-    let ws = input
-        .ex
-        .identity
-        .as_ref()
-        .and_then(|i| routing.workspaces.get(&*i.workspace));
+    let ws = input.state.preferences(input.snap, input.ex.identity.as_ref());
     Ok(policy
         .and_then(|p| p.mode)
         .or(ws.and_then(|w| w.default_optimization))
@@ -144,8 +140,15 @@ pub fn rank_models<'a>(
         class.confidence = 1.0;
         class.reasons = vec!["task given by the request"];
     }
+    let prefs = input.state.preferences(snap, id);
+    let prefs = prefs.as_deref();
+    if req.routing.task.is_none() && class.confidence < crate::config::routing::DEFAULT_TASK_BELOW {
+        if let Some(t) = prefs.and_then(|p| p.default_task.as_deref()).and_then(Task::parse) {
+            class.task = t;
+            class.reasons = vec!["the workspace's default task (the classifier was unsure)"];
+        }
+    }
     let task = class.task;
-    let prefs = id.and_then(|i| routing.workspaces.get(&*i.workspace));
     // A rule's floor (in the request's hints) is the operator's latest word; then the policy's,
     // the workspace's, the gateway's.
     let floor = req

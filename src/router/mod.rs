@@ -24,11 +24,42 @@ use sessions::Sessions;
 /// Output tokens assumed for a cost estimate when the request sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-/// Routing state learned from traffic; it outlives config reloads.
+/// Routing state learned from traffic, and the preferences workspaces stored; it outlives config
+/// reloads.
 #[derive(Default)]
 pub struct RouterState {
     pub health: Arc<Health>,
     pub sessions: Sessions,
+    /// Preferences stored through `/v1/preferences` (mirrored from the store).
+    pub stored_prefs: Arc<crate::store::prefs::Stored>,
+}
+
+impl RouterState {
+    /// Whether the request log keeps this workspace's prompts and answers (cheap: no copy of the
+    /// preferences; the request path asks it for every request).
+    pub fn content_mode(&self, snap: &Snapshot, id: Option<&Identity>) -> crate::config::routing::ContentMode {
+        let Some(ws) = id.map(|i| &*i.workspace) else {
+            return crate::config::routing::ContentMode::Metadata;
+        };
+        if let Some(c) = self.stored_prefs.get(ws).and_then(|o| o.content_mode()) {
+            return c;
+        }
+        snap.routing.workspaces.get(ws).map(|p| p.content_mode).unwrap_or_default()
+    }
+
+    /// A workspace's preferences: the YAML's (`workspaces.<name>`), with what it stored laid over them.
+    pub fn preferences<'a>(
+        &self,
+        snap: &'a Snapshot,
+        id: Option<&Identity>,
+    ) -> Option<std::borrow::Cow<'a, crate::config::routing::Preferences>> {
+        let ws = &*id?.workspace;
+        let yaml = snap.routing.workspaces.get(ws);
+        match self.stored_prefs.get(ws) {
+            Some(o) => Some(std::borrow::Cow::Owned(o.apply(yaml))),
+            None => yaml.map(std::borrow::Cow::Borrowed),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,7 @@
 //! upstream servers (hyper) whose replies each test scripts, which record what they received.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod state;
 pub mod upstream;
 
 use std::io::{BufRead, BufReader};

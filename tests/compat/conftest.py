@@ -40,6 +40,8 @@ UNKNOWN_KEY = "sy_test_CompatSuiteNotConfigured00000004"
 # gateway. It may use the three fake-upstream models and nothing else.
 LIVE_KEY = "sy_live_CompatSuiteLiveKey0000000000000005"
 UNKNOWN_LIVE_KEY = "sy_live_CompatSuiteNotConfigured0000000006"
+# A test key of another workspace (cache entries are never shared across workspaces).
+OTHER_WORKSPACE_KEY = "sy_test_CompatSuiteOtherWorkspace000000007"
 
 # The providers' own API keys, as configured in the gateway; the fake upstreams accept only these.
 UPSTREAM_KEYS = {
@@ -216,6 +218,10 @@ providers:
       fail_rate: 1.0
       fail_status: 400
 {_fake_providers(upstream_url)}
+plugins:
+  cache: {{}}
+store:
+  path: ":memory:"
 keys:
   - name: compat
     hash: {key_hash(KEY)}
@@ -227,6 +233,12 @@ keys:
       requests_per_minute: 100000
       tokens_per_minute: 100000000
       cost_cap_dollars: 1000.0
+  - name: compat-other
+    hash: {key_hash(OTHER_WORKSPACE_KEY)}
+    workspace: compat-other
+    scopes:
+      endpoints: ["*"]
+      models: ["sim/*"]
   - name: compat-revoked
     hash: {key_hash(REVOKED_KEY)}
     workspace: compat

@@ -143,10 +143,7 @@ impl Classify for StubClassifier {
 
 fn build(rules: Vec<Value>) -> Arc<dyn Phase> {
     let state = PluginState::new();
-    let env = BuildEnv {
-        state: &state,
-        config_dir: Path::new("."),
-    };
+    let env = BuildEnv::new(&state, Path::new("."));
     RulesPlugin
         .build(Some(&json!({ "rules": rules })), &env)
         .unwrap()

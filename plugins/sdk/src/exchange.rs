@@ -32,6 +32,14 @@ pub enum Endpoint {
     /// `POST /v1/rules/preview`: the firewall, rules and routing decision without an upstream call.
     RulesPreview,
     Health,
+    /// `GET /v1/org/logs`: the workspace's request log (the admin listener's export is all workspaces).
+    Logs,
+    /// `GET /v1/wallet`: the workspace's prepaid balance and ledger.
+    Wallet,
+    /// `GET /v1/preferences`, `PUT`/`DELETE /v1/preferences/{key}`, `GET /v1/preferences/suggestions`.
+    Preferences,
+    /// `POST /v1/webhooks/polar`: signed, not authenticated by a key.
+    Webhook,
     /// A path no endpoint serves (counted and logged as `unknown`).
     Unknown,
 }
@@ -52,6 +60,10 @@ impl Endpoint {
             | Endpoint::Catalog
             | Endpoint::Feedback
             | Endpoint::RulesPreview => "catalog",
+            Endpoint::Logs => "logs",
+            Endpoint::Wallet => "wallet",
+            Endpoint::Preferences => "preferences",
+            Endpoint::Webhook => "webhook",
             Endpoint::Health | Endpoint::Unknown => "health",
         }
     }
@@ -71,8 +83,17 @@ impl Endpoint {
             Endpoint::CountTokens => "count_tokens",
             Endpoint::RulesPreview => "rules_preview",
             Endpoint::Health => "health",
+            Endpoint::Logs => "logs",
+            Endpoint::Wallet => "wallet",
+            Endpoint::Preferences => "preferences",
+            Endpoint::Webhook => "webhook",
             Endpoint::Unknown => "unknown",
         }
+    }
+
+    /// Endpoints a request may call without a key (liveness; a webhook, which is signed instead).
+    pub fn is_open(self) -> bool {
+        matches!(self, Endpoint::Health | Endpoint::Webhook)
     }
 
     /// Endpoints that reach a model.
@@ -169,6 +190,19 @@ pub struct FirewallEntry {
     pub location: String,
 }
 
+/// The routing decision, as the phases that run after it see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed {
+    /// The catalog id of the first candidate.
+    pub model: String,
+    pub provider: Arc<str>,
+    /// How many candidates the chain has (the first, then its fallbacks).
+    pub candidates: usize,
+    /// The pre-flight estimate for the first candidate (the most any candidate of the chain is
+    /// estimated at, so a fallback to a dearer model stays covered).
+    pub estimated_cost: Money,
+}
+
 /// The state the phases of one request share.
 pub struct Exchange {
     pub request_id: String,
@@ -196,6 +230,8 @@ pub struct Exchange {
     pub response_headers: Vec<(&'static str, String)>,
     /// Tags for the log and the `router` object (an A/B tag, a rule's labels).
     pub tags: Vec<(String, String)>,
+    /// The route chosen, once it is (see [`crate::Phase::on_routed`]).
+    pub routed: Option<Routed>,
     /// Per-request state of phases, keyed by phase name (e.g. what the request stage decided that the
     /// answer stage needs).
     phase_data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
@@ -233,6 +269,7 @@ impl Exchange {
             firewall: Vec::new(),
             response_headers: Vec::new(),
             tags: Vec::new(),
+            routed: None,
             phase_data: Vec::new(),
         }
     }

@@ -53,7 +53,7 @@ pub enum Part {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToolCall {
     pub id: String,
     pub name: String,
@@ -275,7 +275,7 @@ impl ChatRequest {
 
 /// Token usage as reported by a provider, in canonical terms. `input_tokens` includes cached ones;
 /// `output_tokens` includes reasoning ones (the way OpenAI reports; adapters convert).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     /// Input tokens read from a prompt cache (billed at the cached-input price).
@@ -287,7 +287,7 @@ pub struct Usage {
 }
 
 /// Why a model stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FinishReason {
     Stop,
     /// The output limit was reached.
@@ -299,7 +299,7 @@ pub enum FinishReason {
 }
 
 /// One piece of a model's answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OutPart {
     Text(String),
     Reasoning { text: String, signature: Option<String> },
@@ -307,7 +307,7 @@ pub enum OutPart {
 }
 
 /// A complete (non-streaming) answer in canonical terms.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChatResponse {
     pub id: String,
     /// Unix seconds.

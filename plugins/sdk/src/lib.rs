@@ -10,13 +10,17 @@ pub mod ir;
 pub mod money;
 pub mod phase;
 pub mod plugin;
+pub mod state;
 
 pub use answer::{AnswerKind, PhaseAnswer};
 pub use classify::{mode_word, Classification, Classify, TASKS};
-pub use exchange::{Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Scopes, TraceEntry, COSTLY_FEATURES};
+pub use exchange::{
+    Endpoint, Exchange, FirewallEntry, Identity, KeyLimits, Routed, Scopes, TraceEntry, COSTLY_FEATURES,
+};
 pub use money::{Money, Price};
 pub use phase::{AnswerWatch, Decision, Outcome, Phase, Reject, RejectKind, StreamDecision};
 pub use plugin::{typed, BuildEnv, Built, ConfigError, Plugin, PluginState};
+pub use state::{Credit, Credited, KeyValue, KvEntry, Ledger, LedgerEntry, StoreError, StoreFuture};
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,13 @@ pub trait Phase: Send + Sync {
         Decision::Continue
     }
 
+    /// Runs once the route is chosen ([`Exchange::routed`] says which model, and the estimated cost),
+    /// before anything goes upstream: checks that need the choice, such as a prepaid balance that must
+    /// cover the estimate. Not called when a phase answered at an earlier stage.
+    fn on_routed(&self, _head: &http::request::Parts, _ex: &mut Exchange) -> Decision {
+        Decision::Continue
+    }
+
     /// Asked once per request, after the request stage: does this phase want to see the answer?
     /// `None` (the default) keeps the answer on the core's fast path for this phase.
     fn watch_answer(&self, _ex: &Exchange) -> Option<AnswerWatch> {

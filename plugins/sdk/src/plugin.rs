@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::phase::Phase;
+use crate::state::{KeyValue, Ledger};
 
 /// A configuration problem in a plugin's section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,22 @@ pub struct BuildEnv<'a> {
     pub state: &'a PluginState,
     /// The directory of the main config file (relative paths in a section are relative to it).
     pub config_dir: &'a Path,
+    /// The store's key-value with expiry (`None`: the store is off).
+    pub kv: Option<Arc<dyn KeyValue>>,
+    /// The store's money ledger (`None`: the store is off).
+    pub ledger: Option<Arc<dyn Ledger>>,
+}
+
+impl<'a> BuildEnv<'a> {
+    /// An environment without a store (tests, benches, and a gateway whose store is off).
+    pub fn new(state: &'a PluginState, config_dir: &'a Path) -> Self {
+        BuildEnv {
+            state,
+            config_dir,
+            kv: None,
+            ledger: None,
+        }
+    }
 }
 
 /// What a plugin's build gives: its phase (`None`: off for this snapshot), or every problem found.

@@ -205,10 +205,8 @@ pub(super) fn filtered_route(
     let task = ranking.class.task;
     let health = &input.state.health;
     let preferred = input
-        .ex
-        .identity
-        .as_ref()
-        .and_then(|i| input.snap.routing.workspaces.get(&*i.workspace))
+        .state
+        .preferences(input.snap, input.ex.identity.as_ref())
         .map(|p| p.preferred_providers.clone())
         .unwrap_or_default();
     let ranked = score::rank(&kept, task.as_str(), ranking.weights, health, &preferred);

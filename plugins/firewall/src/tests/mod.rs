@@ -188,10 +188,7 @@ pub(crate) fn stream(p: &dyn Phase, ex: &mut Exchange, deltas: &[&str]) -> Strea
 fn plugin_and_phase_are_named_firewall() {
     use switchyard_sdk::{BuildEnv, Plugin, PluginState};
     let state = PluginState::default();
-    let env = BuildEnv {
-        state: &state,
-        config_dir: std::path::Path::new("."),
-    };
+    let env = BuildEnv::new(&state, std::path::Path::new("."));
     assert_eq!(FirewallPlugin.name(), "firewall");
     let p = FirewallPlugin
         .build(None, &env)

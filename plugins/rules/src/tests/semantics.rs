@@ -205,10 +205,7 @@ fn two_task_conditions_classify_once() {
 #[test]
 fn the_plugin_builds_a_phase_only_when_there_are_rules() {
     let state = PluginState::new();
-    let env = BuildEnv {
-        state: &state,
-        config_dir: Path::new("."),
-    };
+    let env = BuildEnv::new(&state, Path::new("."));
     assert_eq!(RulesPlugin.name(), "rules");
     assert!(RulesPlugin.build(None, &env).unwrap().is_none());
     assert!(RulesPlugin.build(Some(&json!({"rules": []})), &env).unwrap().is_none());

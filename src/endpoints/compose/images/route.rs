@@ -40,7 +40,13 @@ pub(super) fn cannot_draw(m: &Model) -> Option<String> {
 
 /// The mode: `x-jt-route`, then `auto:<mode>`, then `router_mode`/`optimization`, then the workspace's
 /// default, then the gateway's.
-fn mode(ctx: &Ctx, header: Option<&str>, named: Option<&str>, field: Option<&str>) -> Result<Mode, GatewayError> {
+fn mode(
+    ctx: &Ctx,
+    state: &RouterState,
+    header: Option<&str>,
+    named: Option<&str>,
+    field: Option<&str>,
+) -> Result<Mode, GatewayError> {
     for (value, param) in [(header, "x-jt-route"), (named, "model"), (field, "router_mode")] {
         if let Some(v) = value {
             return Mode::parse(v).ok_or_else(|| {
@@ -52,11 +58,8 @@ fn mode(ctx: &Ctx, header: Option<&str>, named: Option<&str>, field: Option<&str
         }
     }
     let routing = &ctx.snap.routing;
-    Ok(ctx
-        .ex
-        .identity
-        .as_ref()
-        .and_then(|i| routing.workspaces.get(&*i.workspace))
+    Ok(state
+        .preferences(&ctx.snap, ctx.ex.identity.as_ref())
         .and_then(|w| w.default_optimization)
         .unwrap_or(routing.default_mode))
 }
@@ -81,7 +84,8 @@ fn pool(
 ) -> Pool {
     let snap = &ctx.snap;
     let id = ctx.ex.identity.as_ref();
-    let prefs = id.and_then(|i| snap.routing.workspaces.get(&*i.workspace));
+    let prefs = state.preferences(snap, id);
+    let prefs = prefs.as_deref();
     let floor = prefs
         .and_then(|p| p.quality_floor)
         .unwrap_or(snap.routing.quality_floor);
@@ -156,11 +160,8 @@ pub(super) fn route(
     } else {
         snap.server.max_attempts
     };
-    let preferred = ctx
-        .ex
-        .identity
-        .as_ref()
-        .and_then(|i| snap.routing.workspaces.get(&*i.workspace))
+    let preferred = state
+        .preferences(snap, ctx.ex.identity.as_ref())
         .map(|p| p.preferred_providers.clone())
         .unwrap_or_default();
     let Some(named) = crate::router::auto_mode(&ask.model) else {
@@ -171,7 +172,7 @@ pub(super) fn route(
         let ranked = score::rank(&p.cands, TASK, weights, &state.health, &preferred);
         return Ok((route, entries(&ranked)));
     };
-    let mode = mode(ctx, header_mode, named, ask.mode.as_deref())?;
+    let mode = mode(ctx, state, header_mode, named, ask.mode.as_deref())?;
     let p = pool(ctx, state, ask, filter);
     if p.cands.is_empty() {
         return Err(if p.unhealthy_only && !p.filtered.is_empty() {
