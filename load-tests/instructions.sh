@@ -8,6 +8,7 @@
 #
 # Env: N (2000), WARM (400), C (4), PATHS (all of: json sse messages responses pinned-long auto policies),
 #      PORT_BASE (18400), PEERS_DIR (the peers harness's state, for its nginx fake upstream).
+#      KEEP=1 keeps the callgrind files (callgrind_annotate --inclusive=yes) in the printed directory.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -39,14 +40,21 @@ sed -e 's/{workspace: demo}, //' "$ROOT/conf/rules.yaml" > "$OUT/rules.yaml"
 sed -e "s#^catalog: .*#catalog: $HERE/models.yaml#" "$HERE/gateway.yaml" > "$OUT/plain.yaml"
 { cat "$OUT/plain.yaml"; printf 'plugins:\n  firewall: %s\n  rules: %s\n' "$OUT/firewall.yaml" "$OUT/rules.yaml"; } > "$OUT/policies.yaml"
 
-# A wrk script that stops after $COUNT responses (one thread), around the path's own script.
+# A wrk script that ends wrk after $COUNT responses (one thread), around the path's own script.
+# `wrk.thread:stop()` only stops the thread's loop: wrk would still wait for its whole -d, so the
+# script exits the process itself and prints the count in wrk's own words.
 cat > "$OUT/count.lua" <<'LUA'
 dofile(os.getenv("BASE_SCRIPT"))
-local left = tonumber(os.getenv("COUNT"))
+local count = tonumber(os.getenv("COUNT"))
+local left = count
 response = function(status)
   if status ~= 200 then io.stderr:write("status " .. status .. "\n") end
   left = left - 1
-  if left <= 0 then wrk.thread:stop() end
+  if left <= 0 then
+    io.stdout:write(count .. " requests in\n")
+    io.stdout:flush()
+    os.exit(0)
+  end
 end
 LUA
 
@@ -84,4 +92,4 @@ for p in $PATHS; do
     *) die "unknown path $p" ;;
   esac
 done
-rm -rf "$OUT"
+if [ -n "${KEEP:-}" ]; then log "kept $OUT"; else rm -rf "$OUT"; fi

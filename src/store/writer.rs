@@ -96,6 +96,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
                 Err(_) => break,
             }
         }
+        linger(&rx, &mut batch, settings.batch_max.max(1));
         let stop = apply(&mut conn, &mut batch, shared);
         if last_maintenance.elapsed() >= settings.maintenance_every {
             maintain(&conn, settings);
@@ -111,6 +112,37 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
         }
         if stop {
             break;
+        }
+    }
+}
+
+/// How long a batch of log rows and cache entries waits for company before it is committed.
+const LINGER: Duration = Duration::from_millis(5);
+
+/// Group commit: a transaction costs far more than a row (BEGIN, COMMIT, the WAL frame), so under a
+/// steady trickle of requests one row per transaction spent most of the writer's time on the
+/// transaction (callgrind: about 54k instructions a request at c4, half of them in BEGIN/COMMIT). A
+/// batch of droppable writes waits up to [`LINGER`] for more; anything else (a read an endpoint awaits,
+/// money, a flush) ends the wait at once.
+fn linger(rx: &mpsc::Receiver<Op>, batch: &mut Vec<Op>, max: usize) {
+    if batch.is_empty() || !batch.iter().all(Op::droppable) {
+        return;
+    }
+    let deadline = Instant::now() + LINGER;
+    while batch.len() < max {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match rx.recv_timeout(left) {
+            Ok(op) => {
+                let urgent = !op.droppable();
+                batch.push(op);
+                if urgent {
+                    return;
+                }
+            }
+            Err(_) => return,
         }
     }
 }
