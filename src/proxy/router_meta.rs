@@ -141,7 +141,7 @@ pub struct RouterMeta<'a> {
     mode: Option<&'static str>,
     reason: Option<&'a str>,
     classification: Option<&'a Value>,
-    candidates: &'a [Value],
+    candidates: &'a [crate::router::score::ScoredShown],
     filtered: Vec<Filtered<'a>>,
     policy: Option<&'a str>,
     split_arm: Option<&'a str>,

@@ -74,7 +74,7 @@ pub struct Route {
     /// The classifier's view of the prompt (`auto` only).
     pub classification: Option<Value>,
     /// The best-scored models with their terms (`auto` only).
-    pub scored: Vec<Value>,
+    pub scored: Vec<score::ScoredShown>,
     /// Models left out, and why.
     pub filtered: Vec<(String, String)>,
     pub policy: Option<String>,
