@@ -118,6 +118,7 @@ fn events(r: &ChatResponse) -> Vec<StreamEvent> {
     for p in &r.parts {
         match p {
             OutPart::Text(t) => ev.push(StreamEvent::TextDelta(t.clone())),
+            OutPart::Refusal(t) => ev.push(StreamEvent::RefusalDelta(t.clone())),
             OutPart::Reasoning { text, signature } => {
                 ev.push(StreamEvent::ReasoningDelta(text.clone()));
                 if let Some(s) = signature {

@@ -345,7 +345,7 @@ pub(crate) fn check_answer(fw: &Firewall, answer: &mut ChatResponse, want: &Rule
     let mut calls = 0;
     for part in answer.parts.iter_mut() {
         let (text, location) = match part {
-            OutPart::Text(t) => (t, "answer".to_string()),
+            OutPart::Text(t) | OutPart::Refusal(t) => (t, "answer".to_string()),
             OutPart::ToolCall(call) => {
                 calls += 1;
                 (

@@ -304,6 +304,10 @@ pub enum OutPart {
     Text(String),
     Reasoning { text: String, signature: Option<String> },
     ToolCall(ToolCall),
+    /// The model declined to answer, in its own words (OpenAI's `message.refusal`): clients whose
+    /// schema has a place for it (Responses `refusal` parts, chat `refusal`, Messages
+    /// `stop_reason: "refusal"`) get it there, never as the answer's text.
+    Refusal(String),
 }
 
 /// A complete (non-streaming) answer in canonical terms.
@@ -348,6 +352,8 @@ pub enum StreamEvent {
         model: String,
     },
     TextDelta(String),
+    /// A piece of a refusal (see [`OutPart::Refusal`]).
+    RefusalDelta(String),
     ReasoningDelta(String),
     /// A reasoning block's signature (Anthropic), sent once the block is complete.
     ReasoningSignature(String),

@@ -49,6 +49,8 @@ pub(super) struct Encoder {
     tools: Vec<Option<usize>>,
     last_thinking: Option<usize>,
     finish: Option<FinishReason>,
+    /// The model refused (its words went out as text): the stop reason is `refusal`.
+    refused: bool,
     usage: Option<Usage>,
 }
 
@@ -167,6 +169,12 @@ impl StreamEncoder for Encoder {
                 let i = self.block(out, Open::Text);
                 Self::delta(out, i, DeltaOut::Text { text: &text });
             }
+            StreamEvent::RefusalDelta(text) => {
+                self.refused = true;
+                self.start(out);
+                let i = self.block(out, Open::Text);
+                Self::delta(out, i, DeltaOut::Text { text: &text });
+            }
             StreamEvent::ReasoningDelta(thinking) => {
                 self.start(out);
                 let i = self.block(out, Open::Thinking);
@@ -240,8 +248,8 @@ impl StreamEncoder for Encoder {
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.start(out);
         self.close(out);
+        let reason = stop_reason(self.finish.as_ref(), self.refused, fin);
         let (router, cost) = fin.finish(self.usage);
-        let reason = self.finish.as_ref().map_or("end_turn", stop_reason);
         let usage = match &self.usage {
             Some(u) => serde_json::to_value(UsageOut::new(u, cost)).unwrap_or(Value::Null),
             None => json!({"output_tokens": 0}),

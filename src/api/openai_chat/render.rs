@@ -5,17 +5,16 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, Usage};
 use switchyard_sdk::Money;
 
-use crate::wire::Finalizer;
+use crate::wire::{finish, Finalizer};
 
-/// A canonical finish reason as OpenAI's `finish_reason`.
-pub(super) fn finish_str(f: &FinishReason) -> &str {
-    match f {
-        FinishReason::Stop => "stop",
-        FinishReason::Length => "length",
-        FinishReason::ToolCalls => "tool_calls",
-        FinishReason::ContentFilter => "content_filter",
-        FinishReason::Other(s) => s,
+/// A canonical finish reason as OpenAI's `finish_reason` (its enum only: another provider's word is
+/// named in `router.lossy`).
+pub(super) fn finish_str(f: Option<&FinishReason>, fin: &mut dyn Finalizer) -> &'static str {
+    let (sent, note) = finish::chat(f);
+    if let Some(n) = note {
+        fin.note(n);
     }
+    sent
 }
 
 /// Canonical usage in OpenAI's shape, with the exact cost.
@@ -80,10 +79,23 @@ pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn
         // Not in OpenAI's schema; the field several OpenAI-compatible providers use for it.
         msg.insert("reasoning_content".into(), json!(reasoning));
     }
-    msg.insert("refusal".into(), Value::Null);
+    let refusal: String = resp
+        .parts
+        .iter()
+        .filter_map(|p| if let OutPart::Refusal(t) = p { Some(t.as_str()) } else { None })
+        .collect();
+    if refusal.is_empty() {
+        msg.insert("refusal".into(), Value::Null);
+    } else {
+        if text.is_empty() {
+            msg.insert("content".into(), Value::Null);
+        }
+        msg.insert("refusal".into(), json!(refusal));
+    }
     if !calls.is_empty() {
         msg.insert("tool_calls".into(), Value::Array(calls));
     }
+    let finish_reason = finish_str(resp.finish.as_ref(), fin);
     let (router, cost) = fin.finish(resp.usage);
     let mut out = json!({
         "id": chat_id(&resp.id),
@@ -91,7 +103,7 @@ pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn
         "created": if resp.created > 0 { resp.created } else { now_secs() },
         "model": model_id,
         "choices": [{"index": 0, "message": msg, "logprobs": null,
-                     "finish_reason": resp.finish.as_ref().map(finish_str).unwrap_or("stop")}],
+                     "finish_reason": finish_reason}],
         "router": router,
     });
     if let Some(u) = &resp.usage {

@@ -79,6 +79,10 @@ impl StreamEncoder for ChunkEncoder {
                 self.ensure_started(out);
                 Self::emit(out, &self.chunk(json!({"content": t}), None));
             }
+            StreamEvent::RefusalDelta(t) => {
+                self.ensure_started(out);
+                Self::emit(out, &self.chunk(json!({"refusal": t}), None));
+            }
             StreamEvent::ReasoningDelta(t) => {
                 self.ensure_started(out);
                 Self::emit(out, &self.chunk(json!({"reasoning_content": t}), None));
@@ -104,9 +108,9 @@ impl StreamEncoder for ChunkEncoder {
     /// for usage (OpenAI's `include_usage` shape); then `[DONE]`.
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.ensure_started(out);
+        let reason = finish_str(self.finish.as_ref(), fin);
         let (router, cost) = fin.finish(self.usage);
-        let reason = self.finish.as_ref().map(finish_str).unwrap_or("stop").to_string();
-        let mut last = self.chunk(json!({}), Some(&reason));
+        let mut last = self.chunk(json!({}), Some(reason));
         if self.include_usage {
             Self::emit(out, &last);
             last = self.chunk(json!({}), None);

@@ -278,9 +278,11 @@ fn budget_for_effort(effort: &str) -> Option<u32> {
     }
 }
 
-/// Signatures other providers made (the Gemini adapter tags its own `gemini:`) mean nothing to Anthropic.
-fn own_signature(signature: &str) -> bool {
-    !signature.starts_with("gemini:")
+/// Signatures other providers made (the Gemini adapter tags its own `gemini:`) mean nothing to
+/// Anthropic, and an empty one (reasoning of an OpenAI-compatible model, as a Messages client got
+/// it back) is none.
+pub(crate) fn own_signature(signature: &str) -> bool {
+    !signature.is_empty() && !signature.starts_with("gemini:")
 }
 
 /// Whether the last assistant turn made tool calls without a signed thinking block of Anthropic's:

@@ -28,8 +28,9 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
     }
     if let Some(t) = msg.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
         parts.push(OutPart::Text(t.to_string()));
-    } else if let Some(r) = msg.get("refusal").and_then(Value::as_str) {
-        parts.push(OutPart::Text(r.to_string()));
+    }
+    if let Some(r) = msg.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+        parts.push(OutPart::Refusal(r.to_string()));
     }
     for c in msg.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
         parts.push(OutPart::ToolCall(ToolCall {

@@ -184,6 +184,10 @@ fn collect(resp: &mut ChatResponse, e: &StreamEvent) {
             Some(OutPart::Text(s)) => s.push_str(t),
             _ => resp.parts.push(OutPart::Text(t.clone())),
         },
+        StreamEvent::RefusalDelta(t) => match resp.parts.last_mut() {
+            Some(OutPart::Refusal(s)) => s.push_str(t),
+            _ => resp.parts.push(OutPart::Refusal(t.clone())),
+        },
         StreamEvent::ReasoningDelta(t) => match resp.parts.last_mut() {
             Some(OutPart::Reasoning { text, .. }) => text.push_str(t),
             _ => resp.parts.push(OutPart::Reasoning {
