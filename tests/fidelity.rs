@@ -323,3 +323,48 @@ async fn refusals_keep_their_place_in_each_schema() {
         .1;
     assert_eq!(delta["delta"]["stop_reason"], "refusal", "{text}");
 }
+
+// 5. Gemini thinking budgets stay within the model's range (catalog `thinking_budget`), named when
+// changed; and a budget lowered to fit Anthropic's max_tokens leaves room for an answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn thinking_budgets_fit_the_models_range() {
+    let up = upstream(by_path).await;
+    let extra = "  - id: ge/pro\n    pricing: {input: 1, output: 2}\n    context_window: 100000\n    max_output: 65536\n    capabilities: [chat, reasoning]\n    thinking_budget: {min: 128, max: 32768}\n  - id: ge/flash\n    pricing: {input: 1, output: 2}\n    context_window: 100000\n    max_output: 65536\n    capabilities: [chat, reasoning]\n    thinking_budget: {min: 1, max: 24576, can_disable: true}\n";
+    let gw = gateway(&up, "", extra);
+    for (model, effort, sent, named) in [
+        ("ge/pro", "none", 128, Some("cannot turn thinking off")),
+        ("ge/pro", "xhigh", 32768, None),
+        ("ge/flash", "xhigh", 24576, Some("outside ge/flash's range of 1 to 24576")),
+        ("ge/flash", "none", 0, None),
+    ] {
+        let v = post_json(
+            &gw,
+            "/v1/chat/completions",
+            &json!({"model": model, "reasoning_effort": effort, "messages": user_msg("think")}),
+        )
+        .await;
+        let seen = up.requests().last().unwrap().json();
+        assert_eq!(
+            seen["generationConfig"]["thinkingConfig"]["thinkingBudget"], sent,
+            "{model} {effort}: {seen}"
+        );
+        match named {
+            Some(n) => assert!(names(&v["router"], n), "{model} {effort}: {}", v["router"]),
+            None => assert!(
+                !names(&v["router"], "thinking budget"),
+                "{model} {effort}: {}",
+                v["router"]
+            ),
+        }
+    }
+    // Anthropic: a budget at or over max_tokens is lowered so that a quarter is left for the answer.
+    let v = post_json(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "an/m", "max_tokens": 2000, "reasoning_effort": "high", "messages": user_msg("think")}),
+    )
+    .await;
+    let seen = up.requests().last().unwrap().json();
+    assert_eq!(seen["thinking"], json!({"type": "enabled", "budget_tokens": 1500}), "{seen}");
+    assert!(names(&v["router"], "500 tokens are left for the answer"), "{}", v["router"]);
+}

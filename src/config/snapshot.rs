@@ -199,6 +199,8 @@ pub struct Model {
     pub tags: Vec<String>,
     pub latency_prior_ms: u64,
     pub quirks: super::raw::Quirks,
+    /// The thinking budgets the model accepts, when the catalog says.
+    pub thinking_budget: Option<super::raw::ThinkingBudget>,
 }
 
 impl Model {
@@ -385,6 +387,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         price_tier: "standard".into(),
         tags: Vec::new(),
         latency_prior_ms: 100,
+        thinking_budget: None,
         quirks,
     })
 }

@@ -348,18 +348,23 @@ fn thinking(req: &ChatRequest, model: &Model, max_tokens: u64, lossy: &mut Vec<S
         budget = MIN_THINKING_BUDGET;
     }
     if u64::from(budget) >= max_tokens {
-        // Anthropic's max_tokens includes thinking, like OpenAI's max_completion_tokens.
-        let room = u32::try_from(max_tokens.saturating_sub(1)).unwrap_or(u32::MAX);
+        // Anthropic's max_tokens includes thinking, like OpenAI's max_completion_tokens: a budget
+        // just under it would leave a token or two for the answer, so a quarter is kept for it.
+        let answer = max_tokens / 4;
+        let room = u32::try_from(max_tokens.saturating_sub(answer.max(1))).unwrap_or(u32::MAX);
         if room < MIN_THINKING_BUDGET {
             note(
                 lossy,
-                format!("max_tokens {max_tokens} leaves no room for Anthropic's minimum thinking budget of {MIN_THINKING_BUDGET}; thinking was not enabled"),
+                format!("max_tokens {max_tokens} leaves no room for Anthropic's minimum thinking budget of {MIN_THINKING_BUDGET} and an answer; thinking was not enabled"),
             );
             return None;
         }
         note(
             lossy,
-            format!("the thinking budget was lowered to {room} to fit under max_tokens"),
+            format!(
+                "the thinking budget was lowered to {room} so that {} tokens are left for the answer within max_tokens",
+                max_tokens - u64::from(room)
+            ),
         );
         budget = room;
     }

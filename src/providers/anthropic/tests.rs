@@ -57,8 +57,8 @@ fn sampling_thinking_and_tool_choice_rules() {
                 reasoning_budget: Some(4000),
                 ..base.clone()
             },
-            json!({"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1999}}),
-            "lowered to 1999",
+            json!({"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1500}}),
+            "lowered to 1500 so that 500 tokens are left for the answer",
         ),
         (
             "no room for the minimum budget",

@@ -78,6 +78,8 @@ struct Notes {
     foreign_signature: bool,
     image_detail: bool,
     bad_args: bool,
+    /// How the thinking budget was changed to fit the model's range.
+    budget: Option<String>,
 }
 
 impl Notes {
@@ -127,11 +129,44 @@ impl Notes {
                 .is_some_and(|e| req.reasoning_budget.is_none() && effort_budget(e).is_none()),
             "reasoning_effort: not a level Gemini's thinking budget knows, not sent",
         );
+        if let Some(b) = self.budget {
+            out.push(b);
+        }
         for f in &req.unknown_fields {
             out.push(format!("{f}: not understood by the gateway, not sent"));
         }
         out
     }
+}
+
+/// A thinking budget within the model's range (the catalog's `thinking_budget`): a value outside
+/// never reaches Gemini, which refuses it; the change is named.
+fn fit_budget(b: i64, model: &Model, notes: &mut Notes) -> i64 {
+    let Some(r) = model.thinking_budget else {
+        return b;
+    };
+    let (min, max) = (i64::from(r.min), i64::from(r.max));
+    let fitted = match b {
+        0 if r.can_disable => 0,
+        0 => min,
+        b if b < min => min,
+        b if b > max => max,
+        b => b,
+    };
+    if fitted != b {
+        notes.budget = Some(if b == 0 {
+            format!(
+                "{} cannot turn thinking off; the thinking budget was raised to its minimum of {fitted}",
+                model.id
+            )
+        } else {
+            format!(
+                "the thinking budget of {b} tokens is outside {}'s range of {min} to {max}; sent as {fitted}",
+                model.id
+            )
+        });
+    }
+    fitted
 }
 
 fn media<'a>(
@@ -303,7 +338,7 @@ fn tool_config(req: &ChatRequest) -> Option<wire::ToolConfig<'_>> {
     })
 }
 
-fn generation_config(req: &ChatRequest) -> wire::GenerationConfig<'_> {
+fn generation_config<'a>(req: &'a ChatRequest, model: &Model, notes: &mut Notes) -> wire::GenerationConfig<'a> {
     let (response_mime_type, response_json_schema) = match &req.response_format {
         None | Some(ResponseFormat::Text) => (None, None),
         Some(ResponseFormat::JsonObject) => (Some("application/json"), None),
@@ -312,7 +347,8 @@ fn generation_config(req: &ChatRequest) -> wire::GenerationConfig<'_> {
     let budget = req
         .reasoning_budget
         .map(i64::from)
-        .or_else(|| req.reasoning_effort.as_deref().and_then(effort_budget));
+        .or_else(|| req.reasoning_effort.as_deref().and_then(effort_budget))
+        .map(|b| fit_budget(b, model, notes));
     wire::GenerationConfig {
         temperature: req.temperature,
         top_p: req.top_p,
@@ -469,7 +505,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         system_instruction: (!system.is_empty()).then_some(wire::SystemInstruction { parts: system }),
         tools,
         tool_config: tool_config(req),
-        generation_config: generation_config(req),
+        generation_config: generation_config(req, model, &mut notes),
     };
     let mut buf = Vec::with_capacity(body_size_hint(req));
     crate::wire::json_out::write(&mut buf, &body).map_err(InvalidRequest)?;
