@@ -368,3 +368,42 @@ async fn thinking_budgets_fit_the_models_range() {
     assert_eq!(seen["thinking"], json!({"type": "enabled", "budget_tokens": 1500}), "{seen}");
     assert!(names(&v["router"], "500 tokens are left for the answer"), "{}", v["router"]);
 }
+
+// 6. Responses → an OpenAI-schema provider goes to chat completions: what chat completions takes
+// goes on (prompt_cache_key, safety_identifier, service_tier, text.verbosity as verbosity,
+// metadata), what it cannot return (reasoning summaries, encrypted reasoning) is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_fields_chat_completions_takes_are_passed_on() {
+    let up = upstream(by_path).await;
+    let gw = gateway(&up, "", "");
+    let body = json!({"model": "oa/m", "input": "hi", "prompt_cache_key": "conv-7", "safety_identifier": "u-hash",
+        "service_tier": "flex", "text": {"verbosity": "low"}, "metadata": {"ticket": "T-1"},
+        "reasoning": {"effort": "low", "summary": "auto"}, "include": ["reasoning.encrypted_content"]});
+    let v = post_json(&gw, "/v1/responses", &body).await;
+    let seen = up.requests().last().unwrap().json();
+    assert!(seen["model"].is_string() && seen["messages"].is_array(), "{seen}");
+    assert_eq!(seen["prompt_cache_key"], "conv-7");
+    assert_eq!(seen["safety_identifier"], "u-hash");
+    assert_eq!(seen["service_tier"], "flex");
+    assert_eq!(seen["verbosity"], "low");
+    assert_eq!(seen["metadata"], json!({"ticket": "T-1"}));
+    assert_eq!(seen["reasoning_effort"], "low");
+    assert_eq!(v["metadata"], json!({"ticket": "T-1"}), "echoed as sent");
+    assert!(names(&v["router"], "reasoning.summary"), "{}", v["router"]);
+    assert!(names(&v["router"], "reasoning.encrypted_content"), "{}", v["router"]);
+    assert!(!names(&v["router"], "not understood"), "{}", v["router"]);
+
+    // Gemini takes none of them: each is named.
+    let mut to_gemini = body.clone();
+    to_gemini["model"] = json!("ge/m");
+    let v = post_json(&gw, "/v1/responses", &to_gemini).await;
+    for f in ["prompt_cache_key", "safety_identifier", "service_tier", "verbosity", "metadata"] {
+        assert!(names(&v["router"], &format!("{f}: no Gemini equivalent")), "{f}: {}", v["router"]);
+    }
+    // A priority tier costs more than the catalog's price: it needs the costly_features scope.
+    let mut priority = body.clone();
+    priority["service_tier"] = json!("priority");
+    let (status, text) = post(&gw, "/v1/responses", &priority).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("scope_denied"), "{text}");
+}

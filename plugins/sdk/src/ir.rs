@@ -231,6 +231,14 @@ pub struct ChatRequest {
     /// Fields that turn on features billed outside token pricing (also in `unknown_fields` when the
     /// gateway does not model them).
     pub billed_extras: Vec<BilledExtra>,
+    /// Fields of a Responses request that OpenAI's chat completions takes under these names
+    /// (`prompt_cache_key`, `safety_identifier`, `service_tier`, and `text.verbosity` as
+    /// `verbosity`): sent to OpenAI-schema providers, named as lossy for the others.
+    pub chat_extras: serde_json::Map<String, Value>,
+    /// Responses' `reasoning.summary`, as asked.
+    pub reasoning_summary: Option<String>,
+    /// Responses' `include` asked for `reasoning.encrypted_content`.
+    pub encrypted_reasoning: bool,
 }
 
 impl ChatRequest {

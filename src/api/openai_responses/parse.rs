@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
-use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
@@ -440,16 +440,28 @@ impl Fields for ResponsesFields {
                 if let Some(f) = t.format {
                     r.response_format = Some(convert_format(f)?);
                 }
-                if t.verbosity.is_some() {
-                    r.unknown_fields.push("text.verbosity".into());
+                if let Some(verbosity) = t.verbosity {
+                    r.chat_extras.insert("verbosity".into(), Value::String(verbosity));
                 }
             }
             "max_output_tokens" => r.max_tokens = v.read(k)?,
             "temperature" => r.temperature = v.read(k)?,
             "top_p" => r.top_p = v.read(k)?,
-            // `summary` needs nothing: reasoning text a model gives is always returned as a summary.
-            "reasoning" => r.reasoning_effort = v.read::<WireReasoning>(k)?.and_then(|w| w.effort),
-            "metadata" => r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default(),
+            // Reasoning text a model gives is always returned as a summary; `summary` is kept so that
+            // a provider whose answers carry none can say so.
+            "reasoning" => {
+                if let Some(w) = v.read::<WireReasoning>(k)? {
+                    r.reasoning_effort = w.effort;
+                    r.reasoning_summary = w.summary;
+                }
+            }
+            // For the gateway's rules, and for OpenAI's chat completions, which takes it too.
+            "metadata" => {
+                r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default();
+                if !r.metadata.is_empty() {
+                    r.chat_extras.insert(k.into(), Value::Object(r.metadata.clone()));
+                }
+            }
             "user" => r.user = v.read(k)?,
             "stream" => r.stream = v.read(k)?.unwrap_or_default(),
             // Nothing is ever stored, so `store` (true by default at OpenAI) changes nothing; refusing it
@@ -461,8 +473,24 @@ impl Fields for ResponsesFields {
             // when there is a signature; the other includes concern built-in tools or logprobs.
             "include" => {
                 let inc: Vec<String> = v.read(k)?.unwrap_or_default();
+                r.encrypted_reasoning = inc.iter().any(|i| i == "reasoning.encrypted_content");
                 if inc.iter().any(|i| i != "reasoning.encrypted_content") {
                     r.unknown_fields.push(k.to_string());
+                }
+            }
+            // Chat completions takes these under the same names.
+            "prompt_cache_key" | "safety_identifier" => {
+                if let Some(s) = v.read::<String>(k)? {
+                    r.chat_extras.insert(k.into(), Value::String(s));
+                }
+            }
+            // OpenAI's priority (and scale) tier costs more per token than the catalog price.
+            "service_tier" => {
+                if let Some(tier) = v.read::<String>(k)? {
+                    if !matches!(tier.as_str(), "auto" | "default" | "flex") {
+                        billed(r, k, "priority_tier", None);
+                    }
+                    r.chat_extras.insert(k.into(), Value::String(tier));
                 }
             }
             "stream_options" => {

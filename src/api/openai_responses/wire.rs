@@ -171,4 +171,5 @@ pub(super) enum WireFormat {
 #[derive(Deserialize)]
 pub(super) struct WireReasoning {
     pub(super) effort: Option<String>,
+    pub(super) summary: Option<String>,
 }

@@ -537,6 +537,9 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
     for f in &req.unknown_fields {
         note(&mut lossy, format!("{f}: not understood by the gateway, not sent"));
     }
+    for f in req.chat_extras.keys() {
+        note(&mut lossy, format!("{f}: no Anthropic equivalent, not sent"));
+    }
     let body = Body {
         model: &model.upstream_model,
         max_tokens,

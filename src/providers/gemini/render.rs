@@ -135,6 +135,9 @@ impl Notes {
         for f in &req.unknown_fields {
             out.push(format!("{f}: not understood by the gateway, not sent"));
         }
+        for f in req.chat_extras.keys() {
+            out.push(format!("{f}: no Gemini equivalent, not sent"));
+        }
         out
     }
 }

@@ -253,6 +253,24 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
             b.insert("stream_options".into(), json!({"include_usage": true}));
         }
     }
+    for (k, v) in &req.chat_extras {
+        b.insert(k.clone(), v.clone());
+    }
+    if model.quirks.reasoning_field.is_none() {
+        // Chat completions returns no reasoning (a server with a reasoning field does: its text
+        // becomes the summary).
+        if req.reasoning_summary.is_some() {
+            lossy.push(
+                "reasoning.summary: chat completions returns no reasoning summary; none is returned".into(),
+            );
+        }
+        if req.encrypted_reasoning {
+            lossy.push(
+                "include reasoning.encrypted_content: chat completions returns no reasoning items; none is returned"
+                    .into(),
+            );
+        }
+    }
     if req.top_k.is_some() {
         lossy.push("top_k is not part of OpenAI's API and was not sent".into());
     }
