@@ -407,3 +407,72 @@ async fn responses_fields_chat_completions_takes_are_passed_on() {
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("scope_denied"), "{text}");
 }
+
+// 7. Prompt caching towards Anthropic: the client's breakpoints are carried, a provider with
+// `auto_cache` gets Anthropic's automatic caching on translated requests, and the cached tokens
+// Anthropic reports reach the client.
+#[tokio::test(flavor = "multi_thread")]
+async fn prompt_cache_breakpoints_reach_anthropic_and_cached_tokens_come_back() {
+    let up = upstream(|s: &Seen| {
+        if !s.path.ends_with("/messages") {
+            return by_path(s);
+        }
+        // Like Anthropic: a request with a breakpoint reads the prefix from the cache.
+        let cached = s.json().to_string().contains("cache_control");
+        let mut v = anthropic_text("ok", "end_turn");
+        v["usage"] = if cached {
+            json!({"input_tokens": 20, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 0, "output_tokens": 5})
+        } else {
+            json!({"input_tokens": 2020, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "output_tokens": 5})
+        };
+        Reply::Json(200, v)
+    })
+    .await;
+    let auto = "  ac:\n    kind: anthropic\n    base_url: BASE/v1\n    api_key: k-ac\n    auto_cache: true\n"
+        .replace("BASE", &format!("http://{}", up.addr));
+    let gw = gateway(
+        &up,
+        &auto,
+        "  - id: ac/m\n    pricing: {input: 1, output: 2}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat]\n",
+    );
+    let eph = json!({"type": "ephemeral"});
+    let marked = json!({"model": "an/m", "messages": [
+        {"role": "system", "content": [{"type": "text", "text": "A long system prompt.", "cache_control": eph}]},
+        {"role": "user", "content": [{"type": "text", "text": "A long document."}, {"type": "text", "text": "Question?", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}]});
+    let v = post_json(&gw, "/v1/chat/completions", &marked).await;
+    let seen = up.requests().last().unwrap().json();
+    assert_eq!(seen["system"][0]["cache_control"], eph, "{seen}");
+    assert!(seen["messages"][0]["content"][0].get("cache_control").is_none());
+    assert_eq!(seen["messages"][0]["content"][1]["cache_control"], json!({"type": "ephemeral", "ttl": "1h"}));
+    assert!(seen.get("cache_control").is_none(), "no automatic caching unless enabled");
+    assert_eq!(v["usage"]["prompt_tokens"], 2020);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 2000);
+
+    // Without breakpoints nothing is cached at `an`; `ac` adds automatic caching.
+    let plain = json!({"model": "an/m", "messages": user_msg("A long question?")});
+    let v = post_json(&gw, "/v1/chat/completions", &plain).await;
+    assert!(!up.requests().last().unwrap().json().to_string().contains("cache_control"));
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+    let mut to_auto = plain.clone();
+    to_auto["model"] = json!("ac/m");
+    let v = post_json(&gw, "/v1/chat/completions", &to_auto).await;
+    assert_eq!(up.requests().last().unwrap().json()["cache_control"], eph);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 2000);
+
+    // Responses parts carry them too.
+    let v = post_json(
+        &gw,
+        "/v1/responses",
+        &json!({"model": "an/m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "Doc.", "cache_control": eph}]}]}),
+    )
+    .await;
+    assert_eq!(up.requests().last().unwrap().json()["messages"][0]["content"][0]["cache_control"], eph);
+    assert_eq!(v["usage"]["input_tokens_details"]["cached_tokens"], 2000);
+
+    // Gemini caches by itself: the breakpoint is named, not sent.
+    let mut to_gemini = marked.clone();
+    to_gemini["model"] = json!("ge/m");
+    let v = post_json(&gw, "/v1/chat/completions", &to_gemini).await;
+    assert!(!up.requests().last().unwrap().json().to_string().contains("cache_control"));
+    assert!(names(&v["router"], "cache_control breakpoints"), "{}", v["router"]);
+}

@@ -153,6 +153,10 @@ pub struct RawProvider {
     pub idle_timeout_ms: Option<u64>,
     /// Behaviour of a `mock` provider.
     pub simulate: Option<RawSimulate>,
+    /// Anthropic: requests translated from another schema carry Anthropic's automatic prompt
+    /// caching (a top-level `cache_control`), so translated conversations hit the prompt cache.
+    #[serde(default)]
+    pub auto_cache: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -71,6 +71,9 @@ pub struct Message {
     pub name: Option<String>,
     /// For `Role::Tool`: the tool reported an error (Anthropic's `is_error`).
     pub is_error: bool,
+    /// Prompt-cache breakpoints the client set on content parts (`cache_control`, Anthropic's
+    /// explicit caching): the index in `content` of each marked part, with its `cache_control`.
+    pub cache_breakpoints: Vec<(usize, Value)>,
 }
 
 impl Message {
@@ -83,6 +86,7 @@ impl Message {
             tool_call_id: None,
             name: None,
             is_error: false,
+            cache_breakpoints: Vec::new(),
         }
     }
 

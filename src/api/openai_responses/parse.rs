@@ -98,13 +98,26 @@ fn convert_part(p: WirePart, loc: &Loc) -> Result<Part, GatewayError> {
 }
 
 fn convert_content(c: TextOr<WirePart>, item: usize, list: &'static str) -> Result<Vec<Part>, GatewayError> {
+    Ok(convert_cached(c, item, list)?.0)
+}
+
+/// Content parts, and the prompt-cache breakpoints set on them (index, `cache_control`).
+type Cached = (Vec<Part>, Vec<(usize, Value)>);
+
+fn convert_cached(c: TextOr<WirePart>, item: usize, list: &'static str) -> Result<Cached, GatewayError> {
     match c {
-        TextOr::Text(t) => Ok(vec![Part::Text(t)]),
-        TextOr::List(parts) => parts
-            .into_iter()
-            .enumerate()
-            .map(|(part, p)| convert_part(p, &Loc { item, list, part }))
-            .collect(),
+        TextOr::Text(t) => Ok((vec![Part::Text(t)], Vec::new())),
+        TextOr::List(parts) => {
+            let mut cache = Vec::new();
+            let mut out = Vec::with_capacity(parts.len());
+            for (part, mut p) in parts.into_iter().enumerate() {
+                if let Some(c) = p.cache_control.take().filter(|c| !c.is_null()) {
+                    cache.push((part, c));
+                }
+                out.push(convert_part(p, &Loc { item, list, part })?);
+            }
+            Ok((out, cache))
+        }
     }
 }
 
@@ -188,6 +201,19 @@ impl Conversation {
         }
     }
 
+    /// Cache breakpoints of the message item just taken, of `parts` content parts (indexes of its
+    /// own parts: an assistant message starts with the reasoning that led to it).
+    pub(super) fn cache_breakpoints(&mut self, cache: Vec<(usize, Value)>, parts: usize) {
+        if cache.is_empty() {
+            return;
+        }
+        if let Some(m) = self.msgs.last_mut() {
+            let offset = m.content.len().saturating_sub(parts);
+            m.cache_breakpoints
+                .extend(cache.into_iter().map(|(i, c)| (i + offset, c)));
+        }
+    }
+
     /// A function_call item: joins the open assistant message.
     pub(super) fn function_call(&mut self, call: ToolCall) {
         self.items += 1;
@@ -225,7 +251,10 @@ impl Conversation {
             ItemKind::Message => {
                 let role = it.role.ok_or_else(|| missing(&format!("input[{i}].role")))?;
                 let content = it.content.ok_or_else(|| missing(&format!("input[{i}].content")))?;
-                self.message(role, convert_content(content, i, "content")?);
+                let (content, cache) = convert_cached(content, i, "content")?;
+                let parts = content.len();
+                self.message(role, content);
+                self.cache_breakpoints(cache, parts);
             }
             ItemKind::FunctionCall => {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;

@@ -170,14 +170,36 @@ fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) 
     }))
 }
 
-/// Canonical messages → Anthropic `system` and alternating `messages`.
+/// Anthropic takes at most this many cache breakpoints in a request (automatic caching's included).
+pub(super) const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// The client's cache breakpoint on part `i` of `m`, while fewer than the maximum were placed.
+fn breakpoint<'a>(m: &'a switchyard_sdk::ir::Message, i: usize, placed: &mut usize, lossy: &mut Vec<String>) -> Option<&'a Value> {
+    let (_, c) = m.cache_breakpoints.iter().find(|(at, _)| *at == i)?;
+    if *placed >= MAX_CACHE_BREAKPOINTS {
+        note(
+            lossy,
+            format!("cache breakpoints beyond Anthropic's {MAX_CACHE_BREAKPOINTS} were not sent"),
+        );
+        return None;
+    }
+    *placed += 1;
+    Some(c)
+}
+
+/// Canonical messages → Anthropic `system` and alternating `messages`, and how many cache
+/// breakpoints of the client's were placed.
 fn convert<'a>(
     req: &'a ChatRequest,
     lossy: &mut Vec<String>,
-) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), ProviderError> {
+) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>, usize), ProviderError> {
     let mut system = Vec::new();
     let mut turns: Vec<Turn<'a>> = Vec::with_capacity(req.messages.len());
+    let mut placed = 0;
     for m in &req.messages {
+        if m.role == Role::Tool && !m.cache_breakpoints.is_empty() {
+            note(lossy, "cache breakpoints inside tool results were not sent");
+        }
         match m.role {
             Role::System | Role::Developer => {
                 if !turns.is_empty() {
@@ -186,9 +208,13 @@ fn convert<'a>(
                         "system messages after the conversation began were moved into the top-level system prompt",
                     );
                 }
-                for p in &m.content {
+                for (i, p) in m.content.iter().enumerate() {
                     match p {
-                        Part::Text(t) if !t.is_empty() => system.push(SystemText { kind: "text", text: t }),
+                        Part::Text(t) if !t.is_empty() => system.push(SystemText {
+                            kind: "text",
+                            text: t,
+                            cache_control: breakpoint(m, i, &mut placed, lossy),
+                        }),
                         Part::Text(_) | Part::Reasoning { .. } => {}
                         Part::Image { .. } | Part::Other { .. } => {
                             return Err(Unsupported("Anthropic's system prompt takes text only".into()))
@@ -199,8 +225,14 @@ fn convert<'a>(
             Role::User | Role::Assistant => {
                 let assistant = m.role == Role::Assistant;
                 let mut blocks = Vec::with_capacity(m.content.len() + m.tool_calls.len());
-                for p in &m.content {
-                    blocks.extend(part(p, assistant, lossy)?);
+                for (i, p) in m.content.iter().enumerate() {
+                    match (part(p, assistant, lossy)?, m.cache_breakpoints.is_empty()) {
+                        (Some(b), false) => match breakpoint(m, i, &mut placed, lossy) {
+                            Some(c) => blocks.push(b.cached(c)),
+                            None => blocks.push(b),
+                        },
+                        (b, _) => blocks.extend(b),
+                    }
                 }
                 for c in &m.tool_calls {
                     let input = ToolInput::new(&c.arguments);
@@ -236,7 +268,7 @@ fn convert<'a>(
             "Anthropic needs at least one user or assistant message".into(),
         ));
     }
-    Ok((system, turns))
+    Ok((system, turns, placed))
 }
 
 /// A final assistant turn is a prefill, which Anthropic refuses when it ends in whitespace.
@@ -437,7 +469,11 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
 /// `req` as the body of `POST {base}/messages` for `model`.
 pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
     let mut lossy = Vec::new();
-    let (system, messages) = convert(req, &mut lossy)?;
+    let (system, messages, placed) = convert(req, &mut lossy)?;
+    // Automatic caching for translated requests when the provider enables it (one breakpoint,
+    // counted against the limit).
+    let cache_control =
+        (model.provider.auto_cache && placed < MAX_CACHE_BREAKPOINTS).then(|| json!({"type": "ephemeral"}));
     let max_tokens = req.max_tokens.map_or(model.max_output, u64::from).max(1);
     let thinking = thinking(req, model, max_tokens, &mut lossy);
     let (mut temperature, mut top_p, mut top_k) = (req.temperature, req.top_p, req.top_k);
@@ -555,6 +591,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         metadata: req.user.as_deref().map(|user_id| json!({"user_id": user_id})),
         output_config,
         stream: req.stream,
+        cache_control,
     };
     let body = crate::wire::json_out::to_vec(&body).map_err(InvalidRequest)?;
     Ok(Rendered {

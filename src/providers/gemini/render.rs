@@ -135,6 +135,9 @@ impl Notes {
         for f in &req.unknown_fields {
             out.push(format!("{f}: not understood by the gateway, not sent"));
         }
+        if req.messages.iter().any(|m| !m.cache_breakpoints.is_empty()) {
+            out.push("cache_control breakpoints: Gemini caches prompt prefixes by itself; not sent".into());
+        }
         for f in req.chat_extras.keys() {
             out.push(format!("{f}: no Gemini equivalent, not sent"));
         }

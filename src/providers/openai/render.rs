@@ -253,6 +253,9 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
             b.insert("stream_options".into(), json!({"include_usage": true}));
         }
     }
+    if req.messages.iter().any(|m| !m.cache_breakpoints.is_empty()) {
+        lossy.push("cache_control breakpoints: OpenAI-schema providers cache prompt prefixes by themselves; not sent".into());
+    }
     for (k, v) in &req.chat_extras {
         b.insert(k.clone(), v.clone());
     }
