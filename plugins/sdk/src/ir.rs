@@ -296,6 +296,10 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
+    /// The provider did not say how many output tokens were reasoning (Anthropic counts thinking
+    /// in `output_tokens` only): `reasoning_tokens` is then 0 but unknown, and is not reported.
+    #[serde(default)]
+    pub reasoning_unknown: bool,
 }
 
 /// Why a model stopped.

@@ -248,6 +248,12 @@ impl StreamEncoder for Encoder {
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.start(out);
         self.close(out);
+        if self.usage.is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate) {
+            fin.note(format!(
+                "message_start's usage.input_tokens ({}) was the gateway's estimate, sent before the provider reported usage; message_delta's usage has the provider's figures",
+                self.estimate
+            ));
+        }
         let reason = stop_reason(self.finish.as_ref(), self.refused, fin);
         let (router, cost) = fin.finish(self.usage);
         let usage = match &self.usage {

@@ -161,6 +161,7 @@ fn answer() -> ChatResponse {
             cache_write_tokens: 10,
             output_tokens: 7,
             reasoning_tokens: 3,
+            reasoning_unknown: false,
         }),
     }
 }

@@ -26,6 +26,10 @@ pub(super) fn usage_json(u: &Usage, cost: Option<Money>) -> Value {
         "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
         "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
     });
+    if u.reasoning_unknown {
+        // Unknown is not zero: the provider did not say (OpenAI's type makes the field optional).
+        v["completion_tokens_details"] = json!({});
+    }
     if let Some(c) = cost {
         v["cost"] = json!(c.as_dollars_f64());
     }

@@ -212,6 +212,16 @@ pub(super) fn outcome(f: Option<&FinishReason>, fin: &mut dyn Finalizer) -> (fin
     (o, error)
 }
 
+/// Responses' `output_tokens_details.reasoning_tokens` is a required number: when the provider did
+/// not count reasoning apart, the 0 there is named as unknown.
+pub(super) fn note_unknown_reasoning(u: Option<&Usage>, fin: &mut dyn Finalizer) {
+    if u.is_some_and(|u| u.reasoning_unknown) {
+        fin.note(
+            "usage.output_tokens_details.reasoning_tokens: the provider does not count reasoning apart from output_tokens; 0 there means unknown".into(),
+        );
+    }
+}
+
 /// Canonical usage in Responses terms, with the exact cost (API.md: `usage.cost`, dollars).
 pub(super) fn usage_json(u: &Usage, cost: Option<Money>) -> Value {
     let mut v = json!({
@@ -400,6 +410,7 @@ pub(super) fn render_response(
     let echoed = req.map(echo);
     let id = response_id(&resp.id);
     let (o, error) = outcome(resp.finish.as_ref(), fin);
+    note_unknown_reasoning(resp.usage.as_ref(), fin);
     let items = items_of(&resp.parts, &id, o.status != "completed");
     let (router, cost) = fin.finish(resp.usage);
     let usage = resp.usage.as_ref().map(|u| usage_json(u, cost));

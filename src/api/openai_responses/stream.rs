@@ -390,6 +390,7 @@ impl StreamEncoder for Encoder {
         self.ensure_started(out);
         self.finished = true;
         let (o, error) = outcome(self.finish.as_ref(), fin);
+        render::note_unknown_reasoning(self.usage.as_ref(), fin);
         self.close_open(
             out,
             if o.status == "completed" {

@@ -311,6 +311,7 @@ fn parses_responses() {
             cache_write_tokens: 1024,
             output_tokens: 65,
             reasoning_tokens: 0,
+            reasoning_unknown: true,
         })
     );
     let r = Anthropic
@@ -360,6 +361,8 @@ fn usage(input: u64, cached: u64, write: u64, output: u64, reasoning: u64) -> St
         cache_write_tokens: write,
         output_tokens: output,
         reasoning_tokens: reasoning,
+        // Anthropic's usage has no thinking count unless it says.
+        reasoning_unknown: reasoning == 0,
     })
 }
 

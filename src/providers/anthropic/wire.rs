@@ -55,6 +55,8 @@ impl WireUsage {
             cache_write_tokens: write,
             output_tokens: self.output_tokens.unwrap_or(0),
             reasoning_tokens: self.output_tokens_details.and_then(|d| d.thinking_tokens).unwrap_or(0),
+            // Anthropic counts thinking in output_tokens and, unless it says, not apart.
+            reasoning_unknown: self.output_tokens_details.and_then(|d| d.thinking_tokens).is_none(),
         }
     }
 }

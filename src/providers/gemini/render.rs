@@ -4,6 +4,7 @@
 //! they are made.
 
 use bytes::Bytes;
+use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
 use super::{upstream_name, wire};
@@ -34,9 +35,11 @@ fn image_url_mime(url: &str, model: &Model) -> Result<&'static str, ProviderErro
             "Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into(),
         ));
     }
+    // Gemini's `fileData` needs the MIME type up front; learning it from the URL's response would
+    // mean fetching the image in the gateway before every such request, which it does not do.
     wire::image_mime_from_url(url).ok_or_else(|| {
         Unsupported(
-            "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline"
+            "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs the image's type with the URL and the gateway does not fetch images to learn it; give the URL its extension or send the image inline (base64)"
                 .into(),
         )
     })
@@ -204,6 +207,42 @@ fn other_part(kind: &str) -> String {
     format!("{kind} parts cannot be sent to Gemini")
 }
 
+/// A PDF document as Gemini takes it (document understanding: `inlineData` or, for an https URL,
+/// `fileData`, both `application/pdf`): an OpenAI `file` part with a `data:` URL, or an Anthropic
+/// `document` block with a base64 or URL source.
+fn document<'a>(kind: &str, raw: &'a Value) -> Option<wire::Part<'a>> {
+    const PDF: &str = "application/pdf";
+    let inline = |data: &'a str| wire::Part {
+        inline_data: Some(wire::Blob { mime_type: PDF, data }),
+        ..wire::Part::default()
+    };
+    match kind {
+        "file" => {
+            let url = raw.get("file_data")?.as_str()?;
+            let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
+            (meta.strip_suffix(";base64")? == PDF).then(|| inline(data))
+        }
+        "document" => {
+            let src = raw.get("source")?;
+            match src.get("type")?.as_str()? {
+                "base64" if src.get("media_type")?.as_str()? == PDF => Some(inline(src.get("data")?.as_str()?)),
+                "url" => {
+                    let url = src.get("url")?.as_str()?;
+                    url.starts_with("https://").then_some(wire::Part {
+                        file_data: Some(wire::FileData {
+                            mime_type: PDF,
+                            file_uri: url,
+                        }),
+                        ..wire::Part::default()
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, ProviderError> {
     let mut parts = Vec::with_capacity(m.content.len());
     for p in &m.content {
@@ -212,7 +251,7 @@ fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Ve
             Part::Text(t) => parts.push(wire::Part::text(t)),
             Part::Image { source, detail } => parts.push(media(source, detail, model, notes)?),
             Part::Reasoning { .. } => notes.reasoning_text = true,
-            Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
+            Part::Other { kind, raw } => parts.push(document(kind, raw).ok_or_else(|| Unsupported(other_part(kind)))?),
         }
     }
     Ok(parts)
@@ -256,6 +295,8 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
                 part.thought_signature = pending.take();
                 parts.push(part);
             }
+            // Anthropic's encrypted reasoning means nothing to Gemini, like another model's signature.
+            Part::Other { kind, .. } if kind == "redacted_thinking" => notes.foreign_signature = true,
             Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
         }
     }
@@ -436,6 +477,8 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderErro
         turns |= !system;
         for p in &m.content {
             match p {
+                Part::Other { kind, .. } if kind == "redacted_thinking" && m.role == Role::Assistant => {}
+                Part::Other { kind, raw } if m.role == Role::User && document(kind, raw).is_some() => {}
                 Part::Other { kind, .. } => return Err(Unsupported(format!("messages[{i}]: {}", other_part(kind)))),
                 Part::Image { .. } if system => {
                     return Err(Unsupported(format!(

@@ -362,6 +362,7 @@ pub fn usage(u: &UsageMetadata) -> Usage {
         cache_write_tokens: 0,
         output_tokens: u.candidates_token_count + u.thoughts_token_count,
         reasoning_tokens: u.thoughts_token_count,
+        reasoning_unknown: false,
     }
 }
 

@@ -63,6 +63,14 @@ pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<S
         {
             lossy.push("reasoning blocks of earlier turns are not sent to OpenAI-schema providers".into());
         }
+        if m
+            .content
+            .iter()
+            .any(|p| matches!(p, Part::Other { kind, .. } if kind == REDACTED_THINKING))
+            && !lossy.iter().any(|l| l.starts_with("redacted_thinking"))
+        {
+            lossy.push("redacted_thinking blocks of earlier turns are not sent to OpenAI-schema providers".into());
+        }
         let has_image = m.content.iter().any(|p| matches!(p, Part::Image { .. }));
         let content = match m.role {
             Role::Assistant | Role::Tool | Role::System | Role::Developer => {

@@ -145,7 +145,7 @@ fn refuses_what_gemini_cannot_honour() {
             "messages[0]: input_audio parts cannot be sent to Gemini",
         ),
         (img("http://example.com/a.png"), "", "only fetches https"),
-        (img("https://example.com/anim.gif?token=secret"), "", "needs its type"),
+        (img("https://example.com/anim.gif?token=secret"), "", "needs the image's type"),
         (
             r#"{"role":"system","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}]},{"role":"user","content":"hi"}"#.into(),
             "",

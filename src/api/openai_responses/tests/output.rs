@@ -14,6 +14,7 @@ fn parts_response(parts: Vec<OutPart>, finish: FinishReason) -> ChatResponse {
             cached_input_tokens: 12,
             output_tokens: 24,
             reasoning_tokens: 5,
+            reasoning_unknown: false,
             ..Default::default()
         }),
     }
@@ -144,6 +145,7 @@ fn usage() -> Usage {
         cached_input_tokens: 12,
         output_tokens: 24,
         reasoning_tokens: 5,
+        reasoning_unknown: false,
         ..Default::default()
     }
 }

@@ -19,6 +19,7 @@ fn resp(parts: Vec<OutPart>, finish: Option<FinishReason>, id: &str, model: &str
             cache_write_tokens: 0,
             output_tokens: u[2],
             reasoning_tokens: u[3],
+            reasoning_unknown: false,
         }),
     }
 }
