@@ -476,3 +476,104 @@ async fn prompt_cache_breakpoints_reach_anthropic_and_cached_tokens_come_back() 
     assert!(!up.requests().last().unwrap().json().to_string().contains("cache_control"));
     assert!(names(&v["router"], "cache_control breakpoints"), "{}", v["router"]);
 }
+
+// 8. Smaller drops: redacted thinking named (OpenAI) or dropped and named (Gemini, which no longer
+// refuses it), Anthropic's uncounted reasoning tokens not shown as a zero count, and the estimated
+// input tokens of a translated Messages stream's message_start named.
+#[tokio::test(flavor = "multi_thread")]
+async fn smaller_losses_are_named() {
+    let up = upstream(|s: &Seen| {
+        if s.json()["stream"] == true && s.path.ends_with("/chat/completions") {
+            let mut ev = stream_events("up", &["Hi ", "there."]);
+            let n = ev.len();
+            ev[n - 2] = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "up", "choices": [],
+                               "usage": {"prompt_tokens": 1234, "completion_tokens": 2, "total_tokens": 1236}})
+            .to_string();
+            Reply::Sse(ev, Duration::from_millis(1))
+        } else {
+            by_path(s)
+        }
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let history = |model: &str| {
+        json!({"model": model, "max_tokens": 100, "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": [{"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"}, {"type": "text", "text": "one"}]},
+            {"role": "user", "content": "second"}]})
+    };
+    let v = post_json(&gw, "/v1/messages", &history("oa/m")).await;
+    assert!(!up.requests().last().unwrap().json().to_string().contains("EmwKAhgBEgy3va3pzix"));
+    assert!(names(&v["router"], "redacted_thinking"), "{}", v["router"]);
+    let v = post_json(&gw, "/v1/messages", &history("ge/m")).await;
+    let seen = up.requests().last().unwrap().json();
+    assert!(!seen.to_string().contains("EmwKAhgBEgy3va3pzix"), "{seen}");
+    assert!(names(&v["router"], "reasoning signatures made by another model"), "{}", v["router"]);
+
+    // Anthropic does not count thinking apart: chat omits reasoning_tokens, Responses names its 0.
+    let v = post_json(&gw, "/v1/chat/completions", &json!({"model": "an/m", "messages": user_msg("x")})).await;
+    assert!(v["usage"]["completion_tokens_details"].get("reasoning_tokens").is_none(), "{}", v["usage"]);
+    let v = post_json(&gw, "/v1/chat/completions", &json!({"model": "oa/m", "messages": user_msg("x")})).await;
+    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 0, "OpenAI counts them");
+    let v = post_json(&gw, "/v1/responses", &json!({"model": "an/m", "input": "x"})).await;
+    assert!(names(&v["router"], "reasoning_tokens"), "{}", v["router"]);
+
+    // A translated Messages stream starts with an estimate; the provider's figure follows, named.
+    let (_, text) = post(
+        &gw,
+        "/v1/messages",
+        &json!({"model": "oa/m", "max_tokens": 50, "messages": user_msg("hello"), "stream": true}),
+    )
+    .await;
+    let ev = events(&text);
+    let start = &ev.iter().find(|(n, _)| n.as_deref() == Some("message_start")).unwrap().1;
+    let estimate = start["message"]["usage"]["input_tokens"].as_u64().unwrap();
+    assert_ne!(estimate, 1234);
+    let delta = &ev.iter().find(|(n, _)| n.as_deref() == Some("message_delta")).unwrap().1;
+    assert_eq!(delta["usage"]["input_tokens"], 1234, "{text}");
+    let stop = &ev.iter().find(|(n, _)| n.as_deref() == Some("message_stop")).unwrap().1;
+    assert!(names(&stop["router"], "was the gateway's estimate"), "{}", stop["router"]);
+}
+
+// Refused though Gemini can do it: PDF documents go as inlineData; an https image URL without an
+// extension is refused with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn pdf_documents_reach_gemini() {
+    let up = upstream(by_path).await;
+    let gw = gateway(&up, "", "");
+    let pdf = "JVBERi0xLjQK";
+    post_json(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Summarise."},
+            {"type": "file", "file": {"filename": "a.pdf", "file_data": format!("data:application/pdf;base64,{pdf}")}}]}]}),
+    )
+    .await;
+    let seen = up.requests().last().unwrap().json();
+    assert_eq!(
+        seen["contents"][0]["parts"][1],
+        json!({"inlineData": {"mimeType": "application/pdf", "data": pdf}}),
+        "{seen}"
+    );
+    post_json(
+        &gw,
+        "/v1/messages",
+        &json!({"model": "ge/m", "max_tokens": 50, "messages": [{"role": "user", "content": [
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf}},
+            {"type": "text", "text": "Summarise."}]}]}),
+    )
+    .await;
+    let seen = up.requests().last().unwrap().json();
+    assert_eq!(seen["contents"][0]["parts"][0]["inlineData"]["mimeType"], "application/pdf", "{seen}");
+
+    let (status, text) = post(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/image?id=7"}}]}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("does not fetch images"), "{text}");
+}
