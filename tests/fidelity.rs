@@ -577,3 +577,50 @@ async fn pdf_documents_reach_gemini() {
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("does not fetch images"), "{text}");
 }
+
+// Refused though Gemini can do it: several answers (`n`) go as candidateCount and come back as the
+// chat answer's choices.
+#[tokio::test(flavor = "multi_thread")]
+async fn several_choices_from_gemini() {
+    let up = upstream(|s: &Seen| {
+        let cand = |i: u64, text: &str, finish: &str| {
+            json!({"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": i})
+        };
+        let n = s.json()["generationConfig"]["candidateCount"].as_u64().unwrap_or(1);
+        let mut v = gemini_text("first", "STOP");
+        if n == 2 {
+            v["candidates"] = json!([cand(0, "first", "STOP"), cand(1, "second", "MAX_TOKENS")]);
+        }
+        Reply::Json(200, v)
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let v = post_json(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "n": 2, "messages": user_msg("two ways")}),
+    )
+    .await;
+    assert_eq!(up.requests().last().unwrap().json()["generationConfig"]["candidateCount"], 2);
+    let choices = v["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 2, "{v}");
+    assert_eq!(
+        (choices[0]["index"].as_u64(), choices[0]["message"]["content"].as_str(), choices[0]["finish_reason"].as_str()),
+        (Some(0), Some("first"), Some("stop"))
+    );
+    assert_eq!(
+        (choices[1]["index"].as_u64(), choices[1]["message"]["content"].as_str(), choices[1]["finish_reason"].as_str()),
+        (Some(1), Some("second"), Some("length"))
+    );
+    // A stream carries one choice: n > 1 with stream is still refused, with the reason.
+    let before = up.count();
+    let (status, text) = post(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "n": 2, "stream": true, "messages": user_msg("two ways")}),
+    )
+    .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("candidateCount"), "{text}");
+    assert_eq!(up.count(), before);
+}

@@ -343,7 +343,9 @@ pub(crate) fn apply_edits(req: &mut ChatRequest, edits: Vec<(Target, String)>) {
 pub(crate) fn check_answer(fw: &Firewall, answer: &mut ChatResponse, want: &RuleBits) -> (Vec<Report>, Option<Report>) {
     let mut c = Checker::new(fw);
     let mut calls = 0;
-    for part in answer.parts.iter_mut() {
+    // Every choice's parts (a request with `n` has several).
+    let more = answer.more_choices.iter_mut().flat_map(|c| c.parts.iter_mut());
+    for part in answer.parts.iter_mut().chain(more) {
         let (text, location) = match part {
             OutPart::Text(t) | OutPart::Refusal(t) => (t, "answer".to_string()),
             OutPart::ToolCall(call) => {

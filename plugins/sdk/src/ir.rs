@@ -337,6 +337,17 @@ pub struct ChatResponse {
     pub parts: Vec<OutPart>,
     pub finish: Option<FinishReason>,
     pub usage: Option<Usage>,
+    /// The further answers when the client asked for several (`n`, Gemini's `candidateCount`);
+    /// `parts` and `finish` are the first. `usage` covers them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_choices: Vec<Choice>,
+}
+
+/// One of several answers to a request (see [`ChatResponse::more_choices`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Choice {
+    pub parts: Vec<OutPart>,
+    pub finish: Option<FinishReason>,
 }
 
 impl ChatResponse {

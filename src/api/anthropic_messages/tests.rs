@@ -163,6 +163,7 @@ fn answer() -> ChatResponse {
             reasoning_tokens: 3,
             reasoning_unknown: false,
         }),
+        more_choices: Vec::new(),
     }
 }
 

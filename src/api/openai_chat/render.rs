@@ -51,63 +51,55 @@ pub(super) fn chat_id(upstream: &str) -> String {
     }
 }
 
-/// A complete answer as a `chat.completion` object; `model_id` is the catalog id that answered.
-pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
-    let mut msg = Map::new();
-    msg.insert("role".into(), json!("assistant"));
-    let text = resp.text();
-    let calls: Vec<Value> = resp
-        .tool_calls()
+/// One choice's `message`: text, tool calls, reasoning (as `reasoning_content`) and refusal.
+fn message(parts: &[OutPart]) -> Map<String, Value> {
+    let collect = |want: fn(&OutPart) -> Option<&str>| -> String { parts.iter().filter_map(want).collect() };
+    let text = collect(|p| if let OutPart::Text(t) = p { Some(t) } else { None });
+    let reasoning = collect(|p| if let OutPart::Reasoning { text, .. } = p { Some(text) } else { None });
+    let refusal = collect(|p| if let OutPart::Refusal(t) = p { Some(t) } else { None });
+    let calls: Vec<Value> = parts
+        .iter()
+        .filter_map(|p| if let OutPart::ToolCall(c) = p { Some(c) } else { None })
         .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
         .collect();
-    msg.insert(
-        "content".into(),
-        if text.is_empty() && !calls.is_empty() {
-            Value::Null
-        } else {
-            json!(text)
-        },
-    );
-    let reasoning: String = resp
-        .parts
-        .iter()
-        .filter_map(|p| {
-            if let OutPart::Reasoning { text, .. } = p {
-                Some(text.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let mut msg = Map::new();
+    msg.insert("role".into(), json!("assistant"));
+    let no_text = text.is_empty() && (!calls.is_empty() || !refusal.is_empty());
+    msg.insert("content".into(), if no_text { Value::Null } else { json!(text) });
     if !reasoning.is_empty() {
         // Not in OpenAI's schema; the field several OpenAI-compatible providers use for it.
         msg.insert("reasoning_content".into(), json!(reasoning));
     }
-    let refusal: String = resp
-        .parts
-        .iter()
-        .filter_map(|p| if let OutPart::Refusal(t) = p { Some(t.as_str()) } else { None })
-        .collect();
-    if refusal.is_empty() {
-        msg.insert("refusal".into(), Value::Null);
-    } else {
-        if text.is_empty() {
-            msg.insert("content".into(), Value::Null);
-        }
-        msg.insert("refusal".into(), json!(refusal));
-    }
+    msg.insert(
+        "refusal".into(),
+        if refusal.is_empty() { Value::Null } else { json!(refusal) },
+    );
     if !calls.is_empty() {
         msg.insert("tool_calls".into(), Value::Array(calls));
     }
-    let finish_reason = finish_str(resp.finish.as_ref(), fin);
+    msg
+}
+
+/// A complete answer as a `chat.completion` object; `model_id` is the catalog id that answered.
+/// Several answers (`n`) are its choices, in order.
+pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
+    let first = std::iter::once((resp.parts.as_slice(), resp.finish.as_ref()));
+    let more = resp.more_choices.iter().map(|c| (c.parts.as_slice(), c.finish.as_ref()));
+    let choices: Vec<Value> = first
+        .chain(more)
+        .enumerate()
+        .map(|(index, (parts, finish))| {
+            json!({"index": index, "message": message(parts), "logprobs": null,
+                   "finish_reason": finish_str(finish, fin)})
+        })
+        .collect();
     let (router, cost) = fin.finish(resp.usage);
     let mut out = json!({
         "id": chat_id(&resp.id),
         "object": "chat.completion",
         "created": if resp.created > 0 { resp.created } else { now_secs() },
         "model": model_id,
-        "choices": [{"index": 0, "message": msg, "logprobs": null,
-                     "finish_reason": finish_reason}],
+        "choices": choices,
         "router": router,
     });
     if let Some(u) = &resp.usage {

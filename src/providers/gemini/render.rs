@@ -457,8 +457,13 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderErro
             "logprobs: the canonical answer has no place for Gemini's log probabilities".into(),
         ));
     }
-    if req.n.is_some_and(|n| n > 1) {
-        return Err(Unsupported("n > 1: a translated answer carries one choice".into()));
+    // Several answers go as `candidateCount` and come back as the chat answer's choices; a stream
+    // of several interleaved candidates has no translation yet.
+    if req.n.is_some_and(|n| n > 1) && req.stream {
+        return Err(Unsupported(
+            "n > 1 with stream: a translated stream carries one choice (without stream, n goes to Gemini as candidateCount)"
+                .into(),
+        ));
     }
     if req.stop.len() > MAX_STOP_SEQUENCES {
         return Err(Unsupported(format!(

@@ -46,6 +46,7 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         parts,
         finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
         usage: v.get("usage").and_then(parse_usage),
+        more_choices: Vec::new(),
     })
 }
 

@@ -17,6 +17,7 @@ fn parts_response(parts: Vec<OutPart>, finish: FinishReason) -> ChatResponse {
             reasoning_unknown: false,
             ..Default::default()
         }),
+        more_choices: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ fn resp(parts: Vec<OutPart>, finish: Option<FinishReason>, id: &str, model: &str
             reasoning_tokens: u[3],
             reasoning_unknown: false,
         }),
+        more_choices: Vec::new(),
     }
 }
 
