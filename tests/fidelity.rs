@@ -624,3 +624,33 @@ async fn several_choices_from_gemini() {
     assert!(text.contains("candidateCount"), "{text}");
     assert_eq!(up.count(), before);
 }
+
+// Refused though Gemini can do it: log probabilities go as responseLogprobs/logprobs and come back
+// in the chat choice's `logprobs`.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_probabilities_from_gemini() {
+    let up = upstream(|_: &Seen| {
+        let mut v = gemini_text("Hi there", "STOP");
+        v["candidates"][0]["logprobsResult"] = json!({
+            "topCandidates": [
+                {"candidates": [{"token": "Hi", "logProbability": -0.1}, {"token": "Hello", "logProbability": -2.5}]},
+                {"candidates": [{"token": " there", "logProbability": -0.3}, {"token": "!", "logProbability": -1.9}]}],
+            "chosenCandidates": [{"token": "Hi", "logProbability": -0.1}, {"token": " there", "logProbability": -0.3}]});
+        Reply::Json(200, v)
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let v = post_json(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "logprobs": true, "top_logprobs": 2, "messages": user_msg("hi")}),
+    )
+    .await;
+    let gc = &up.requests().last().unwrap().json()["generationConfig"];
+    assert_eq!((gc["responseLogprobs"].as_bool(), gc["logprobs"].as_u64()), (Some(true), Some(2)), "{gc}");
+    let content = &v["choices"][0]["logprobs"]["content"];
+    assert_eq!(content[0]["token"], "Hi", "{v}");
+    assert_eq!(content[0]["logprob"], -0.1);
+    assert_eq!(content[0]["bytes"], json!([72, 105]));
+    assert_eq!(content[1]["top_logprobs"][1], json!({"token": "!", "logprob": -1.9, "bytes": [33]}));
+}

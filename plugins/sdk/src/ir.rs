@@ -341,6 +341,9 @@ pub struct ChatResponse {
     /// `parts` and `finish` are the first. `usage` covers them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_choices: Vec<Choice>,
+    /// The log probabilities of the answer's tokens, when the client asked (`logprobs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<TokenLogprob>>,
 }
 
 /// One of several answers to a request (see [`ChatResponse::more_choices`]).
@@ -348,6 +351,17 @@ pub struct ChatResponse {
 pub struct Choice {
     pub parts: Vec<OutPart>,
     pub finish: Option<FinishReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// A generated token with its log probability and the most likely alternatives at its position.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TokenLogprob {
+    pub token: String,
+    pub logprob: f64,
+    #[serde(default)]
+    pub top: Vec<(String, f64)>,
 }
 
 impl ChatResponse {

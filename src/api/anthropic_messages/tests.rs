@@ -164,6 +164,7 @@ fn answer() -> ChatResponse {
             reasoning_unknown: false,
         }),
         more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 

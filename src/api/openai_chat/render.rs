@@ -2,7 +2,7 @@
 //! `chat.completion` object, and the pieces of it the chunk encoder writes too.
 
 use serde_json::{json, Map, Value};
-use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, Usage};
+use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, TokenLogprob, Usage};
 use switchyard_sdk::Money;
 
 use crate::wire::{finish, Finalizer};
@@ -51,6 +51,21 @@ pub(super) fn chat_id(upstream: &str) -> String {
     }
 }
 
+/// Token log probabilities as a choice's `logprobs` (`content`: token, logprob, bytes,
+/// top_logprobs).
+fn logprobs_json(tokens: &[TokenLogprob]) -> Value {
+    let entry = |token: &str, logprob: f64| json!({"token": token, "logprob": logprob, "bytes": token.as_bytes()});
+    let content: Vec<Value> = tokens
+        .iter()
+        .map(|t| {
+            let mut e = entry(&t.token, t.logprob);
+            e["top_logprobs"] = t.top.iter().map(|(tok, lp)| entry(tok, *lp)).collect();
+            e
+        })
+        .collect();
+    json!({"content": content, "refusal": null})
+}
+
 /// One choice's `message`: text, tool calls, reasoning (as `reasoning_content`) and refusal.
 fn message(parts: &[OutPart]) -> Map<String, Value> {
     let collect = |want: fn(&OutPart) -> Option<&str>| -> String { parts.iter().filter_map(want).collect() };
@@ -83,13 +98,16 @@ fn message(parts: &[OutPart]) -> Map<String, Value> {
 /// A complete answer as a `chat.completion` object; `model_id` is the catalog id that answered.
 /// Several answers (`n`) are its choices, in order.
 pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn Finalizer) -> Vec<u8> {
-    let first = std::iter::once((resp.parts.as_slice(), resp.finish.as_ref()));
-    let more = resp.more_choices.iter().map(|c| (c.parts.as_slice(), c.finish.as_ref()));
+    let first = std::iter::once((resp.parts.as_slice(), resp.finish.as_ref(), resp.logprobs.as_deref()));
+    let more = resp
+        .more_choices
+        .iter()
+        .map(|c| (c.parts.as_slice(), c.finish.as_ref(), c.logprobs.as_deref()));
     let choices: Vec<Value> = first
         .chain(more)
         .enumerate()
-        .map(|(index, (parts, finish))| {
-            json!({"index": index, "message": message(parts), "logprobs": null,
+        .map(|(index, (parts, finish, logprobs))| {
+            json!({"index": index, "message": message(parts), "logprobs": logprobs.map(logprobs_json),
                    "finish_reason": finish_str(finish, fin)})
         })
         .collect();

@@ -133,6 +133,7 @@ fn renders_a_tool_call_answer() {
             ..Default::default()
         }),
         more_choices: Vec::new(),
+        logprobs: None,
     };
     let v: Value =
         serde_json::from_slice(&OpenAiChatCodec.render_response(&resp, None, "anthropic/x", &mut Fin)).unwrap();

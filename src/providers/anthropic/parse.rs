@@ -45,6 +45,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, ProviderError>
         finish: m.stop_reason.as_deref().map(finish_reason),
         usage: m.usage.map(|u| u.canonical()),
         more_choices: Vec::new(),
+        logprobs: None,
     })
 }
 

@@ -35,12 +35,13 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
             push_part(&mut parts, p, upstream, &id_base, &mut calls);
         }
         let finish = c.finish_reason.map(|f| wire::finish(&f, calls > 0));
-        choices.push(Choice { parts, finish });
+        let logprobs = c.logprobs_result.map(wire::LogprobsResult::canonical);
+        choices.push(Choice { parts, finish, logprobs });
     }
     let mut choices = choices.into_iter();
-    let (parts, finish) = match choices.next() {
-        Some(c) => (c.parts, c.finish),
-        None if blocked(&r.prompt_feedback) => (Vec::new(), Some(FinishReason::ContentFilter)),
+    let (parts, finish, logprobs) = match choices.next() {
+        Some(c) => (c.parts, c.finish, c.logprobs),
+        None if blocked(&r.prompt_feedback) => (Vec::new(), Some(FinishReason::ContentFilter), None),
         None => return Err(InvalidResponse("response has no candidates".into())),
     };
     Ok(ChatResponse {
@@ -51,6 +52,7 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         finish,
         usage: r.usage_metadata.as_ref().map(wire::usage),
         more_choices: choices.collect(),
+        logprobs,
     })
 }
 

@@ -414,6 +414,8 @@ fn generation_config<'a>(req: &'a ChatRequest, model: &Model, notes: &mut Notes)
             // The client asked for reasoning, so it gets the thought summaries to show.
             include_thoughts: (b != 0).then_some(true),
         }),
+        response_logprobs: (req.logprobs == Some(true) || req.top_logprobs.is_some()).then_some(true),
+        logprobs: req.top_logprobs.filter(|n| *n > 0),
     }
 }
 
@@ -452,9 +454,12 @@ fn body_size_hint(req: &ChatRequest) -> usize {
 
 /// Whether Gemini can honour `req` for `model` at all.
 pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
-    if req.logprobs == Some(true) || req.top_logprobs.is_some() {
+    // Log probabilities go as `responseLogprobs` and come back on a whole answer's choices; a
+    // stream's chunks have no translation for them yet.
+    if (req.logprobs == Some(true) || req.top_logprobs.is_some()) && req.stream {
         return Err(Unsupported(
-            "logprobs: the canonical answer has no place for Gemini's log probabilities".into(),
+            "logprobs with stream: a translated stream carries no log probabilities (without stream they go to Gemini as responseLogprobs)"
+                .into(),
         ));
     }
     // Several answers go as `candidateCount` and come back as the chat answer's choices; a stream

@@ -47,6 +47,7 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
         usage: v.get("usage").and_then(parse_usage),
         more_choices: Vec::new(),
+        logprobs: None,
     })
 }
 

@@ -18,6 +18,7 @@ fn parts_response(parts: Vec<OutPart>, finish: FinishReason) -> ChatResponse {
             ..Default::default()
         }),
         more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 

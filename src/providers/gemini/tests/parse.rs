@@ -22,6 +22,7 @@ fn resp(parts: Vec<OutPart>, finish: Option<FinishReason>, id: &str, model: &str
             reasoning_unknown: false,
         }),
         more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 
