@@ -71,10 +71,11 @@ pub fn render_request_noting(raw: &RawObject, req: &ChatRequest, model: &Model, 
             }
             "thinking" if drop_thinking => {}
             "metadata" => {
-                let user = serde_json::from_str::<Map<String, Value>>(v.get())
-                    .ok()
-                    .and_then(|mut m| m.remove("user_id"))
-                    .filter(|u| !u.is_null());
+                let mut meta = serde_json::from_str::<Map<String, Value>>(v.get()).unwrap_or_default();
+                let user = meta.remove("user_id").filter(|u| !u.is_null());
+                if !meta.is_empty() {
+                    lossy.push("metadata: Anthropic takes only user_id; the other keys were not sent".into());
+                }
                 if let Some(u) = user {
                     let mut m = Map::new();
                     m.insert("user_id".into(), u);
