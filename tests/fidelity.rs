@@ -654,3 +654,31 @@ async fn log_probabilities_from_gemini() {
     assert_eq!(content[0]["bytes"], json!([72, 105]));
     assert_eq!(content[1]["top_logprobs"][1], json!({"token": "!", "logprob": -1.9, "bytes": [33]}));
 }
+
+// 6 (cont.). Responses' top_logprobs reach chat completions, and the log probabilities come back
+// in output_text.logprobs.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_log_probabilities_round_trip() {
+    let up = upstream(|_: &Seen| {
+        let mut v = completion("up", "Hi");
+        v["choices"][0]["logprobs"] = json!({"content": [{"token": "Hi", "logprob": -0.2, "bytes": [72, 105],
+            "top_logprobs": [{"token": "Hi", "logprob": -0.2, "bytes": [72, 105]}, {"token": "Yo", "logprob": -1.7, "bytes": [89, 111]}]}],
+            "refusal": null});
+        Reply::Json(200, v)
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let v = post_json(
+        &gw,
+        "/v1/responses",
+        &json!({"model": "oa/m", "input": "hi", "top_logprobs": 2, "include": ["message.output_text.logprobs"]}),
+    )
+    .await;
+    let seen = up.requests().last().unwrap().json();
+    assert_eq!((seen["logprobs"].as_bool(), seen["top_logprobs"].as_u64()), (Some(true), Some(2)), "{seen}");
+    let lp = &v["output"][0]["content"][0]["logprobs"];
+    assert_eq!(lp[0]["token"], "Hi", "{v}");
+    assert_eq!(lp[0]["logprob"], -0.2);
+    assert_eq!(lp[0]["top_logprobs"][1], json!({"token": "Yo", "bytes": [89, 111], "logprob": -1.7}));
+    assert!(!names(&v["router"], "include"), "{}", v["router"]);
+}

@@ -503,8 +503,19 @@ impl Fields for ResponsesFields {
             "include" => {
                 let inc: Vec<String> = v.read(k)?.unwrap_or_default();
                 r.encrypted_reasoning = inc.iter().any(|i| i == "reasoning.encrypted_content");
-                if inc.iter().any(|i| i != "reasoning.encrypted_content") {
+                if inc.iter().any(|i| i == "message.output_text.logprobs") {
+                    r.logprobs = Some(true);
+                }
+                const KNOWN: &[&str] = &["reasoning.encrypted_content", "message.output_text.logprobs"];
+                if inc.iter().any(|i| !KNOWN.contains(&i.as_str())) {
                     r.unknown_fields.push(k.to_string());
+                }
+            }
+            // Chat completions and Gemini take it (with `logprobs`, which it implies).
+            "top_logprobs" => {
+                r.top_logprobs = v.read(k)?;
+                if r.top_logprobs.is_some() {
+                    r.logprobs = Some(true);
                 }
             }
             // Chat completions takes these under the same names.

@@ -64,6 +64,8 @@ pub(super) struct Item {
     /// The message text, the call's arguments, or the reasoning text.
     pub text: String,
     pub status: &'static str,
+    /// A message's token log probabilities (`output_text.logprobs`), when asked for.
+    pub logprobs: Option<Value>,
 }
 
 impl Item {
@@ -85,6 +87,7 @@ impl Item {
             kind,
             text,
             status: "completed",
+            logprobs: None,
         }
     }
 
@@ -116,7 +119,11 @@ impl Item {
                 let content = if status == "in_progress" {
                     json!([])
                 } else {
-                    json!([output_text(text)])
+                    let mut part = output_text(text);
+                    if let Some(lp) = &self.logprobs {
+                        part["logprobs"] = lp.clone();
+                    }
+                    json!([part])
                 };
                 json!({"id": self.id, "type": "message", "status": status, "content": content,
                        "role": "assistant"})
@@ -146,6 +153,19 @@ impl Item {
             }
         }
     }
+}
+
+/// Token log probabilities as `output_text.logprobs` (token, bytes, logprob, top_logprobs).
+fn logprobs_json(tokens: &[switchyard_sdk::ir::TokenLogprob]) -> Value {
+    let entry = |token: &str, logprob: f64| json!({"token": token, "bytes": token.as_bytes(), "logprob": logprob});
+    tokens
+        .iter()
+        .map(|t| {
+            let mut e = entry(&t.token, t.logprob);
+            e["top_logprobs"] = t.top.iter().map(|(tok, lp)| entry(tok, *lp)).collect();
+            e
+        })
+        .collect()
 }
 
 /// A `refusal` content part (the SDK's `ResponseOutputRefusal`).
@@ -411,7 +431,10 @@ pub(super) fn render_response(
     let id = response_id(&resp.id);
     let (o, error) = outcome(resp.finish.as_ref(), fin);
     note_unknown_reasoning(resp.usage.as_ref(), fin);
-    let items = items_of(&resp.parts, &id, o.status != "completed");
+    let mut items = items_of(&resp.parts, &id, o.status != "completed");
+    if let (Some(lp), Some(msg)) = (&resp.logprobs, items.iter_mut().find(|i| i.is_message())) {
+        msg.logprobs = Some(logprobs_json(lp));
+    }
     let (router, cost) = fin.finish(resp.usage);
     let usage = resp.usage.as_ref().map(|u| usage_json(u, cost));
     let head = Head {

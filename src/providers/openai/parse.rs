@@ -1,7 +1,7 @@
 //! A whole OpenAI Chat Completions answer → canonical, and the message of an OpenAI-shaped error body.
 
 use serde_json::Value;
-use switchyard_sdk::ir::{ChatResponse, OutPart, ToolCall};
+use switchyard_sdk::ir::{ChatResponse, OutPart, TokenLogprob, ToolCall};
 
 use super::wire::{finish_reason, parse_usage};
 use crate::config::Model;
@@ -47,8 +47,29 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
         usage: v.get("usage").and_then(parse_usage),
         more_choices: Vec::new(),
-        logprobs: None,
+        logprobs: choice.pointer("/logprobs/content").and_then(Value::as_array).map(|c| logprobs(c)),
     })
+}
+
+/// A choice's `logprobs.content` in canonical terms.
+fn logprobs(content: &[Value]) -> Vec<TokenLogprob> {
+    let pair = |v: &Value| {
+        (
+            v["token"].as_str().unwrap_or_default().to_string(),
+            v["logprob"].as_f64().unwrap_or_default(),
+        )
+    };
+    content
+        .iter()
+        .map(|t| {
+            let (token, logprob) = pair(t);
+            TokenLogprob {
+                token,
+                logprob,
+                top: t["top_logprobs"].as_array().into_iter().flatten().map(pair).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The message of an OpenAI-shaped error body (`{"error": {"message": …}}`), else the body's text.
