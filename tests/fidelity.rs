@@ -682,3 +682,30 @@ async fn responses_log_probabilities_round_trip() {
     assert_eq!(lp[0]["top_logprobs"][1], json!({"token": "Yo", "bytes": [89, 111], "logprob": -1.7}));
     assert!(!names(&v["router"], "include"), "{}", v["router"]);
 }
+
+// 8 (cont.). A provider that reports usage from its first event (Gemini) gives message_start the
+// real input tokens, and nothing is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_stream_starts_with_the_providers_input_tokens_when_known() {
+    let up = upstream(|_: &Seen| {
+        let mut first = gemini_text("Hello", "STOP");
+        first["candidates"][0].as_object_mut().unwrap().remove("finishReason");
+        first["usageMetadata"] = json!({"promptTokenCount": 777, "candidatesTokenCount": 1, "totalTokenCount": 778});
+        let mut last = gemini_text(" world", "STOP");
+        last["usageMetadata"] = json!({"promptTokenCount": 777, "candidatesTokenCount": 2, "totalTokenCount": 779});
+        Reply::Sse(vec![first.to_string(), last.to_string()], Duration::from_millis(2))
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let (_, text) = post(
+        &gw,
+        "/v1/messages",
+        &json!({"model": "ge/m", "max_tokens": 50, "messages": user_msg("hello"), "stream": true}),
+    )
+    .await;
+    let ev = events(&text);
+    assert_eq!(ev[0].0.as_deref(), Some("message_start"), "{text}");
+    assert_eq!(ev[0].1["message"]["usage"]["input_tokens"], 777, "{text}");
+    let stop = &ev.iter().find(|(n, _)| n.as_deref() == Some("message_stop")).unwrap().1;
+    assert!(!names(&stop["router"], "estimate"), "{}", stop["router"]);
+}

@@ -39,8 +39,11 @@ pub(super) struct Encoder {
     model_id: String,
     /// The request's input-token estimate: `message_start` goes out before the provider reports
     /// usage (OpenAI-schema providers only do at the very end), and the exact figures follow in
-    /// `message_delta`, whose cumulative usage clients take over.
+    /// `message_delta`, whose cumulative usage clients take over. A provider that reports usage
+    /// with its start (Gemini, on every chunk) gives the real figure instead.
     estimate: u64,
+    /// `message_start` said the estimate, not the provider's figure.
+    estimated: bool,
     started: bool,
     open: Option<(usize, Open)>,
     /// The next content block index.
@@ -79,10 +82,17 @@ impl Encoder {
             return;
         }
         self.started = true;
+        let input = match &self.usage {
+            Some(u) => UsageOut::new(u, None).input_tokens,
+            None => {
+                self.estimated = true;
+                self.estimate
+            }
+        };
         let msg = json!({"type": "message_start", "message": {
             "id": self.id, "type": "message", "role": "assistant", "model": self.model_id, "content": [],
             "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": self.estimate, "output_tokens": 0},
+            "usage": {"input_tokens": input, "output_tokens": 0},
         }});
         write(out, "message_start", &msg);
     }
@@ -248,7 +258,7 @@ impl StreamEncoder for Encoder {
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.start(out);
         self.close(out);
-        if self.usage.is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate) {
+        if self.estimated && self.usage.is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate) {
             fin.note(format!(
                 "message_start's usage.input_tokens ({}) was the gateway's estimate, sent before the provider reported usage; message_delta's usage has the provider's figures",
                 self.estimate
