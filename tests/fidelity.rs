@@ -709,3 +709,37 @@ async fn messages_stream_starts_with_the_providers_input_tokens_when_known() {
     let stop = &ev.iter().find(|(n, _)| n.as_deref() == Some("message_stop")).unwrap().1;
     assert!(!names(&stop["router"], "estimate"), "{}", stop["router"]);
 }
+
+// Streamed log probabilities from Gemini reach a chat stream, chunk by chunk.
+#[tokio::test(flavor = "multi_thread")]
+async fn streamed_log_probabilities_from_gemini() {
+    let up = upstream(|_: &Seen| {
+        let chunk = |text: &str, lp: f64, last: bool| {
+            let mut c = gemini_text(text, "STOP");
+            if !last {
+                c["candidates"][0].as_object_mut().unwrap().remove("finishReason");
+            }
+            c["candidates"][0]["logprobsResult"] = json!({"topCandidates": [{"candidates": [{"token": text, "logProbability": lp}]}],
+                                                          "chosenCandidates": [{"token": text, "logProbability": lp}]});
+            c.to_string()
+        };
+        Reply::Sse(vec![chunk("Hi", -0.1, false), chunk(" there", -0.4, true)], Duration::from_millis(2))
+    })
+    .await;
+    let gw = gateway(&up, "", "");
+    let (status, text) = post(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "ge/m", "logprobs": true, "stream": true, "messages": user_msg("hi")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(up.requests().last().unwrap().json()["generationConfig"]["responseLogprobs"], true);
+    let tokens: Vec<(String, f64)> = events(&text)
+        .iter()
+        .filter_map(|(_, d)| d["choices"][0]["logprobs"]["content"].as_array().cloned())
+        .flatten()
+        .map(|t| (t["token"].as_str().unwrap().to_string(), t["logprob"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(tokens, [("Hi".to_string(), -0.1), (" there".to_string(), -0.4)], "{text}");
+}

@@ -139,6 +139,9 @@ fn events(r: &ChatResponse) -> Vec<StreamEvent> {
             }
         }
     }
+    if let Some(l) = &r.logprobs {
+        ev.push(StreamEvent::Logprobs(l.clone()));
+    }
     ev.push(StreamEvent::Finish(r.finish.clone().unwrap_or(FinishReason::Stop)));
     if let Some(u) = r.usage {
         ev.push(StreamEvent::Usage(u));

@@ -408,6 +408,8 @@ pub enum StreamEvent {
         index: usize,
         arguments: String,
     },
+    /// Log probabilities of the tokens just streamed (when the client asked for them).
+    Logprobs(Vec<TokenLogprob>),
     Finish(FinishReason),
     Usage(Usage),
     /// The provider reported an error inside the stream.

@@ -251,6 +251,8 @@ impl StreamEncoder for Encoder {
                 self.finish = Some(f);
             }
             StreamEvent::Usage(u) => self.usage = Some(u),
+            // Messages has no log probabilities (and its clients cannot ask for them).
+            StreamEvent::Logprobs(_) => {}
             StreamEvent::Error { .. } => {} // the pipeline ends the stream with `stream_error`
         }
     }

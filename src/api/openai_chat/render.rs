@@ -53,7 +53,7 @@ pub(super) fn chat_id(upstream: &str) -> String {
 
 /// Token log probabilities as a choice's `logprobs` (`content`: token, logprob, bytes,
 /// top_logprobs).
-fn logprobs_json(tokens: &[TokenLogprob]) -> Value {
+pub(super) fn logprobs_json(tokens: &[TokenLogprob]) -> Value {
     let entry = |token: &str, logprob: f64| json!({"token": token, "logprob": logprob, "bytes": token.as_bytes()});
     let content: Vec<Value> = tokens
         .iter()

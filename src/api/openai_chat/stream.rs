@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, FinishReason, StreamEvent, Usage};
 
-use super::render::{chat_id, finish_str, now_secs, usage_json};
+use super::render::{chat_id, finish_str, logprobs_json, now_secs, usage_json};
 use super::OpenAiChatCodec;
 use crate::api::{ClientCodec, StreamEncoder};
 use crate::wire::sse::write_event;
@@ -97,6 +97,16 @@ impl StreamEncoder for ChunkEncoder {
                 self.ensure_started(out);
                 let d = json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]});
                 Self::emit(out, &self.chunk(d, None));
+            }
+            StreamEvent::Logprobs(l) => {
+                self.ensure_started(out);
+                let mut c = self.chunk(json!({}), None);
+                if let Some(Value::Array(choices)) = c.get_mut("choices") {
+                    if let Some(first) = choices.first_mut() {
+                        first["logprobs"] = logprobs_json(&l);
+                    }
+                }
+                Self::emit(out, &c);
             }
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),

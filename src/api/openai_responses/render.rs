@@ -156,7 +156,7 @@ impl Item {
 }
 
 /// Token log probabilities as `output_text.logprobs` (token, bytes, logprob, top_logprobs).
-fn logprobs_json(tokens: &[switchyard_sdk::ir::TokenLogprob]) -> Value {
+pub(super) fn logprobs_json(tokens: &[switchyard_sdk::ir::TokenLogprob]) -> Value {
     let entry = |token: &str, logprob: f64| json!({"token": token, "bytes": token.as_bytes(), "logprob": logprob});
     tokens
         .iter()

@@ -357,6 +357,15 @@ impl StreamEncoder for Encoder {
             StreamEvent::ReasoningSignature(s) => self.signature(out, s),
             StreamEvent::ToolCallStart { index, id, name } => self.tool_start(out, index, id, name),
             StreamEvent::ToolCallDelta { index, arguments } => self.tool_delta(out, index, &arguments),
+            StreamEvent::Logprobs(l) => {
+                if let Some(it) = self.open.and_then(|p| self.items.get_mut(p)).filter(|it| it.is_message()) {
+                    let more = render::logprobs_json(&l);
+                    match (&mut it.logprobs, more) {
+                        (Some(Value::Array(have)), Value::Array(new)) => have.extend(new),
+                        (slot, new) => *slot = Some(new),
+                    }
+                }
+            }
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),
             // The pipeline ends the stream itself on provider errors (see `write_failure`).

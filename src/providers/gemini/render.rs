@@ -454,14 +454,7 @@ fn body_size_hint(req: &ChatRequest) -> usize {
 
 /// Whether Gemini can honour `req` for `model` at all.
 pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
-    // Log probabilities go as `responseLogprobs` and come back on a whole answer's choices; a
-    // stream's chunks have no translation for them yet.
-    if (req.logprobs == Some(true) || req.top_logprobs.is_some()) && req.stream {
-        return Err(Unsupported(
-            "logprobs with stream: a translated stream carries no log probabilities (without stream they go to Gemini as responseLogprobs)"
-                .into(),
-        ));
-    }
+    // Log probabilities go as `responseLogprobs` and come back on the choice (each chunk's, streamed).
     // Several answers go as `candidateCount` and come back as the chat answer's choices; a stream
     // of several interleaved candidates has no translation yet.
     if req.n.is_some_and(|n| n > 1) && req.stream {

@@ -52,7 +52,7 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
 }
 
 /// A choice's `logprobs.content` in canonical terms.
-fn logprobs(content: &[Value]) -> Vec<TokenLogprob> {
+pub(super) fn logprobs(content: &[Value]) -> Vec<TokenLogprob> {
     let pair = |v: &Value| {
         (
             v["token"].as_str().unwrap_or_default().to_string(),

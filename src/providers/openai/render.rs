@@ -285,9 +285,6 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
     if req.top_k.is_some() {
         lossy.push("top_k is not part of OpenAI's API and was not sent".into());
     }
-    if req.stream && req.logprobs == Some(true) {
-        lossy.push("logprobs: a translated stream carries no log probabilities".into());
-    }
     for f in &req.unknown_fields {
         lossy.push(format!("{f}: not understood by the gateway, not sent"));
     }

@@ -71,6 +71,9 @@ impl StreamDecoder for Decoder {
                     });
                 }
             }
+            if let Some(c) = choice.pointer("/logprobs/content").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+                out.push(StreamEvent::Logprobs(super::parse::logprobs(c)));
+            }
             if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
                 out.push(StreamEvent::Finish(finish_reason(f)));
             }

@@ -156,6 +156,9 @@ fn pass(st: &mut HookedStream, decoded: Vec<StreamEvent>, done: bool, ctx: &mut 
                 st.failure = Some(message);
                 return p;
             }
+            // Phases watching the text may rewrite it; the tokens' log probabilities would spell the
+            // original, so a watched stream carries none.
+            StreamEvent::Logprobs(_) => {}
             other => emit(st, &mut p, other),
         }
     }
@@ -215,6 +218,7 @@ fn collect(resp: &mut ChatResponse, e: &StreamEvent) {
                 c.arguments.push_str(arguments);
             }
         }
+        StreamEvent::Logprobs(l) => resp.logprobs.get_or_insert_with(Vec::new).extend(l.iter().cloned()),
         StreamEvent::Finish(f) => resp.finish = Some(f.clone()),
         StreamEvent::Usage(u) => resp.usage = Some(*u),
         StreamEvent::Error { .. } => {}

@@ -130,8 +130,6 @@ fn refuses_what_gemini_cannot_honour() {
     let img =
         |url: &str| format!(r#"{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"{url}"}}}}]}}"#);
     let cases: Vec<(String, &str, &str)> = vec![
-        (ok.into(), r#""logprobs":true,"stream":true"#, "logprobs"),
-        (ok.into(), r#""top_logprobs":2,"logprobs":true,"stream":true"#, "logprobs"),
         (ok.into(), r#""n":2,"stream":true"#, "one choice"),
         (ok.into(), r#""stop":["a","b","c","d","e","f"]"#, "at most 5 stop sequences"),
         (
