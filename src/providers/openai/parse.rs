@@ -1,19 +1,41 @@
 //! A whole OpenAI Chat Completions answer → canonical, and the message of an OpenAI-shaped error body.
 
 use serde_json::Value;
-use switchyard_sdk::ir::{ChatResponse, OutPart, TokenLogprob, ToolCall};
+use switchyard_sdk::ir::{ChatResponse, Choice, OutPart, TokenLogprob, ToolCall};
 
 use super::wire::{finish_reason, parse_usage};
 use crate::config::Model;
 use crate::providers::ProviderError::{self, InvalidResponse};
 
-/// A whole `chat.completion` → canonical answer (`model`'s quirks name a reasoning field).
+/// A whole `chat.completion` → canonical answer (`model`'s quirks name a reasoning field). Every
+/// choice is read: the first is the answer, the others (`n`) its `more_choices`.
 pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse, ProviderError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| InvalidResponse(format!("response is not JSON: {e}")))?;
-    let choice = v
+    let mut choices = v
         .get("choices")
-        .and_then(|c| c.get(0))
-        .ok_or_else(|| InvalidResponse("response has no choices".into()))?;
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| InvalidResponse("response has no choices".into()))?
+        .iter()
+        .map(|c| choice(c, model));
+    let first = choices
+        .next()
+        .ok_or_else(|| InvalidResponse("response has no choices".into()))??;
+    let more_choices = choices.collect::<Result<Vec<_>, _>>()?;
+    Ok(ChatResponse {
+        id: v["id"].as_str().unwrap_or_default().to_string(),
+        created: v["created"].as_u64().unwrap_or(0),
+        model: v["model"].as_str().unwrap_or_default().to_string(),
+        parts: first.parts,
+        finish: first.finish,
+        usage: v.get("usage").and_then(parse_usage),
+        more_choices,
+        logprobs: first.logprobs,
+    })
+}
+
+/// One choice: its message's parts, finish reason and log probabilities.
+fn choice(choice: &Value, model: &Model) -> Result<Choice, ProviderError> {
     let msg = choice
         .get("message")
         .ok_or_else(|| InvalidResponse("choice has no message".into()))?;
@@ -39,14 +61,9 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
             arguments: c["function"]["arguments"].as_str().unwrap_or_default().to_string(),
         }));
     }
-    Ok(ChatResponse {
-        id: v["id"].as_str().unwrap_or_default().to_string(),
-        created: v["created"].as_u64().unwrap_or(0),
-        model: v["model"].as_str().unwrap_or_default().to_string(),
+    Ok(Choice {
         parts,
         finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
-        usage: v.get("usage").and_then(parse_usage),
-        more_choices: Vec::new(),
         logprobs: choice.pointer("/logprobs/content").and_then(Value::as_array).map(|c| logprobs(c)),
     })
 }

@@ -158,7 +158,13 @@ fn pass(st: &mut HookedStream, decoded: Vec<StreamEvent>, done: bool, ctx: &mut 
             }
             // Phases watching the text may rewrite it; the tokens' log probabilities would spell the
             // original, so a watched stream carries none.
-            StreamEvent::Logprobs(_) => {}
+            StreamEvent::Logprobs(_) => {
+                const NOTE: &str =
+                    "logprobs: phases watch this stream's text and may rewrite it, which the tokens' log probabilities would spell; not sent";
+                if let Some(a) = ctx.attempts.last_mut().filter(|a| !a.lossy.iter().any(|l| l == NOTE)) {
+                    a.lossy.push(NOTE.into());
+                }
+            }
             other => emit(st, &mut p, other),
         }
     }
