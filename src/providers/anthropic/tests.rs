@@ -467,3 +467,32 @@ fn events_without_names_are_read_by_type() {
     assert!(done);
     assert_eq!(got[1], StreamEvent::TextDelta("x".into()));
 }
+
+#[test]
+fn cache_breakpoints_stop_at_four_and_automatic_caching_takes_a_free_one() {
+    let eph = json!({"type": "ephemeral"});
+    let marked = |n: usize| {
+        let mut m = Message::new(Role::User, (0..n).map(|i| Part::Text(format!("part {i}"))).collect());
+        m.cache_breakpoints = (0..n).map(|i| (i, eph.clone())).collect();
+        m
+    };
+    let req = |n: usize| ChatRequest {
+        messages: vec![marked(n)],
+        ..Default::default()
+    };
+    let m = model(&["chat"]);
+    let (v, lossy) = render(&req(5), &m);
+    let blocks = v["messages"][0]["content"].as_array().unwrap();
+    let cached = blocks.iter().filter(|b| b.get("cache_control").is_some()).count();
+    assert_eq!(cached, 4, "{v}");
+    assert_eq!(blocks[4], json!({"type": "text", "text": "part 4"}));
+    assert!(lossy.iter().any(|l| l.contains("beyond Anthropic's 4")), "{lossy:?}");
+    assert!(v.get("cache_control").is_none());
+
+    let mut auto = test_model(ProviderKind::Anthropic, Quirks::default());
+    Arc::get_mut(&mut Arc::get_mut(&mut auto).unwrap().provider).unwrap().auto_cache = true;
+    let (v, _) = render(&req(3), &auto);
+    assert_eq!(v["cache_control"], eph, "a breakpoint is left for automatic caching");
+    let (v, _) = render(&req(4), &auto);
+    assert!(v.get("cache_control").is_none(), "no breakpoint left: {v}");
+}
