@@ -85,6 +85,11 @@ pub(crate) fn validate_catalog(
                 ));
             }
         }
+        if let Some(b) = m.thinking_budget {
+            if b.min > b.max {
+                problems.push(src.problem(at("thinking_budget"), "min must not exceed max"));
+            }
+        }
         if m.context_window == 0 {
             problems.push(src.problem(at("context_window"), "must be greater than 0"));
         }
@@ -141,6 +146,7 @@ pub(crate) fn validate_catalog(
             tags: m.tags,
             latency_prior_ms: m.latency_ms.unwrap_or(800),
             quirks: m.quirks,
+            thinking_budget: m.thinking_budget,
         }));
     }
     Catalog::new(models)

@@ -153,6 +153,10 @@ pub struct RawProvider {
     pub idle_timeout_ms: Option<u64>,
     /// Behaviour of a `mock` provider.
     pub simulate: Option<RawSimulate>,
+    /// Anthropic: requests translated from another schema carry Anthropic's automatic prompt
+    /// caching (a top-level `cache_control`), so translated conversations hit the prompt cache.
+    #[serde(default)]
+    pub auto_cache: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -265,6 +269,21 @@ pub struct RawModel {
     /// How this model's OpenAI-compatible server departs from OpenAI's API.
     #[serde(default)]
     pub quirks: Quirks,
+    /// The thinking budgets (tokens) the model accepts; budgets outside are clamped and named.
+    pub thinking_budget: Option<ThinkingBudget>,
+}
+
+/// The thinking budgets a model accepts (Gemini 2.5 Pro: 128–32,768 and thinking cannot be turned
+/// off; 2.5 Flash: 0–24,576; 2.5 Flash-Lite: 512–24,576 or 0).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ThinkingBudget {
+    /// The smallest budget that thinks.
+    pub min: u32,
+    pub max: u32,
+    /// A budget of 0 turns thinking off.
+    #[serde(default)]
+    pub can_disable: bool,
 }
 
 /// Departures of an OpenAI-compatible server from OpenAI's chat API, declared per model in the

@@ -139,6 +139,8 @@ pub struct Provider {
     pub headers: Vec<(String, String)>,
     pub timeouts: Timeouts,
     pub simulate: Option<RawSimulate>,
+    /// Translated requests carry Anthropic's automatic prompt caching (`auto_cache`).
+    pub auto_cache: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -199,6 +201,8 @@ pub struct Model {
     pub tags: Vec<String>,
     pub latency_prior_ms: u64,
     pub quirks: super::raw::Quirks,
+    /// The thinking budgets the model accepts, when the catalog says.
+    pub thinking_budget: Option<super::raw::ThinkingBudget>,
 }
 
 impl Model {
@@ -363,6 +367,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
             idle: Duration::from_secs(1),
         },
         simulate: None,
+        auto_cache: false,
     });
     let p = |d: f64| Price::per_million_dollars(d).unwrap_or_default();
     Arc::new(Model {
@@ -385,6 +390,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         price_tier: "standard".into(),
         tags: Vec::new(),
         latency_prior_ms: 100,
+        thinking_budget: None,
         quirks,
     })
 }

@@ -182,6 +182,9 @@ pub(crate) fn validate_providers(
                 }
             },
         };
+        if p.auto_cache && kind != ProviderKind::Anthropic {
+            problems.push(src.problem(at("auto_cache"), "only an anthropic provider takes `auto_cache`"));
+        }
         if p.simulate.is_some() && kind != ProviderKind::Mock {
             problems.push(src.problem(at("simulate"), "only a mock provider takes `simulate`"));
         }
@@ -244,6 +247,7 @@ pub(crate) fn validate_providers(
                 headers,
                 timeouts,
                 simulate,
+                auto_cache: p.auto_cache,
             }),
         );
     }

@@ -118,6 +118,7 @@ fn events(r: &ChatResponse) -> Vec<StreamEvent> {
     for p in &r.parts {
         match p {
             OutPart::Text(t) => ev.push(StreamEvent::TextDelta(t.clone())),
+            OutPart::Refusal(t) => ev.push(StreamEvent::RefusalDelta(t.clone())),
             OutPart::Reasoning { text, signature } => {
                 ev.push(StreamEvent::ReasoningDelta(text.clone()));
                 if let Some(s) = signature {
@@ -137,6 +138,9 @@ fn events(r: &ChatResponse) -> Vec<StreamEvent> {
                 tool += 1;
             }
         }
+    }
+    if let Some(l) = &r.logprobs {
+        ev.push(StreamEvent::Logprobs(l.clone()));
     }
     ev.push(StreamEvent::Finish(r.finish.clone().unwrap_or(FinishReason::Stop)));
     if let Some(u) = r.usage {

@@ -153,7 +153,19 @@ pub struct RouterMeta<'a> {
     firewall: Vec<FirewallView<'a>>,
     #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: Tags<'a>,
-    lossy: &'a [String],
+    lossy: Lossy<'a>,
+}
+
+/// `router.lossy`: what the attempt's request could not carry, then what the answer could not.
+struct Lossy<'a> {
+    request: &'a [String],
+    answer: &'a [String],
+}
+
+impl Serialize for Lossy<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.request.iter().chain(self.answer))
+    }
 }
 
 impl<'a> RouterMeta<'a> {
@@ -194,8 +206,17 @@ impl<'a> RouterMeta<'a> {
             rule_trace: ctx.ex.trace.iter().map(TraceView::from).collect(),
             firewall: ctx.ex.firewall.iter().map(FirewallView::from).collect(),
             tags: Tags(&ctx.ex.tags),
-            lossy: ctx.attempts.last().map_or(&[], |a| a.lossy.as_slice()),
+            lossy: Lossy {
+                request: ctx.attempts.last().map_or(&[], |a| a.lossy.as_slice()),
+                answer: &[],
+            },
         }
+    }
+
+    /// With the lossy conversions found in the answer.
+    pub fn with_notes(mut self, notes: &'a [String]) -> Self {
+        self.lossy.answer = notes;
+        self
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -49,9 +49,32 @@ fn is_openai_schema(kind: ProviderKind) -> bool {
     )
 }
 
+/// The most stop sequences a provider kind takes, where its API states a limit: OpenAI's chat
+/// completions 4, Gemini's `stopSequences` 5. Anthropic states none, and an OpenAI-compatible server
+/// decides for itself (the request goes to it as it is).
+pub fn stop_limit(kind: ProviderKind) -> Option<usize> {
+    match kind {
+        ProviderKind::OpenAi => Some(4),
+        ProviderKind::Gemini => Some(5),
+        ProviderKind::Anthropic | ProviderKind::OpenAiCompatible | ProviderKind::Mock => None,
+    }
+}
+
+fn check_stop(req: &ChatRequest, model: &Model) -> Result<(), String> {
+    match stop_limit(model.provider.kind) {
+        Some(max) if req.stop.len() > max => Err(format!(
+            "stop: {} takes at most {max} stop sequences, the request has {}",
+            model.provider.name,
+            req.stop.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `model` can serve `req` at all (see [`ProviderAdapter::check`]). `Err` is the reason as
 /// the router reports it: the text of the adapter's [`ProviderError::Unsupported`].
 pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), String> {
+    check_stop(req, model)?;
     if (schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind))
         || (schema == Schema::AnthropicMessages && model.provider.kind == ProviderKind::Anthropic)
     {
@@ -69,6 +92,10 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
         model: model.id.clone(),
         reason: e.into(),
     };
+    check_stop(req, model).map_err(|reason| GatewayError::Unsupported {
+        model: model.id.clone(),
+        reason,
+    })?;
     if schema == Schema::OpenAiChat && is_openai_schema(p.kind) {
         return Ok(Prepared {
             path: format!("{}/chat/completions", p.origin.base_path()),
@@ -79,12 +106,14 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
         });
     }
     if schema == Schema::AnthropicMessages && p.kind == ProviderKind::Anthropic {
+        let mut lossy = Vec::new();
+        let body = anthropic_passthrough::render_request_noting(&parse_object(body)?, req, model, &mut lossy);
         return Ok(Prepared {
             path: format!("{}/messages", p.origin.base_path()),
             headers: vec![("anthropic-version", ANTHROPIC_VERSION.to_string())],
-            body: Bytes::from(anthropic_passthrough::render_request(&parse_object(body)?, req, model)),
+            body: Bytes::from(body),
             plan: Plan::PassAnthropic,
-            lossy: Vec::new(),
+            lossy,
         });
     }
     let adapter = adapter(p.kind);

@@ -31,12 +31,26 @@ impl Pipeline {
     }
 }
 
+/// Usage a provider reports in the same event as the answer's start (Gemini reports it on every
+/// chunk) goes to the encoder first: a client schema that announces usage up front (Messages'
+/// `message_start`) then says the provider's figures instead of an estimate. Encoders keep usage
+/// for the end otherwise, so nothing else changes.
+fn usage_first(events: &mut [StreamEvent]) {
+    if !matches!(events.first(), Some(StreamEvent::Start { .. })) {
+        return;
+    }
+    if let Some(u) = events.iter().rposition(|e| matches!(e, StreamEvent::Usage(_))) {
+        events[..=u].rotate_right(1);
+    }
+}
+
 impl StreamTranslator for Pipeline {
     fn event(&mut self, ev: &SseEvent, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         if self.finished || self.failure.is_some() {
             return;
         }
         self.decoder.event(ev, &mut self.events);
+        usage_first(&mut self.events);
         for e in self.events.drain(..) {
             match e {
                 StreamEvent::Usage(u) => {

@@ -6,6 +6,7 @@
 //! translator implements and the proxy's finalizer answers. Wire code only one side uses stays there.
 
 pub mod answer_edit;
+pub mod finish;
 pub mod anthropic;
 pub mod json;
 pub mod json_out;
@@ -31,6 +32,10 @@ pub const GATEWAY_FIELDS: &[&str] = &[
 /// What a translator needs from the proxy when the answer is complete: the `router` object and the
 /// exact cost for the usage the provider reported (`None` when it reported none).
 pub trait Finalizer {
+    /// A lossy conversion found in the answer (a finish reason outside the client's schema): named
+    /// in the `router` object's `lossy`. Call before `finish`.
+    fn note(&mut self, _what: String) {}
+
     fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>);
 
     /// The same with the `router` object serialized, for answers written as text; an implementor

@@ -343,9 +343,12 @@ pub(crate) fn apply_edits(req: &mut ChatRequest, edits: Vec<(Target, String)>) {
 pub(crate) fn check_answer(fw: &Firewall, answer: &mut ChatResponse, want: &RuleBits) -> (Vec<Report>, Option<Report>) {
     let mut c = Checker::new(fw);
     let mut calls = 0;
-    for part in answer.parts.iter_mut() {
+    let mut masked = false;
+    // Every choice's parts (a request with `n` has several).
+    let more = answer.more_choices.iter_mut().flat_map(|c| c.parts.iter_mut());
+    for part in answer.parts.iter_mut().chain(more) {
         let (text, location) = match part {
-            OutPart::Text(t) => (t, "answer".to_string()),
+            OutPart::Text(t) | OutPart::Refusal(t) => (t, "answer".to_string()),
             OutPart::ToolCall(call) => {
                 calls += 1;
                 (
@@ -357,11 +360,21 @@ pub(crate) fn check_answer(fw: &Firewall, answer: &mut ChatResponse, want: &Rule
         };
         match c.text(text, want, Scope::Response, || location) {
             Outcome::Clean => {}
-            Outcome::Masked(s) => *text = s,
+            Outcome::Masked(s) => {
+                *text = s;
+                masked = true;
+            }
             Outcome::Block(r) => {
                 c.reports.retain(|r| fw.rule(r.rule).action == Action::Warn);
                 return (c.reports, Some(r));
             }
+        }
+    }
+    if masked {
+        // The tokens' log probabilities spell the text unmasked.
+        answer.logprobs = None;
+        for ch in &mut answer.more_choices {
+            ch.logprobs = None;
         }
     }
     (c.reports, None)

@@ -71,6 +71,9 @@ pub struct Message {
     pub name: Option<String>,
     /// For `Role::Tool`: the tool reported an error (Anthropic's `is_error`).
     pub is_error: bool,
+    /// Prompt-cache breakpoints the client set on content parts (`cache_control`, Anthropic's
+    /// explicit caching): the index in `content` of each marked part, with its `cache_control`.
+    pub cache_breakpoints: Vec<(usize, Value)>,
 }
 
 impl Message {
@@ -83,6 +86,7 @@ impl Message {
             tool_call_id: None,
             name: None,
             is_error: false,
+            cache_breakpoints: Vec::new(),
         }
     }
 
@@ -231,6 +235,14 @@ pub struct ChatRequest {
     /// Fields that turn on features billed outside token pricing (also in `unknown_fields` when the
     /// gateway does not model them).
     pub billed_extras: Vec<BilledExtra>,
+    /// Fields of a Responses request that OpenAI's chat completions takes under these names
+    /// (`prompt_cache_key`, `safety_identifier`, `service_tier`, and `text.verbosity` as
+    /// `verbosity`): sent to OpenAI-schema providers, named as lossy for the others.
+    pub chat_extras: serde_json::Map<String, Value>,
+    /// Responses' `reasoning.summary`, as asked.
+    pub reasoning_summary: Option<String>,
+    /// Responses' `include` asked for `reasoning.encrypted_content`.
+    pub encrypted_reasoning: bool,
 }
 
 impl ChatRequest {
@@ -284,6 +296,10 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
+    /// The provider did not say how many output tokens were reasoning (Anthropic counts thinking
+    /// in `output_tokens` only): `reasoning_tokens` is then 0 but unknown, and is not reported.
+    #[serde(default)]
+    pub reasoning_unknown: bool,
 }
 
 /// Why a model stopped.
@@ -304,6 +320,10 @@ pub enum OutPart {
     Text(String),
     Reasoning { text: String, signature: Option<String> },
     ToolCall(ToolCall),
+    /// The model declined to answer, in its own words (OpenAI's `message.refusal`): clients whose
+    /// schema has a place for it (Responses `refusal` parts, chat `refusal`, Messages
+    /// `stop_reason: "refusal"`) get it there, never as the answer's text.
+    Refusal(String),
 }
 
 /// A complete (non-streaming) answer in canonical terms.
@@ -317,6 +337,31 @@ pub struct ChatResponse {
     pub parts: Vec<OutPart>,
     pub finish: Option<FinishReason>,
     pub usage: Option<Usage>,
+    /// The further answers when the client asked for several (`n`, Gemini's `candidateCount`);
+    /// `parts` and `finish` are the first. `usage` covers them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_choices: Vec<Choice>,
+    /// The log probabilities of the answer's tokens, when the client asked (`logprobs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// One of several answers to a request (see [`ChatResponse::more_choices`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Choice {
+    pub parts: Vec<OutPart>,
+    pub finish: Option<FinishReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// A generated token with its log probability and the most likely alternatives at its position.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TokenLogprob {
+    pub token: String,
+    pub logprob: f64,
+    #[serde(default)]
+    pub top: Vec<(String, f64)>,
 }
 
 impl ChatResponse {
@@ -348,6 +393,8 @@ pub enum StreamEvent {
         model: String,
     },
     TextDelta(String),
+    /// A piece of a refusal (see [`OutPart::Refusal`]).
+    RefusalDelta(String),
     ReasoningDelta(String),
     /// A reasoning block's signature (Anthropic), sent once the block is complete.
     ReasoningSignature(String),
@@ -361,6 +408,8 @@ pub enum StreamEvent {
         index: usize,
         arguments: String,
     },
+    /// Log probabilities of the tokens just streamed (when the client asked for them).
+    Logprobs(Vec<TokenLogprob>),
     Finish(FinishReason),
     Usage(Usage),
     /// The provider reported an error inside the stream.

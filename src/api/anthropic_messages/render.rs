@@ -7,7 +7,7 @@ use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, Usage};
 use switchyard_sdk::Money;
 
 use crate::wire::anthropic::ToolInput;
-use crate::wire::Finalizer;
+use crate::wire::{finish, Finalizer};
 
 /// Canonical usage in Anthropic's shape, plus the exact cost in dollars.
 #[derive(Serialize, Debug)]
@@ -34,25 +34,18 @@ impl UsageOut {
     }
 }
 
-/// A canonical finish reason as an Anthropic `stop_reason`. Reasons from other providers that
-/// Anthropic's enum lacks become `end_turn`, so that typed clients never meet an unknown value.
-pub fn stop_reason(f: &FinishReason) -> &str {
-    match f {
-        FinishReason::Stop => "end_turn",
-        FinishReason::Length => "max_tokens",
-        FinishReason::ToolCalls => "tool_use",
-        FinishReason::ContentFilter => "refusal",
-        FinishReason::Other(s) => match s.as_str() {
-            "end_turn"
-            | "max_tokens"
-            | "stop_sequence"
-            | "tool_use"
-            | "pause_turn"
-            | "refusal"
-            | "model_context_window_exceeded" => s,
-            _ => "end_turn",
-        },
+/// A canonical finish reason as an Anthropic `stop_reason` (its enum only: another provider's word
+/// is sent as the nearest and named in `router.lossy`). An answer the model refused (an OpenAI
+/// `refusal`) stops with `refusal`, as Anthropic's own refusals do.
+pub fn stop_reason(f: Option<&FinishReason>, refused: bool, fin: &mut dyn Finalizer) -> &'static str {
+    if refused {
+        return "refusal";
     }
+    let (sent, note) = finish::messages(f);
+    if let Some(n) = note {
+        fin.note(n);
+    }
+    sent
 }
 
 /// A `msg_…` id for an answer whose upstream id may have another shape.
@@ -112,8 +105,8 @@ pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn
         .parts
         .iter()
         .filter_map(|p| match p {
-            OutPart::Text(t) if t.is_empty() => None,
-            OutPart::Text(text) => Some(ContentOut::Text { text }),
+            OutPart::Text(t) | OutPart::Refusal(t) if t.is_empty() => None,
+            OutPart::Text(text) | OutPart::Refusal(text) => Some(ContentOut::Text { text }),
             OutPart::Reasoning { text, signature } => Some(ContentOut::Thinking {
                 thinking: text,
                 signature: signature.as_deref().unwrap_or(""),
@@ -125,6 +118,8 @@ pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn
             }),
         })
         .collect();
+    let refused = resp.parts.iter().any(|p| matches!(p, OutPart::Refusal(_)));
+    let stop_reason = stop_reason(resp.finish.as_ref(), refused, fin);
     let (router, cost) = fin.finish(resp.usage);
     let msg = MessageOut {
         id: message_id(&resp.id),
@@ -132,7 +127,7 @@ pub(super) fn render_response(resp: &ChatResponse, model_id: &str, fin: &mut dyn
         role: "assistant",
         model: model_id,
         content,
-        stop_reason: resp.finish.as_ref().map_or("end_turn", stop_reason),
+        stop_reason,
         stop_sequence: None,
         usage: usage_out(resp.usage.as_ref(), cost),
         router,

@@ -39,8 +39,11 @@ pub(super) struct Encoder {
     model_id: String,
     /// The request's input-token estimate: `message_start` goes out before the provider reports
     /// usage (OpenAI-schema providers only do at the very end), and the exact figures follow in
-    /// `message_delta`, whose cumulative usage clients take over.
+    /// `message_delta`, whose cumulative usage clients take over. A provider that reports usage
+    /// with its start (Gemini, on every chunk) gives the real figure instead.
     estimate: u64,
+    /// `message_start` said the estimate, not the provider's figure.
+    estimated: bool,
     started: bool,
     open: Option<(usize, Open)>,
     /// The next content block index.
@@ -49,6 +52,8 @@ pub(super) struct Encoder {
     tools: Vec<Option<usize>>,
     last_thinking: Option<usize>,
     finish: Option<FinishReason>,
+    /// The model refused (its words went out as text): the stop reason is `refusal`.
+    refused: bool,
     usage: Option<Usage>,
 }
 
@@ -77,10 +82,17 @@ impl Encoder {
             return;
         }
         self.started = true;
+        let input = match &self.usage {
+            Some(u) => UsageOut::new(u, None).input_tokens,
+            None => {
+                self.estimated = true;
+                self.estimate
+            }
+        };
         let msg = json!({"type": "message_start", "message": {
             "id": self.id, "type": "message", "role": "assistant", "model": self.model_id, "content": [],
             "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": self.estimate, "output_tokens": 0},
+            "usage": {"input_tokens": input, "output_tokens": 0},
         }});
         write(out, "message_start", &msg);
     }
@@ -167,6 +179,12 @@ impl StreamEncoder for Encoder {
                 let i = self.block(out, Open::Text);
                 Self::delta(out, i, DeltaOut::Text { text: &text });
             }
+            StreamEvent::RefusalDelta(text) => {
+                self.refused = true;
+                self.start(out);
+                let i = self.block(out, Open::Text);
+                Self::delta(out, i, DeltaOut::Text { text: &text });
+            }
             StreamEvent::ReasoningDelta(thinking) => {
                 self.start(out);
                 let i = self.block(out, Open::Thinking);
@@ -233,6 +251,8 @@ impl StreamEncoder for Encoder {
                 self.finish = Some(f);
             }
             StreamEvent::Usage(u) => self.usage = Some(u),
+            // Messages has no log probabilities (and its clients cannot ask for them).
+            StreamEvent::Logprobs(_) => {}
             StreamEvent::Error { .. } => {} // the pipeline ends the stream with `stream_error`
         }
     }
@@ -240,8 +260,14 @@ impl StreamEncoder for Encoder {
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.start(out);
         self.close(out);
+        if self.estimated && self.usage.is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate) {
+            fin.note(format!(
+                "message_start's usage.input_tokens ({}) was the gateway's estimate, sent before the provider reported usage; message_delta's usage has the provider's figures",
+                self.estimate
+            ));
+        }
+        let reason = stop_reason(self.finish.as_ref(), self.refused, fin);
         let (router, cost) = fin.finish(self.usage);
-        let reason = self.finish.as_ref().map_or("end_turn", stop_reason);
         let usage = match &self.usage {
             Some(u) => serde_json::to_value(UsageOut::new(u, cost)).unwrap_or(Value::Null),
             None => json!({"output_tokens": 0}),

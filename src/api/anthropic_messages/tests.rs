@@ -161,7 +161,10 @@ fn answer() -> ChatResponse {
             cache_write_tokens: 10,
             output_tokens: 7,
             reasoning_tokens: 3,
+            reasoning_unknown: false,
         }),
+        more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 

@@ -68,10 +68,24 @@ impl<'de> Deserialize<'de> for WireContent {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WirePart {
-    Text { text: String },
-    ImageUrl { image_url: WireImageUrl },
+    Text {
+        text: String,
+        /// Anthropic's prompt-cache breakpoint, as clients of Anthropic models through OpenAI's
+        /// schema write it.
+        #[serde(default)]
+        cache_control: Option<Value>,
+    },
+    ImageUrl {
+        image_url: WireImageUrl,
+        #[serde(default)]
+        cache_control: Option<Value>,
+    },
     InputAudio { input_audio: Value },
-    File { file: Value },
+    File {
+        file: Value,
+        #[serde(default)]
+        cache_control: Option<Value>,
+    },
     Refusal { refusal: String },
 }
 
@@ -173,28 +187,45 @@ fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
         WireRole::Assistant => Role::Assistant,
         WireRole::Tool => Role::Tool,
     };
+    let mut cache_breakpoints = Vec::new();
     let content = match m.content {
         None => Vec::new(),
         Some(WireContent::Text(t)) => vec![Part::Text(t)],
         Some(WireContent::Parts(parts)) => {
             let mut out = Vec::with_capacity(parts.len());
             for (j, p) in parts.into_iter().enumerate() {
-                out.push(match p {
-                    WirePart::Text { text } | WirePart::Refusal { refusal: text } => Part::Text(text),
-                    WirePart::ImageUrl { image_url } => Part::Image {
-                        source: image_source(&image_url.url),
-                        detail: image_url.detail,
-                    },
-                    WirePart::InputAudio { input_audio } => Part::Other {
-                        kind: "input_audio".into(),
-                        raw: input_audio,
-                    },
-                    WirePart::File { file } => Part::Other {
-                        kind: "file".into(),
-                        raw: file,
-                    },
-                });
-                let _ = j;
+                let (part, cache) = match p {
+                    WirePart::Text { text, cache_control } => (Part::Text(text), cache_control),
+                    WirePart::Refusal { refusal } => (Part::Text(refusal), None),
+                    WirePart::ImageUrl {
+                        image_url,
+                        cache_control,
+                    } => (
+                        Part::Image {
+                            source: image_source(&image_url.url),
+                            detail: image_url.detail,
+                        },
+                        cache_control,
+                    ),
+                    WirePart::InputAudio { input_audio } => (
+                        Part::Other {
+                            kind: "input_audio".into(),
+                            raw: input_audio,
+                        },
+                        None,
+                    ),
+                    WirePart::File { file, cache_control } => (
+                        Part::Other {
+                            kind: "file".into(),
+                            raw: file,
+                        },
+                        cache_control,
+                    ),
+                };
+                if let Some(c) = cache.filter(|c| !c.is_null()) {
+                    cache_breakpoints.push((j, c));
+                }
+                out.push(part);
             }
             out
         }
@@ -222,6 +253,7 @@ fn convert_message(i: usize, m: WireMessage) -> Result<Message, GatewayError> {
         tool_call_id: m.tool_call_id,
         name: m.name,
         is_error: false,
+        cache_breakpoints,
     })
 }
 

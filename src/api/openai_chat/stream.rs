@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, FinishReason, StreamEvent, Usage};
 
-use super::render::{chat_id, finish_str, now_secs, usage_json};
+use super::render::{chat_id, finish_str, logprobs_json, now_secs, usage_json};
 use super::OpenAiChatCodec;
 use crate::api::{ClientCodec, StreamEncoder};
 use crate::wire::sse::write_event;
@@ -79,6 +79,10 @@ impl StreamEncoder for ChunkEncoder {
                 self.ensure_started(out);
                 Self::emit(out, &self.chunk(json!({"content": t}), None));
             }
+            StreamEvent::RefusalDelta(t) => {
+                self.ensure_started(out);
+                Self::emit(out, &self.chunk(json!({"refusal": t}), None));
+            }
             StreamEvent::ReasoningDelta(t) => {
                 self.ensure_started(out);
                 Self::emit(out, &self.chunk(json!({"reasoning_content": t}), None));
@@ -94,6 +98,16 @@ impl StreamEncoder for ChunkEncoder {
                 let d = json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]});
                 Self::emit(out, &self.chunk(d, None));
             }
+            StreamEvent::Logprobs(l) => {
+                self.ensure_started(out);
+                let mut c = self.chunk(json!({}), None);
+                if let Some(Value::Array(choices)) = c.get_mut("choices") {
+                    if let Some(first) = choices.first_mut() {
+                        first["logprobs"] = logprobs_json(&l);
+                    }
+                }
+                Self::emit(out, &c);
+            }
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::Error { .. } => {}
@@ -104,9 +118,9 @@ impl StreamEncoder for ChunkEncoder {
     /// for usage (OpenAI's `include_usage` shape); then `[DONE]`.
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.ensure_started(out);
+        let reason = finish_str(self.finish.as_ref(), fin);
         let (router, cost) = fin.finish(self.usage);
-        let reason = self.finish.as_ref().map(finish_str).unwrap_or("stop").to_string();
-        let mut last = self.chunk(json!({}), Some(&reason));
+        let mut last = self.chunk(json!({}), Some(reason));
         if self.include_usage {
             Self::emit(out, &last);
             last = self.chunk(json!({}), None);

@@ -132,6 +132,8 @@ fn renders_a_tool_call_answer() {
             output_tokens: 3,
             ..Default::default()
         }),
+        more_choices: Vec::new(),
+        logprobs: None,
     };
     let v: Value =
         serde_json::from_slice(&OpenAiChatCodec.render_response(&resp, None, "anthropic/x", &mut Fin)).unwrap();

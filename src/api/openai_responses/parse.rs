@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
-use crate::api::fields::{missing, parse_fields, routing_field, FieldValue, Fields, Naming};
+use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
 use crate::api::ParsedRequest;
 use crate::error::GatewayError;
@@ -98,13 +98,26 @@ fn convert_part(p: WirePart, loc: &Loc) -> Result<Part, GatewayError> {
 }
 
 fn convert_content(c: TextOr<WirePart>, item: usize, list: &'static str) -> Result<Vec<Part>, GatewayError> {
+    Ok(convert_cached(c, item, list)?.0)
+}
+
+/// Content parts, and the prompt-cache breakpoints set on them (index, `cache_control`).
+type Cached = (Vec<Part>, Vec<(usize, Value)>);
+
+fn convert_cached(c: TextOr<WirePart>, item: usize, list: &'static str) -> Result<Cached, GatewayError> {
     match c {
-        TextOr::Text(t) => Ok(vec![Part::Text(t)]),
-        TextOr::List(parts) => parts
-            .into_iter()
-            .enumerate()
-            .map(|(part, p)| convert_part(p, &Loc { item, list, part }))
-            .collect(),
+        TextOr::Text(t) => Ok((vec![Part::Text(t)], Vec::new())),
+        TextOr::List(parts) => {
+            let mut cache = Vec::new();
+            let mut out = Vec::with_capacity(parts.len());
+            for (part, mut p) in parts.into_iter().enumerate() {
+                if let Some(c) = p.cache_control.take().filter(|c| !c.is_null()) {
+                    cache.push((part, c));
+                }
+                out.push(convert_part(p, &Loc { item, list, part })?);
+            }
+            Ok((out, cache))
+        }
     }
 }
 
@@ -188,6 +201,19 @@ impl Conversation {
         }
     }
 
+    /// Cache breakpoints of the message item just taken, of `parts` content parts (indexes of its
+    /// own parts: an assistant message starts with the reasoning that led to it).
+    pub(super) fn cache_breakpoints(&mut self, cache: Vec<(usize, Value)>, parts: usize) {
+        if cache.is_empty() {
+            return;
+        }
+        if let Some(m) = self.msgs.last_mut() {
+            let offset = m.content.len().saturating_sub(parts);
+            m.cache_breakpoints
+                .extend(cache.into_iter().map(|(i, c)| (i + offset, c)));
+        }
+    }
+
     /// A function_call item: joins the open assistant message.
     pub(super) fn function_call(&mut self, call: ToolCall) {
         self.items += 1;
@@ -225,7 +251,10 @@ impl Conversation {
             ItemKind::Message => {
                 let role = it.role.ok_or_else(|| missing(&format!("input[{i}].role")))?;
                 let content = it.content.ok_or_else(|| missing(&format!("input[{i}].content")))?;
-                self.message(role, convert_content(content, i, "content")?);
+                let (content, cache) = convert_cached(content, i, "content")?;
+                let parts = content.len();
+                self.message(role, content);
+                self.cache_breakpoints(cache, parts);
             }
             ItemKind::FunctionCall => {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
@@ -440,16 +469,28 @@ impl Fields for ResponsesFields {
                 if let Some(f) = t.format {
                     r.response_format = Some(convert_format(f)?);
                 }
-                if t.verbosity.is_some() {
-                    r.unknown_fields.push("text.verbosity".into());
+                if let Some(verbosity) = t.verbosity {
+                    r.chat_extras.insert("verbosity".into(), Value::String(verbosity));
                 }
             }
             "max_output_tokens" => r.max_tokens = v.read(k)?,
             "temperature" => r.temperature = v.read(k)?,
             "top_p" => r.top_p = v.read(k)?,
-            // `summary` needs nothing: reasoning text a model gives is always returned as a summary.
-            "reasoning" => r.reasoning_effort = v.read::<WireReasoning>(k)?.and_then(|w| w.effort),
-            "metadata" => r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default(),
+            // Reasoning text a model gives is always returned as a summary; `summary` is kept so that
+            // a provider whose answers carry none can say so.
+            "reasoning" => {
+                if let Some(w) = v.read::<WireReasoning>(k)? {
+                    r.reasoning_effort = w.effort;
+                    r.reasoning_summary = w.summary;
+                }
+            }
+            // For the gateway's rules, and for OpenAI's chat completions, which takes it too.
+            "metadata" => {
+                r.metadata = v.read::<Map<String, Value>>(k)?.unwrap_or_default();
+                if !r.metadata.is_empty() {
+                    r.chat_extras.insert(k.into(), Value::Object(r.metadata.clone()));
+                }
+            }
             "user" => r.user = v.read(k)?,
             "stream" => r.stream = v.read(k)?.unwrap_or_default(),
             // Nothing is ever stored, so `store` (true by default at OpenAI) changes nothing; refusing it
@@ -461,8 +502,35 @@ impl Fields for ResponsesFields {
             // when there is a signature; the other includes concern built-in tools or logprobs.
             "include" => {
                 let inc: Vec<String> = v.read(k)?.unwrap_or_default();
-                if inc.iter().any(|i| i != "reasoning.encrypted_content") {
+                r.encrypted_reasoning = inc.iter().any(|i| i == "reasoning.encrypted_content");
+                if inc.iter().any(|i| i == "message.output_text.logprobs") {
+                    r.logprobs = Some(true);
+                }
+                const KNOWN: &[&str] = &["reasoning.encrypted_content", "message.output_text.logprobs"];
+                if inc.iter().any(|i| !KNOWN.contains(&i.as_str())) {
                     r.unknown_fields.push(k.to_string());
+                }
+            }
+            // Chat completions and Gemini take it (with `logprobs`, which it implies).
+            "top_logprobs" => {
+                r.top_logprobs = v.read(k)?;
+                if r.top_logprobs.is_some() {
+                    r.logprobs = Some(true);
+                }
+            }
+            // Chat completions takes these under the same names.
+            "prompt_cache_key" | "safety_identifier" => {
+                if let Some(s) = v.read::<String>(k)? {
+                    r.chat_extras.insert(k.into(), Value::String(s));
+                }
+            }
+            // OpenAI's priority (and scale) tier costs more per token than the catalog price.
+            "service_tier" => {
+                if let Some(tier) = v.read::<String>(k)? {
+                    if !matches!(tier.as_str(), "auto" | "default" | "flex") {
+                        billed(r, k, "priority_tier", None);
+                    }
+                    r.chat_extras.insert(k.into(), Value::String(tier));
                 }
             }
             "stream_options" => {

@@ -12,7 +12,7 @@ use switchyard_sdk::ir::{
 };
 use switchyard_sdk::Money;
 
-use crate::wire::Finalizer;
+use crate::wire::{finish, Finalizer};
 
 pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -50,6 +50,8 @@ pub(super) enum Kind {
     Message,
     FunctionCall { call_id: String, name: String },
     Reasoning { signature: Option<String> },
+    /// A message whose one content part is a `refusal` (the model declined, in its own words).
+    Refusal,
 }
 
 /// One output item. Ids are derived from the response id and the item's position, so the stream
@@ -62,13 +64,15 @@ pub(super) struct Item {
     /// The message text, the call's arguments, or the reasoning text.
     pub text: String,
     pub status: &'static str,
+    /// A message's token log probabilities (`output_text.logprobs`), when asked for.
+    pub logprobs: Option<Value>,
 }
 
 impl Item {
     pub fn new(mut kind: Kind, response_id: &str, index: usize, text: String) -> Item {
         let base = response_id.strip_prefix("resp_").unwrap_or(response_id);
         let prefix = match &mut kind {
-            Kind::Message => "msg",
+            Kind::Message | Kind::Refusal => "msg",
             Kind::FunctionCall { call_id, .. } => {
                 if call_id.is_empty() {
                     // The client answers by call_id: a provider that gave none still needs one.
@@ -83,11 +87,16 @@ impl Item {
             kind,
             text,
             status: "completed",
+            logprobs: None,
         }
     }
 
     pub fn is_message(&self) -> bool {
         matches!(self.kind, Kind::Message)
+    }
+
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.kind, Kind::Refusal)
     }
 
     pub fn is_reasoning(&self) -> bool {
@@ -110,7 +119,20 @@ impl Item {
                 let content = if status == "in_progress" {
                     json!([])
                 } else {
-                    json!([output_text(text)])
+                    let mut part = output_text(text);
+                    if let Some(lp) = &self.logprobs {
+                        part["logprobs"] = lp.clone();
+                    }
+                    json!([part])
+                };
+                json!({"id": self.id, "type": "message", "status": status, "content": content,
+                       "role": "assistant"})
+            }
+            Kind::Refusal => {
+                let content = if status == "in_progress" {
+                    json!([])
+                } else {
+                    json!([refusal_part(text)])
                 };
                 json!({"id": self.id, "type": "message", "status": status, "content": content,
                        "role": "assistant"})
@@ -133,6 +155,24 @@ impl Item {
     }
 }
 
+/// Token log probabilities as `output_text.logprobs` (token, bytes, logprob, top_logprobs).
+pub(super) fn logprobs_json(tokens: &[switchyard_sdk::ir::TokenLogprob]) -> Value {
+    let entry = |token: &str, logprob: f64| json!({"token": token, "bytes": token.as_bytes(), "logprob": logprob});
+    tokens
+        .iter()
+        .map(|t| {
+            let mut e = entry(&t.token, t.logprob);
+            e["top_logprobs"] = t.top.iter().map(|(tok, lp)| entry(tok, *lp)).collect();
+            e
+        })
+        .collect()
+}
+
+/// A `refusal` content part (the SDK's `ResponseOutputRefusal`).
+pub(super) fn refusal_part(text: &str) -> Value {
+    json!({"type": "refusal", "refusal": text})
+}
+
 pub(super) fn output_text(text: &str) -> Value {
     json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text})
 }
@@ -148,6 +188,10 @@ pub(super) fn items_of(parts: &[OutPart], response_id: &str, incomplete: bool) -
                 Some(it) if it.is_message() => it.text.push_str(t),
                 _ if t.is_empty() => {}
                 _ => items.push(Item::new(Kind::Message, response_id, items.len(), t.clone())),
+            },
+            OutPart::Refusal(t) => match items.last_mut() {
+                Some(it) if it.is_refusal() => it.text.push_str(t),
+                _ => items.push(Item::new(Kind::Refusal, response_id, items.len(), t.clone())),
             },
             OutPart::Reasoning { text, signature } => {
                 if !text.is_empty() || signature.is_some() {
@@ -174,12 +218,27 @@ pub(super) fn items_of(parts: &[OutPart], response_id: &str, incomplete: bool) -
     items
 }
 
-/// The response's `status` and `incomplete_details.reason` for a finish reason.
-pub(super) fn outcome(f: Option<&FinishReason>) -> (&'static str, Option<&'static str>) {
-    match f {
-        Some(FinishReason::Length) => ("incomplete", Some("max_output_tokens")),
-        Some(FinishReason::ContentFilter) => ("incomplete", Some("content_filter")),
-        _ => ("completed", None),
+/// The response's `status`, `incomplete_details.reason` and `error` for a finish reason; a reason
+/// outside Responses' values is named in `router.lossy`.
+pub(super) fn outcome(f: Option<&FinishReason>, fin: &mut dyn Finalizer) -> (finish::Outcome, Option<Value>) {
+    let mut o = finish::responses(f);
+    if let Some(n) = o.note.take() {
+        fin.note(n);
+    }
+    let error = o
+        .error
+        .as_ref()
+        .map(|m| json!({"code": "server_error", "message": m}));
+    (o, error)
+}
+
+/// Responses' `output_tokens_details.reasoning_tokens` is a required number: when the provider did
+/// not count reasoning apart, the 0 there is named as unknown.
+pub(super) fn note_unknown_reasoning(u: Option<&Usage>, fin: &mut dyn Finalizer) {
+    if u.is_some_and(|u| u.reasoning_unknown) {
+        fin.note(
+            "usage.output_tokens_details.reasoning_tokens: the provider does not count reasoning apart from output_tokens; 0 there means unknown".into(),
+        );
     }
 }
 
@@ -370,8 +429,12 @@ pub(super) fn render_response(
 ) -> Vec<u8> {
     let echoed = req.map(echo);
     let id = response_id(&resp.id);
-    let (status, incomplete) = outcome(resp.finish.as_ref());
-    let items = items_of(&resp.parts, &id, incomplete.is_some());
+    let (o, error) = outcome(resp.finish.as_ref(), fin);
+    note_unknown_reasoning(resp.usage.as_ref(), fin);
+    let mut items = items_of(&resp.parts, &id, o.status != "completed");
+    if let (Some(lp), Some(msg)) = (&resp.logprobs, items.iter_mut().find(|i| i.is_message())) {
+        msg.logprobs = Some(logprobs_json(lp));
+    }
     let (router, cost) = fin.finish(resp.usage);
     let usage = resp.usage.as_ref().map(|u| usage_json(u, cost));
     let head = Head {
@@ -381,9 +444,9 @@ pub(super) fn render_response(
         echo: echoed.as_deref().unwrap_or_else(|| default_echo()),
     };
     let state = State {
-        status,
-        incomplete,
-        error: None,
+        status: o.status,
+        incomplete: o.incomplete,
+        error: error.as_ref(),
         items: &items,
         usage: usage.as_ref(),
         router: Some(&router),

@@ -138,11 +138,16 @@ impl Encoder {
         num_field(out, "output_index", pos as u64);
         value_field(out, "item", &it.added_json());
         end(out);
-        if it.is_message() {
+        if it.is_message() || it.is_refusal() {
+            let part = if it.is_refusal() {
+                render::refusal_part("")
+            } else {
+                render::output_text("")
+            };
             begin(out, &mut self.seq, "response.content_part.added");
             item_ref(out, &it, pos);
             num_field(out, "content_index", 0);
-            value_field(out, "part", &render::output_text(""));
+            value_field(out, "part", &part);
             end(out);
         }
         self.items.push(it);
@@ -173,6 +178,18 @@ impl Encoder {
                 item_ref(out, it, pos);
                 num_field(out, "content_index", 0);
                 value_field(out, "part", &render::output_text(&it.text));
+                end(out);
+            }
+            Kind::Refusal => {
+                begin(out, seq, "response.refusal.done");
+                item_ref(out, it, pos);
+                num_field(out, "content_index", 0);
+                str_field(out, "refusal", &it.text);
+                end(out);
+                begin(out, seq, "response.content_part.done");
+                item_ref(out, it, pos);
+                num_field(out, "content_index", 0);
+                value_field(out, "part", &render::refusal_part(&it.text));
                 end(out);
             }
             Kind::FunctionCall { .. } => {
@@ -228,6 +245,25 @@ impl Encoder {
         num_field(out, "content_index", 0);
         str_field(out, "delta", t);
         out.extend_from_slice(b",\"logprobs\":[]");
+        end(out);
+        it.text.push_str(t);
+    }
+
+    /// A refusal is a message item of its own whose one content part is a `refusal`, streamed with
+    /// `response.refusal.delta` events.
+    fn refusal(&mut self, out: &mut Vec<u8>, t: &str) {
+        if t.is_empty() {
+            return;
+        }
+        self.ensure_started(out);
+        let pos = self.item_for(out, Item::is_refusal, Kind::Refusal);
+        let Some(it) = self.items.get_mut(pos) else {
+            return;
+        };
+        begin(out, &mut self.seq, "response.refusal.delta");
+        item_ref(out, it, pos);
+        num_field(out, "content_index", 0);
+        str_field(out, "delta", t);
         end(out);
         it.text.push_str(t);
     }
@@ -316,10 +352,20 @@ impl StreamEncoder for Encoder {
                 self.ensure_started(out);
             }
             StreamEvent::TextDelta(t) => self.text(out, &t),
+            StreamEvent::RefusalDelta(t) => self.refusal(out, &t),
             StreamEvent::ReasoningDelta(t) => self.reasoning(out, &t),
             StreamEvent::ReasoningSignature(s) => self.signature(out, s),
             StreamEvent::ToolCallStart { index, id, name } => self.tool_start(out, index, id, name),
             StreamEvent::ToolCallDelta { index, arguments } => self.tool_delta(out, index, &arguments),
+            StreamEvent::Logprobs(l) => {
+                if let Some(it) = self.open.and_then(|p| self.items.get_mut(p)).filter(|it| it.is_message()) {
+                    let more = render::logprobs_json(&l);
+                    match (&mut it.logprobs, more) {
+                        (Some(Value::Array(have)), Value::Array(new)) => have.extend(new),
+                        (slot, new) => *slot = Some(new),
+                    }
+                }
+            }
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),
             // The pipeline ends the stream itself on provider errors (see `write_failure`).
@@ -352,28 +398,29 @@ impl StreamEncoder for Encoder {
         }
         self.ensure_started(out);
         self.finished = true;
-        let (status, incomplete) = outcome(self.finish.as_ref());
+        let (o, error) = outcome(self.finish.as_ref(), fin);
+        render::note_unknown_reasoning(self.usage.as_ref(), fin);
         self.close_open(
             out,
-            if incomplete.is_some() {
-                "incomplete"
-            } else {
+            if o.status == "completed" {
                 "completed"
+            } else {
+                "incomplete"
             },
         );
         let (router, cost) = fin.finish(self.usage);
         let usage = self.usage.as_ref().map(|u| usage_json(u, cost));
-        let ty = if incomplete.is_some() {
-            "response.incomplete"
-        } else {
-            "response.completed"
+        let ty = match o.status {
+            "failed" => "response.failed",
+            "incomplete" => "response.incomplete",
+            _ => "response.completed",
         };
         begin(out, &mut self.seq, ty);
         key(out, "response");
         let state = State {
-            status,
-            incomplete,
-            error: None,
+            status: o.status,
+            incomplete: o.incomplete,
+            error: error.as_ref(),
             items: &self.items,
             usage: usage.as_ref(),
             router: Some(&router),

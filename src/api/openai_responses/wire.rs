@@ -127,6 +127,8 @@ pub(super) struct WirePart {
     pub(super) filename: Option<String>,
     pub(super) file_url: Option<String>,
     pub(super) input_audio: Option<Value>,
+    /// Anthropic's prompt-cache breakpoint, as some clients of Anthropic models write it.
+    pub(super) cache_control: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -171,4 +173,5 @@ pub(super) enum WireFormat {
 #[derive(Deserialize)]
 pub(super) struct WireReasoning {
     pub(super) effort: Option<String>,
+    pub(super) summary: Option<String>,
 }

@@ -10,6 +10,8 @@
 mod parse;
 pub mod passthrough;
 mod render;
+
+use render::own_signature;
 mod stream;
 mod wire;
 

@@ -44,6 +44,8 @@ pub(super) fn parse_response(body: &[u8]) -> Result<ChatResponse, ProviderError>
         parts,
         finish: m.stop_reason.as_deref().map(finish_reason),
         usage: m.usage.map(|u| u.canonical()),
+        more_choices: Vec::new(),
+        logprobs: None,
     })
 }
 

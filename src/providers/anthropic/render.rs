@@ -170,14 +170,36 @@ fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) 
     }))
 }
 
-/// Canonical messages → Anthropic `system` and alternating `messages`.
+/// Anthropic takes at most this many cache breakpoints in a request (automatic caching's included).
+pub(super) const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// The client's cache breakpoint on part `i` of `m`, while fewer than the maximum were placed.
+fn breakpoint<'a>(m: &'a switchyard_sdk::ir::Message, i: usize, placed: &mut usize, lossy: &mut Vec<String>) -> Option<&'a Value> {
+    let (_, c) = m.cache_breakpoints.iter().find(|(at, _)| *at == i)?;
+    if *placed >= MAX_CACHE_BREAKPOINTS {
+        note(
+            lossy,
+            format!("cache breakpoints beyond Anthropic's {MAX_CACHE_BREAKPOINTS} were not sent"),
+        );
+        return None;
+    }
+    *placed += 1;
+    Some(c)
+}
+
+/// Canonical messages → Anthropic `system` and alternating `messages`, and how many cache
+/// breakpoints of the client's were placed.
 fn convert<'a>(
     req: &'a ChatRequest,
     lossy: &mut Vec<String>,
-) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>), ProviderError> {
+) -> Result<(Vec<SystemText<'a>>, Vec<Turn<'a>>, usize), ProviderError> {
     let mut system = Vec::new();
     let mut turns: Vec<Turn<'a>> = Vec::with_capacity(req.messages.len());
+    let mut placed = 0;
     for m in &req.messages {
+        if m.role == Role::Tool && !m.cache_breakpoints.is_empty() {
+            note(lossy, "cache breakpoints inside tool results were not sent");
+        }
         match m.role {
             Role::System | Role::Developer => {
                 if !turns.is_empty() {
@@ -186,9 +208,13 @@ fn convert<'a>(
                         "system messages after the conversation began were moved into the top-level system prompt",
                     );
                 }
-                for p in &m.content {
+                for (i, p) in m.content.iter().enumerate() {
                     match p {
-                        Part::Text(t) if !t.is_empty() => system.push(SystemText { kind: "text", text: t }),
+                        Part::Text(t) if !t.is_empty() => system.push(SystemText {
+                            kind: "text",
+                            text: t,
+                            cache_control: breakpoint(m, i, &mut placed, lossy),
+                        }),
                         Part::Text(_) | Part::Reasoning { .. } => {}
                         Part::Image { .. } | Part::Other { .. } => {
                             return Err(Unsupported("Anthropic's system prompt takes text only".into()))
@@ -199,8 +225,14 @@ fn convert<'a>(
             Role::User | Role::Assistant => {
                 let assistant = m.role == Role::Assistant;
                 let mut blocks = Vec::with_capacity(m.content.len() + m.tool_calls.len());
-                for p in &m.content {
-                    blocks.extend(part(p, assistant, lossy)?);
+                for (i, p) in m.content.iter().enumerate() {
+                    match (part(p, assistant, lossy)?, m.cache_breakpoints.is_empty()) {
+                        (Some(b), false) => match breakpoint(m, i, &mut placed, lossy) {
+                            Some(c) => blocks.push(b.cached(c)),
+                            None => blocks.push(b),
+                        },
+                        (b, _) => blocks.extend(b),
+                    }
                 }
                 for c in &m.tool_calls {
                     let input = ToolInput::new(&c.arguments);
@@ -236,7 +268,7 @@ fn convert<'a>(
             "Anthropic needs at least one user or assistant message".into(),
         ));
     }
-    Ok((system, turns))
+    Ok((system, turns, placed))
 }
 
 /// A final assistant turn is a prefill, which Anthropic refuses when it ends in whitespace.
@@ -278,9 +310,11 @@ fn budget_for_effort(effort: &str) -> Option<u32> {
     }
 }
 
-/// Signatures other providers made (the Gemini adapter tags its own `gemini:`) mean nothing to Anthropic.
-fn own_signature(signature: &str) -> bool {
-    !signature.starts_with("gemini:")
+/// Signatures other providers made (the Gemini adapter tags its own `gemini:`) mean nothing to
+/// Anthropic, and an empty one (reasoning of an OpenAI-compatible model, as a Messages client got
+/// it back) is none.
+pub(crate) fn own_signature(signature: &str) -> bool {
+    !signature.is_empty() && !signature.starts_with("gemini:")
 }
 
 /// Whether the last assistant turn made tool calls without a signed thinking block of Anthropic's:
@@ -346,18 +380,23 @@ fn thinking(req: &ChatRequest, model: &Model, max_tokens: u64, lossy: &mut Vec<S
         budget = MIN_THINKING_BUDGET;
     }
     if u64::from(budget) >= max_tokens {
-        // Anthropic's max_tokens includes thinking, like OpenAI's max_completion_tokens.
-        let room = u32::try_from(max_tokens.saturating_sub(1)).unwrap_or(u32::MAX);
+        // Anthropic's max_tokens includes thinking, like OpenAI's max_completion_tokens: a budget
+        // just under it would leave a token or two for the answer, so a quarter is kept for it.
+        let answer = max_tokens / 4;
+        let room = u32::try_from(max_tokens.saturating_sub(answer.max(1))).unwrap_or(u32::MAX);
         if room < MIN_THINKING_BUDGET {
             note(
                 lossy,
-                format!("max_tokens {max_tokens} leaves no room for Anthropic's minimum thinking budget of {MIN_THINKING_BUDGET}; thinking was not enabled"),
+                format!("max_tokens {max_tokens} leaves no room for Anthropic's minimum thinking budget of {MIN_THINKING_BUDGET} and an answer; thinking was not enabled"),
             );
             return None;
         }
         note(
             lossy,
-            format!("the thinking budget was lowered to {room} to fit under max_tokens"),
+            format!(
+                "the thinking budget was lowered to {room} so that {} tokens are left for the answer within max_tokens",
+                max_tokens - u64::from(room)
+            ),
         );
         budget = room;
     }
@@ -430,7 +469,11 @@ pub(super) fn check(req: &ChatRequest) -> Result<(), ProviderError> {
 /// `req` as the body of `POST {base}/messages` for `model`.
 pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, ProviderError> {
     let mut lossy = Vec::new();
-    let (system, messages) = convert(req, &mut lossy)?;
+    let (system, messages, placed) = convert(req, &mut lossy)?;
+    // Automatic caching for translated requests when the provider enables it (one breakpoint,
+    // counted against the limit).
+    let cache_control =
+        (model.provider.auto_cache && placed < MAX_CACHE_BREAKPOINTS).then(|| json!({"type": "ephemeral"}));
     let max_tokens = req.max_tokens.map_or(model.max_output, u64::from).max(1);
     let thinking = thinking(req, model, max_tokens, &mut lossy);
     let (mut temperature, mut top_p, mut top_k) = (req.temperature, req.top_p, req.top_k);
@@ -530,6 +573,9 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
     for f in &req.unknown_fields {
         note(&mut lossy, format!("{f}: not understood by the gateway, not sent"));
     }
+    for f in req.chat_extras.keys() {
+        note(&mut lossy, format!("{f}: no Anthropic equivalent, not sent"));
+    }
     let body = Body {
         model: &model.upstream_model,
         max_tokens,
@@ -545,6 +591,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         metadata: req.user.as_deref().map(|user_id| json!({"user_id": user_id})),
         output_config,
         stream: req.stream,
+        cache_control,
     };
     let body = crate::wire::json_out::to_vec(&body).map_err(InvalidRequest)?;
     Ok(Rendered {

@@ -57,8 +57,8 @@ fn sampling_thinking_and_tool_choice_rules() {
                 reasoning_budget: Some(4000),
                 ..base.clone()
             },
-            json!({"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1999}}),
-            "lowered to 1999",
+            json!({"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1500}}),
+            "lowered to 1500 so that 500 tokens are left for the answer",
         ),
         (
             "no room for the minimum budget",
@@ -311,6 +311,7 @@ fn parses_responses() {
             cache_write_tokens: 1024,
             output_tokens: 65,
             reasoning_tokens: 0,
+            reasoning_unknown: true,
         })
     );
     let r = Anthropic
@@ -360,6 +361,8 @@ fn usage(input: u64, cached: u64, write: u64, output: u64, reasoning: u64) -> St
         cache_write_tokens: write,
         output_tokens: output,
         reasoning_tokens: reasoning,
+        // Anthropic's usage has no thinking count unless it says.
+        reasoning_unknown: reasoning == 0,
     })
 }
 
@@ -463,4 +466,33 @@ fn events_without_names_are_read_by_type() {
     let (got, done) = decode(s.as_bytes(), 0);
     assert!(done);
     assert_eq!(got[1], StreamEvent::TextDelta("x".into()));
+}
+
+#[test]
+fn cache_breakpoints_stop_at_four_and_automatic_caching_takes_a_free_one() {
+    let eph = json!({"type": "ephemeral"});
+    let marked = |n: usize| {
+        let mut m = Message::new(Role::User, (0..n).map(|i| Part::Text(format!("part {i}"))).collect());
+        m.cache_breakpoints = (0..n).map(|i| (i, eph.clone())).collect();
+        m
+    };
+    let req = |n: usize| ChatRequest {
+        messages: vec![marked(n)],
+        ..Default::default()
+    };
+    let m = model(&["chat"]);
+    let (v, lossy) = render(&req(5), &m);
+    let blocks = v["messages"][0]["content"].as_array().unwrap();
+    let cached = blocks.iter().filter(|b| b.get("cache_control").is_some()).count();
+    assert_eq!(cached, 4, "{v}");
+    assert_eq!(blocks[4], json!({"type": "text", "text": "part 4"}));
+    assert!(lossy.iter().any(|l| l.contains("beyond Anthropic's 4")), "{lossy:?}");
+    assert!(v.get("cache_control").is_none());
+
+    let mut auto = test_model(ProviderKind::Anthropic, Quirks::default());
+    Arc::get_mut(&mut Arc::get_mut(&mut auto).unwrap().provider).unwrap().auto_cache = true;
+    let (v, _) = render(&req(3), &auto);
+    assert_eq!(v["cache_control"], eph, "a breakpoint is left for automatic caching");
+    let (v, _) = render(&req(4), &auto);
+    assert!(v.get("cache_control").is_none(), "no breakpoint left: {v}");
 }

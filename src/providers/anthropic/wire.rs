@@ -55,6 +55,8 @@ impl WireUsage {
             cache_write_tokens: write,
             output_tokens: self.output_tokens.unwrap_or(0),
             reasoning_tokens: self.output_tokens_details.and_then(|d| d.thinking_tokens).unwrap_or(0),
+            // Anthropic counts thinking in output_tokens and, unless it says, not apart.
+            reasoning_unknown: self.output_tokens_details.and_then(|d| d.thinking_tokens).is_none(),
         }
     }
 }
@@ -104,6 +106,9 @@ pub struct Body<'a> {
     pub output_config: Option<OutputConfigOut<'a>>,
     #[serde(skip_serializing_if = "is_false")]
     pub stream: bool,
+    /// Automatic prompt caching: Anthropic puts the breakpoint on the last cacheable block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +116,8 @@ pub struct SystemText<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<&'a Value>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +132,31 @@ pub enum Out<'a> {
     Block(BlockOut<'a>),
     /// An Anthropic block the client sent, carried whole.
     Raw(&'a Value),
+    /// A block written out already: one with a prompt-cache breakpoint added.
+    Written(Written),
+}
+
+/// A block's JSON text, written verbatim.
+pub struct Written(String);
+
+impl Serialize for Written {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Verbatim(&self.0).serialize(s)
+    }
+}
+
+impl Out<'_> {
+    /// This block with `cache_control` (a breakpoint: Anthropic caches the prompt up to here).
+    pub fn cached(self, cache_control: &Value) -> Out<'static> {
+        let mut text = crate::wire::json_out::to_vec(&self).unwrap_or_default();
+        if text.last() == Some(&b'}') && text.len() > 2 {
+            text.pop();
+            text.extend_from_slice(b",\"cache_control\":");
+            text.extend_from_slice(cache_control.to_string().as_bytes());
+            text.push(b'}');
+        }
+        Out::Written(Written(String::from_utf8(text).unwrap_or_default()))
+    }
 }
 
 #[derive(Serialize)]

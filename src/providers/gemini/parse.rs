@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use switchyard_sdk::ir::{ChatResponse, FinishReason, OutPart, ToolCall};
+use switchyard_sdk::ir::{ChatResponse, Choice, FinishReason, OutPart, ToolCall};
 
 use super::{upstream_name, wire};
 use crate::config::Model;
@@ -21,16 +21,27 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
     }
     let upstream = upstream_name(model);
     let response_id = r.response_id.as_deref().unwrap_or_default();
-    let mut parts = Vec::new();
-    let mut calls = 0;
-    let finish = match r.candidates.into_iter().next() {
-        Some(c) => {
-            for p in c.content.into_iter().flat_map(|c| c.parts) {
-                push_part(&mut parts, p, upstream, response_id, &mut calls);
-            }
-            c.finish_reason.map(|f| wire::finish(&f, calls > 0))
+    // Several candidates when the request asked for them (`candidateCount`, the client's `n`).
+    let mut choices = Vec::with_capacity(r.candidates.len());
+    for (i, c) in r.candidates.into_iter().enumerate() {
+        let (mut parts, mut calls) = (Vec::new(), 0);
+        // Call ids are made from the response id: each candidate's of its own.
+        let id_base = if i == 0 {
+            Cow::Borrowed(response_id)
+        } else {
+            Cow::Owned(format!("{response_id}_{i}"))
+        };
+        for p in c.content.into_iter().flat_map(|c| c.parts) {
+            push_part(&mut parts, p, upstream, &id_base, &mut calls);
         }
-        None if blocked(&r.prompt_feedback) => Some(FinishReason::ContentFilter),
+        let finish = c.finish_reason.map(|f| wire::finish(&f, calls > 0));
+        let logprobs = c.logprobs_result.map(wire::LogprobsResult::canonical);
+        choices.push(Choice { parts, finish, logprobs });
+    }
+    let mut choices = choices.into_iter();
+    let (parts, finish, logprobs) = match choices.next() {
+        Some(c) => (c.parts, c.finish, c.logprobs),
+        None if blocked(&r.prompt_feedback) => (Vec::new(), Some(FinishReason::ContentFilter), None),
         None => return Err(InvalidResponse("response has no candidates".into())),
     };
     Ok(ChatResponse {
@@ -40,6 +51,8 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         parts,
         finish,
         usage: r.usage_metadata.as_ref().map(wire::usage),
+        more_choices: choices.collect(),
+        logprobs,
     })
 }
 

@@ -4,6 +4,7 @@
 //! they are made.
 
 use bytes::Bytes;
+use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
 use super::{upstream_name, wire};
@@ -34,9 +35,11 @@ fn image_url_mime(url: &str, model: &Model) -> Result<&'static str, ProviderErro
             "Gemini 2.0 models cannot fetch image URLs; send the image inline (base64)".into(),
         ));
     }
+    // Gemini's `fileData` needs the MIME type up front; learning it from the URL's response would
+    // mean fetching the image in the gateway before every such request, which it does not do.
     wire::image_mime_from_url(url).ok_or_else(|| {
         Unsupported(
-            "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs its type; send it inline"
+            "an image URL without a png/jpeg/webp/heic/heif/bmp extension: Gemini needs the image's type with the URL and the gateway does not fetch images to learn it; give the URL its extension or send the image inline (base64)"
                 .into(),
         )
     })
@@ -78,6 +81,8 @@ struct Notes {
     foreign_signature: bool,
     image_detail: bool,
     bad_args: bool,
+    /// How the thinking budget was changed to fit the model's range.
+    budget: Option<String>,
 }
 
 impl Notes {
@@ -127,11 +132,50 @@ impl Notes {
                 .is_some_and(|e| req.reasoning_budget.is_none() && effort_budget(e).is_none()),
             "reasoning_effort: not a level Gemini's thinking budget knows, not sent",
         );
+        if let Some(b) = self.budget {
+            out.push(b);
+        }
         for f in &req.unknown_fields {
             out.push(format!("{f}: not understood by the gateway, not sent"));
         }
+        if req.messages.iter().any(|m| !m.cache_breakpoints.is_empty()) {
+            out.push("cache_control breakpoints: Gemini caches prompt prefixes by itself; not sent".into());
+        }
+        for f in req.chat_extras.keys() {
+            out.push(format!("{f}: no Gemini equivalent, not sent"));
+        }
         out
     }
+}
+
+/// A thinking budget within the model's range (the catalog's `thinking_budget`): a value outside
+/// never reaches Gemini, which refuses it; the change is named.
+fn fit_budget(b: i64, model: &Model, notes: &mut Notes) -> i64 {
+    let Some(r) = model.thinking_budget else {
+        return b;
+    };
+    let (min, max) = (i64::from(r.min), i64::from(r.max));
+    let fitted = match b {
+        0 if r.can_disable => 0,
+        0 => min,
+        b if b < min => min,
+        b if b > max => max,
+        b => b,
+    };
+    if fitted != b {
+        notes.budget = Some(if b == 0 {
+            format!(
+                "{} cannot turn thinking off; the thinking budget was raised to its minimum of {fitted}",
+                model.id
+            )
+        } else {
+            format!(
+                "the thinking budget of {b} tokens is outside {}'s range of {min} to {max}; sent as {fitted}",
+                model.id
+            )
+        });
+    }
+    fitted
 }
 
 fn media<'a>(
@@ -163,6 +207,42 @@ fn other_part(kind: &str) -> String {
     format!("{kind} parts cannot be sent to Gemini")
 }
 
+/// A PDF document as Gemini takes it (document understanding: `inlineData` or, for an https URL,
+/// `fileData`, both `application/pdf`): an OpenAI `file` part with a `data:` URL, or an Anthropic
+/// `document` block with a base64 or URL source.
+fn document<'a>(kind: &str, raw: &'a Value) -> Option<wire::Part<'a>> {
+    const PDF: &str = "application/pdf";
+    let inline = |data: &'a str| wire::Part {
+        inline_data: Some(wire::Blob { mime_type: PDF, data }),
+        ..wire::Part::default()
+    };
+    match kind {
+        "file" => {
+            let url = raw.get("file_data")?.as_str()?;
+            let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
+            (meta.strip_suffix(";base64")? == PDF).then(|| inline(data))
+        }
+        "document" => {
+            let src = raw.get("source")?;
+            match src.get("type")?.as_str()? {
+                "base64" if src.get("media_type")?.as_str()? == PDF => Some(inline(src.get("data")?.as_str()?)),
+                "url" => {
+                    let url = src.get("url")?.as_str()?;
+                    url.starts_with("https://").then_some(wire::Part {
+                        file_data: Some(wire::FileData {
+                            mime_type: PDF,
+                            file_uri: url,
+                        }),
+                        ..wire::Part::default()
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Vec<wire::Part<'a>>, ProviderError> {
     let mut parts = Vec::with_capacity(m.content.len());
     for p in &m.content {
@@ -171,7 +251,7 @@ fn user_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<Ve
             Part::Text(t) => parts.push(wire::Part::text(t)),
             Part::Image { source, detail } => parts.push(media(source, detail, model, notes)?),
             Part::Reasoning { .. } => notes.reasoning_text = true,
-            Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
+            Part::Other { kind, raw } => parts.push(document(kind, raw).ok_or_else(|| Unsupported(other_part(kind)))?),
         }
     }
     Ok(parts)
@@ -215,6 +295,8 @@ fn model_parts<'a>(m: &'a Message, model: &Model, notes: &mut Notes) -> Result<V
                 part.thought_signature = pending.take();
                 parts.push(part);
             }
+            // Anthropic's encrypted reasoning means nothing to Gemini, like another model's signature.
+            Part::Other { kind, .. } if kind == "redacted_thinking" => notes.foreign_signature = true,
             Part::Other { kind, .. } => return Err(Unsupported(other_part(kind))),
         }
     }
@@ -303,7 +385,7 @@ fn tool_config(req: &ChatRequest) -> Option<wire::ToolConfig<'_>> {
     })
 }
 
-fn generation_config(req: &ChatRequest) -> wire::GenerationConfig<'_> {
+fn generation_config<'a>(req: &'a ChatRequest, model: &Model, notes: &mut Notes) -> wire::GenerationConfig<'a> {
     let (response_mime_type, response_json_schema) = match &req.response_format {
         None | Some(ResponseFormat::Text) => (None, None),
         Some(ResponseFormat::JsonObject) => (Some("application/json"), None),
@@ -312,7 +394,8 @@ fn generation_config(req: &ChatRequest) -> wire::GenerationConfig<'_> {
     let budget = req
         .reasoning_budget
         .map(i64::from)
-        .or_else(|| req.reasoning_effort.as_deref().and_then(effort_budget));
+        .or_else(|| req.reasoning_effort.as_deref().and_then(effort_budget))
+        .map(|b| fit_budget(b, model, notes));
     wire::GenerationConfig {
         temperature: req.temperature,
         top_p: req.top_p,
@@ -331,6 +414,8 @@ fn generation_config(req: &ChatRequest) -> wire::GenerationConfig<'_> {
             // The client asked for reasoning, so it gets the thought summaries to show.
             include_thoughts: (b != 0).then_some(true),
         }),
+        response_logprobs: (req.logprobs == Some(true) || req.top_logprobs.is_some()).then_some(true),
+        logprobs: req.top_logprobs.filter(|n| *n > 0),
     }
 }
 
@@ -369,13 +454,14 @@ fn body_size_hint(req: &ChatRequest) -> usize {
 
 /// Whether Gemini can honour `req` for `model` at all.
 pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderError> {
-    if req.logprobs == Some(true) || req.top_logprobs.is_some() {
+    // Log probabilities go as `responseLogprobs` and come back on the choice (each chunk's, streamed).
+    // Several answers go as `candidateCount` and come back as the chat answer's choices; a stream
+    // of several interleaved candidates has no translation yet.
+    if req.n.is_some_and(|n| n > 1) && req.stream {
         return Err(Unsupported(
-            "logprobs: the canonical answer has no place for Gemini's log probabilities".into(),
+            "n > 1 with stream: a translated stream carries one choice (without stream, n goes to Gemini as candidateCount)"
+                .into(),
         ));
-    }
-    if req.n.is_some_and(|n| n > 1) {
-        return Err(Unsupported("n > 1: a translated answer carries one choice".into()));
     }
     if req.stop.len() > MAX_STOP_SEQUENCES {
         return Err(Unsupported(format!(
@@ -394,6 +480,8 @@ pub(super) fn check(req: &ChatRequest, model: &Model) -> Result<(), ProviderErro
         turns |= !system;
         for p in &m.content {
             match p {
+                Part::Other { kind, .. } if kind == "redacted_thinking" && m.role == Role::Assistant => {}
+                Part::Other { kind, raw } if m.role == Role::User && document(kind, raw).is_some() => {}
                 Part::Other { kind, .. } => return Err(Unsupported(format!("messages[{i}]: {}", other_part(kind)))),
                 Part::Image { .. } if system => {
                     return Err(Unsupported(format!(
@@ -469,7 +557,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         system_instruction: (!system.is_empty()).then_some(wire::SystemInstruction { parts: system }),
         tools,
         tool_config: tool_config(req),
-        generation_config: generation_config(req),
+        generation_config: generation_config(req, model, &mut notes),
     };
     let mut buf = Vec::with_capacity(body_size_hint(req));
     crate::wire::json_out::write(&mut buf, &body).map_err(InvalidRequest)?;

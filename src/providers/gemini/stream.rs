@@ -67,6 +67,9 @@ impl StreamDecoder for Decoder {
                 for p in c.content.into_iter().flat_map(|c| c.parts) {
                     self.part(p, out);
                 }
+                if let Some(l) = c.logprobs_result.map(wire::LogprobsResult::canonical).filter(|l| !l.is_empty()) {
+                    out.push(StreamEvent::Logprobs(l));
+                }
                 finish = c.finish_reason.map(|f| wire::finish(&f, self.calls > 0));
             }
             None if blocked(&r.prompt_feedback) => finish = Some(FinishReason::ContentFilter),

@@ -224,6 +224,10 @@ pub struct GenerationConfig<'a> {
     pub response_json_schema: Option<Schema<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thinking_config: Option<ThinkingConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_logprobs: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<u32>,
 }
 
 impl GenerationConfig<'_> {
@@ -240,6 +244,7 @@ impl GenerationConfig<'_> {
             && self.response_mime_type.is_none()
             && self.response_json_schema.is_none()
             && self.thinking_config.is_none()
+            && self.response_logprobs.is_none()
     }
 }
 
@@ -280,6 +285,50 @@ pub struct Candidate<'a> {
     pub content: Option<ContentIn<'a>>,
     #[serde(default, borrow)]
     pub finish_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub logprobs_result: Option<LogprobsResult>,
+}
+
+/// `logprobsResult`: per decoding step, the chosen token and the top candidates.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LogprobsResult {
+    #[serde(default)]
+    pub top_candidates: Vec<TopCandidates>,
+    #[serde(default)]
+    pub chosen_candidates: Vec<LogprobCandidate>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct TopCandidates {
+    #[serde(default)]
+    pub candidates: Vec<LogprobCandidate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LogprobCandidate {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub log_probability: f64,
+}
+
+impl LogprobsResult {
+    pub fn canonical(self) -> Vec<switchyard_sdk::ir::TokenLogprob> {
+        let mut tops = self.top_candidates.into_iter();
+        self.chosen_candidates
+            .into_iter()
+            .map(|c| switchyard_sdk::ir::TokenLogprob {
+                token: c.token,
+                logprob: c.log_probability,
+                top: tops
+                    .next()
+                    .map(|t| t.candidates.into_iter().map(|c| (c.token, c.log_probability)).collect())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -362,6 +411,7 @@ pub fn usage(u: &UsageMetadata) -> Usage {
         cache_write_tokens: 0,
         output_tokens: u.candidates_token_count + u.thoughts_token_count,
         reasoning_tokens: u.thoughts_token_count,
+        reasoning_unknown: false,
     }
 }
 

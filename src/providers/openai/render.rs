@@ -63,6 +63,14 @@ pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<S
         {
             lossy.push("reasoning blocks of earlier turns are not sent to OpenAI-schema providers".into());
         }
+        if m
+            .content
+            .iter()
+            .any(|p| matches!(p, Part::Other { kind, .. } if kind == REDACTED_THINKING))
+            && !lossy.iter().any(|l| l.starts_with("redacted_thinking"))
+        {
+            lossy.push("redacted_thinking blocks of earlier turns are not sent to OpenAI-schema providers".into());
+        }
         let has_image = m.content.iter().any(|p| matches!(p, Part::Image { .. }));
         let content = match m.role {
             Role::Assistant | Role::Tool | Role::System | Role::Developer => {
@@ -251,6 +259,27 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         b.insert("stream".into(), json!(true));
         if model.quirks.stream_usage {
             b.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+    }
+    if req.messages.iter().any(|m| !m.cache_breakpoints.is_empty()) {
+        lossy.push("cache_control breakpoints: OpenAI-schema providers cache prompt prefixes by themselves; not sent".into());
+    }
+    for (k, v) in &req.chat_extras {
+        b.insert(k.clone(), v.clone());
+    }
+    if model.quirks.reasoning_field.is_none() {
+        // Chat completions returns no reasoning (a server with a reasoning field does: its text
+        // becomes the summary).
+        if req.reasoning_summary.is_some() {
+            lossy.push(
+                "reasoning.summary: chat completions returns no reasoning summary; none is returned".into(),
+            );
+        }
+        if req.encrypted_reasoning {
+            lossy.push(
+                "include reasoning.encrypted_content: chat completions returns no reasoning items; none is returned"
+                    .into(),
+            );
         }
     }
     if req.top_k.is_some() {

@@ -52,6 +52,9 @@ impl StreamDecoder for Decoder {
             if let Some(t) = d.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
                 out.push(StreamEvent::TextDelta(t.to_string()));
             }
+            if let Some(r) = d.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                out.push(StreamEvent::RefusalDelta(r.to_string()));
+            }
             for c in d.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                 let index = c["index"].as_u64().unwrap_or(0) as usize;
                 if let Some(name) = c["function"]["name"].as_str() {
@@ -67,6 +70,9 @@ impl StreamDecoder for Decoder {
                         arguments: a.to_string(),
                     });
                 }
+            }
+            if let Some(c) = choice.pointer("/logprobs/content").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+                out.push(StreamEvent::Logprobs(super::parse::logprobs(c)));
             }
             if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
                 out.push(StreamEvent::Finish(finish_reason(f)));

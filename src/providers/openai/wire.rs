@@ -86,5 +86,6 @@ pub fn parse_usage(u: &Value) -> Option<Usage> {
         reasoning_tokens: n(o
             .get("completion_tokens_details")
             .and_then(|d| d.get("reasoning_tokens"))),
+        reasoning_unknown: false,
     })
 }

@@ -156,6 +156,15 @@ fn pass(st: &mut HookedStream, decoded: Vec<StreamEvent>, done: bool, ctx: &mut 
                 st.failure = Some(message);
                 return p;
             }
+            // Phases watching the text may rewrite it; the tokens' log probabilities would spell the
+            // original, so a watched stream carries none.
+            StreamEvent::Logprobs(_) => {
+                const NOTE: &str =
+                    "logprobs: phases watch this stream's text and may rewrite it, which the tokens' log probabilities would spell; not sent";
+                if let Some(a) = ctx.attempts.last_mut().filter(|a| !a.lossy.iter().any(|l| l == NOTE)) {
+                    a.lossy.push(NOTE.into());
+                }
+            }
             other => emit(st, &mut p, other),
         }
     }
@@ -184,6 +193,10 @@ fn collect(resp: &mut ChatResponse, e: &StreamEvent) {
             Some(OutPart::Text(s)) => s.push_str(t),
             _ => resp.parts.push(OutPart::Text(t.clone())),
         },
+        StreamEvent::RefusalDelta(t) => match resp.parts.last_mut() {
+            Some(OutPart::Refusal(s)) => s.push_str(t),
+            _ => resp.parts.push(OutPart::Refusal(t.clone())),
+        },
         StreamEvent::ReasoningDelta(t) => match resp.parts.last_mut() {
             Some(OutPart::Reasoning { text, .. }) => text.push_str(t),
             _ => resp.parts.push(OutPart::Reasoning {
@@ -211,6 +224,7 @@ fn collect(resp: &mut ChatResponse, e: &StreamEvent) {
                 c.arguments.push_str(arguments);
             }
         }
+        StreamEvent::Logprobs(l) => resp.logprobs.get_or_insert_with(Vec::new).extend(l.iter().cloned()),
         StreamEvent::Finish(f) => resp.finish = Some(f.clone()),
         StreamEvent::Usage(u) => resp.usage = Some(*u),
         StreamEvent::Error { .. } => {}

@@ -111,10 +111,17 @@ fn watched(
         .map_err(|e| Unusable::Invalid(e.to_string()))?;
     let snap = ctx.snap.clone();
     ctx.ex.answering_model = Some(model.id.clone());
+    let had_logprobs = resp.logprobs.is_some() || resp.more_choices.iter().any(|c| c.logprobs.is_some());
     ctx.decision
         .hooks
         .on_answer(&snap.phases, &mut ctx.ex, &mut resp)
         .map_err(Unusable::Refused)?;
+    if had_logprobs && resp.logprobs.is_none() {
+        if let Some(a) = ctx.attempts.last_mut() {
+            a.lossy
+                .push("logprobs: a phase rewrote the answer's text, which the tokens' log probabilities would spell; not sent".into());
+        }
+    }
     let mut report = Report::new(ctx);
     let out = codec(ctx.request.schema).render_response(&resp, ctx.ex.request(), &model.id, &mut report);
     report.settled().keep(&mut ctx.answer);

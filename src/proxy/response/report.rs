@@ -17,6 +17,8 @@ pub struct Report<'a> {
     pub cost: Option<Money>,
     /// The `router` object as written, kept when a phase asked the core to collect the answer.
     pub router: Option<Vec<u8>>,
+    /// Lossy conversions the translator found in the answer itself.
+    notes: Vec<String>,
 }
 
 impl<'a> Report<'a> {
@@ -26,6 +28,7 @@ impl<'a> Report<'a> {
             usage: None,
             cost: None,
             router: None,
+            notes: Vec::new(),
         }
     }
 
@@ -69,9 +72,15 @@ impl Settled {
 }
 
 impl Finalizer for Report<'_> {
+    fn note(&mut self, what: String) {
+        if !self.notes.contains(&what) {
+            self.notes.push(what);
+        }
+    }
+
     fn finish(&mut self, usage: Option<Usage>) -> (Value, Option<Money>) {
         let cost = self.settle(usage);
-        let v = router_json(self.ctx, cost);
+        let v = RouterMeta::new(self.ctx, cost).with_notes(&self.notes).to_value();
         if self.ctx.decision.hooks.collect() {
             self.router = serde_json::to_vec(&v).ok();
         }
@@ -80,7 +89,7 @@ impl Finalizer for Report<'_> {
 
     fn finish_bytes(&mut self, usage: Option<Usage>) -> (Vec<u8>, Option<Money>) {
         let cost = self.settle(usage);
-        let bytes = RouterMeta::new(self.ctx, cost).to_bytes();
+        let bytes = RouterMeta::new(self.ctx, cost).with_notes(&self.notes).to_bytes();
         if self.ctx.decision.hooks.collect() {
             self.router = Some(bytes.clone());
         }

@@ -55,3 +55,101 @@ fn request_follows_catalog_quirks() {
     assert_eq!(v["messages"][0]["role"], "system");
     assert_eq!(v["messages"][1]["content"], "hi");
 }
+
+mod refusals {
+    //! The refusal mapping through the translation core: an OpenAI-schema provider's refusal, whole
+    //! or streamed, reaches each client schema in its own place and never as the answer's text.
+
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+    use switchyard_sdk::ir::ChatRequest;
+
+    use crate::api::{self, Schema};
+    use crate::config::raw::Quirks;
+    use crate::config::{test_model, ProviderKind};
+    use crate::providers::openai::OpenAi;
+    use crate::translate::{stream_translator, translate_json, Plan};
+    use crate::wire::sse::SseParser;
+    use crate::wire::testing::Fin;
+
+    fn plan(schema: Schema) -> Plan {
+        Plan::Translate {
+            codec: api::codec(schema),
+            adapter: &OpenAi,
+        }
+    }
+
+    fn events(out: &[u8]) -> Vec<(Option<String>, Value)> {
+        let mut v = Vec::new();
+        SseParser::new(1 << 20)
+            .push(out, |e| {
+                if let Ok(d) = serde_json::from_str(&e.data) {
+                    v.push((e.event.clone(), d));
+                }
+            })
+            .unwrap();
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn refusals_keep_their_place(refusal in "[a-zA-Z ,.']{1,40}", split in 1usize..4) {
+            let m = test_model(ProviderKind::OpenAi, Quirks::default());
+            let body = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "up",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": null, "refusal": refusal}}]});
+            let body = body.to_string();
+            let whole = |s: Schema| -> Value {
+                serde_json::from_slice(&translate_json(plan(s), body.as_bytes(), &m, &mut Fin(0)).unwrap()).unwrap()
+            };
+            let r = whole(Schema::OpenAiResponses);
+            prop_assert_eq!(&r["output"][0]["content"], &json!([{"type": "refusal", "refusal": refusal}]));
+            let a = whole(Schema::AnthropicMessages);
+            prop_assert_eq!(&a["stop_reason"], "refusal");
+            prop_assert_eq!(&a["content"][0]["text"], &json!(refusal));
+            let c = whole(Schema::OpenAiChat);
+            prop_assert_eq!(&c["choices"][0]["message"]["refusal"], &json!(refusal));
+            prop_assert!(c["choices"][0]["message"]["content"].is_null());
+
+            // Streamed in `split` pieces.
+            let cut = refusal.len() / split;
+            let pieces: Vec<&str> = (0..split)
+                .map(|i| &refusal[i * cut..if i + 1 == split { refusal.len() } else { (i + 1) * cut }])
+                .collect();
+            let mut sse = String::new();
+            for p in &pieces {
+                let ev = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "up",
+                                "choices": [{"index": 0, "delta": {"refusal": p}, "finish_reason": null}]});
+                sse.push_str(&format!("data: {ev}\n\n"));
+            }
+            sse.push_str("data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+            let req = ChatRequest { stream: true, ..Default::default() };
+            let run = |s: Schema| {
+                let mut t = stream_translator(plan(s), &req, &m);
+                let mut out = Vec::new();
+                let mut fin = Fin(0);
+                SseParser::new(1 << 20).push(sse.as_bytes(), |e| t.event(&e, &mut out, &mut fin)).unwrap();
+                t.end(&mut out, &mut fin).unwrap();
+                events(&out)
+            };
+            let ev = run(Schema::OpenAiResponses);
+            let deltas: String = ev.iter()
+                .filter(|(n, _)| n.as_deref() == Some("response.refusal.delta"))
+                .map(|(_, d)| d["delta"].as_str().unwrap_or_default().to_string())
+                .collect();
+            prop_assert_eq!(&deltas, &refusal);
+            prop_assert!(!ev.iter().any(|(n, _)| n.as_deref() == Some("response.output_text.delta")));
+            let done = ev.iter().find(|(n, _)| n.as_deref() == Some("response.refusal.done")).map(|(_, d)| d["refusal"].clone());
+            prop_assert_eq!(done, Some(json!(refusal)));
+            let ev = run(Schema::AnthropicMessages);
+            let stop = ev.iter().find(|(n, _)| n.as_deref() == Some("message_delta")).map(|(_, d)| d["delta"]["stop_reason"].clone());
+            prop_assert_eq!(stop, Some(json!("refusal")));
+            let ev = run(Schema::OpenAiChat);
+            let chat: String = ev.iter()
+                .filter_map(|(_, d)| d["choices"][0]["delta"]["refusal"].as_str().map(str::to_string))
+                .collect();
+            prop_assert_eq!(&chat, &refusal);
+        }
+    }
+}

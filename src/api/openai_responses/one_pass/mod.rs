@@ -235,7 +235,10 @@ impl<'de> Visitor<'de> for PartSeed {
                 "image_url" => once(&mut image_url, map.next_value()?, &mut seen[3])?,
                 "detail" => once(&mut detail, map.next_value()?, &mut seen[4])?,
                 // Fields of the part kinds left to the checked path (files, audio).
-                "file_id" | "file_data" | "filename" | "file_url" | "input_audio" => return Err(fail()),
+                // (and cache breakpoints, which the checked path keeps).
+                "file_id" | "file_data" | "filename" | "file_url" | "input_audio" | "cache_control" => {
+                    return Err(fail())
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

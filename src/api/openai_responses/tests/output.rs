@@ -14,8 +14,11 @@ fn parts_response(parts: Vec<OutPart>, finish: FinishReason) -> ChatResponse {
             cached_input_tokens: 12,
             output_tokens: 24,
             reasoning_tokens: 5,
+            reasoning_unknown: false,
             ..Default::default()
         }),
+        more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 
@@ -144,6 +147,7 @@ fn usage() -> Usage {
         cached_input_tokens: 12,
         output_tokens: 24,
         reasoning_tokens: 5,
+        reasoning_unknown: false,
         ..Default::default()
     }
 }

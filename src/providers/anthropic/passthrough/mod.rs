@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use switchyard_sdk::ir::{ChatRequest, Usage};
+use switchyard_sdk::ir::{ChatRequest, Part, Role, Usage};
 
 use super::parse::error_message;
 use super::wire::WireUsage;
@@ -23,7 +23,36 @@ use crate::wire::{Finalizer, Incomplete, StreamTranslator, GATEWAY_FIELDS};
 /// The upstream request body: the client's fields in the client's order, with the provider's model
 /// name and without Switchyard's own fields. `metadata` is free-form for the gateway's rules but
 /// Anthropic accepts only `user_id` in it, so only that goes on.
-pub fn render_request(raw: &RawObject, _req: &ChatRequest, model: &Model) -> Vec<u8> {
+pub fn render_request(raw: &RawObject, req: &ChatRequest, model: &Model) -> Vec<u8> {
+    render_request_noting(raw, req, model, &mut Vec::new())
+}
+
+/// [`render_request`], naming what had to change in `lossy`: thinking blocks Anthropic did not sign
+/// (another provider's, tagged `gemini:`, or unsigned ones from OpenAI-compatible reasoning models,
+/// which a Messages client gets back from those providers) are dropped, since Anthropic refuses
+/// them; Anthropic's own signed blocks pass untouched.
+pub fn render_request_noting(raw: &RawObject, req: &ChatRequest, model: &Model, lossy: &mut Vec<String>) -> Vec<u8> {
+    let mut messages = None;
+    let mut drop_thinking = false;
+    if has_foreign_thinking(req) {
+        if let Some(v) = field(raw, "messages") {
+            if let Ok(mut msgs) = serde_json::from_str::<Vec<Value>>(v.get()) {
+                strip_foreign_thinking(&mut msgs);
+                lossy.push(
+                    "thinking blocks not signed by Anthropic (another provider's reasoning) cannot be sent to Anthropic and were dropped"
+                        .into(),
+                );
+                drop_thinking = thinking_on(raw) && unsigned_tool_turn(&msgs);
+                if drop_thinking {
+                    lossy.push(
+                        "the tool loop's last assistant turn has no thinking block Anthropic signed, which Anthropic requires while thinking; thinking was not enabled"
+                            .into(),
+                    );
+                }
+                messages = Some(Value::Array(msgs).to_string());
+            }
+        }
+    }
     let size: usize = raw.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
     let mut out = Vec::with_capacity(size + model.upstream_model.len() + 2);
     out.push(b'{');
@@ -36,11 +65,17 @@ pub fn render_request(raw: &RawObject, _req: &ChatRequest, model: &Model) -> Vec
                 write_field(&mut out, &mut first, k, &m);
             }
             k if GATEWAY_FIELDS.contains(&k) => {}
+            "messages" if messages.is_some() => {
+                let m = messages.take().unwrap_or_default();
+                write_field(&mut out, &mut first, k, m.as_bytes());
+            }
+            "thinking" if drop_thinking => {}
             "metadata" => {
-                let user = serde_json::from_str::<Map<String, Value>>(v.get())
-                    .ok()
-                    .and_then(|mut m| m.remove("user_id"))
-                    .filter(|u| !u.is_null());
+                let mut meta = serde_json::from_str::<Map<String, Value>>(v.get()).unwrap_or_default();
+                let user = meta.remove("user_id").filter(|u| !u.is_null());
+                if !meta.is_empty() {
+                    lossy.push("metadata: Anthropic takes only user_id; the other keys were not sent".into());
+                }
                 if let Some(u) = user {
                     let mut m = Map::new();
                     m.insert("user_id".into(), u);
@@ -52,6 +87,57 @@ pub fn render_request(raw: &RawObject, _req: &ChatRequest, model: &Model) -> Vec
     }
     out.push(b'}');
     out
+}
+
+fn field<'a>(raw: &'a RawObject, name: &str) -> Option<&'a RawValue> {
+    raw.iter().find(|(k, _)| k == name).map(|(_, v)| &**v)
+}
+
+/// Whether an assistant turn carries reasoning Anthropic did not sign.
+fn has_foreign_thinking(req: &ChatRequest) -> bool {
+    req.messages.iter().filter(|m| m.role == Role::Assistant).any(|m| {
+        m.content.iter().any(|p| {
+            matches!(p, Part::Reasoning { signature, .. } if !signature.as_deref().is_some_and(super::own_signature))
+        })
+    })
+}
+
+/// Drop `thinking` blocks without an Anthropic signature from the messages, and turns left empty.
+fn strip_foreign_thinking(msgs: &mut Vec<Value>) {
+    for m in msgs.iter_mut() {
+        if let Some(Value::Array(blocks)) = m.get_mut("content") {
+            blocks.retain(|b| {
+                b.get("type").and_then(Value::as_str) != Some("thinking")
+                    || b.get("signature").and_then(Value::as_str).is_some_and(super::own_signature)
+            });
+        }
+    }
+    msgs.retain(|m| !matches!(m.get("content"), Some(Value::Array(b)) if b.is_empty()));
+}
+
+fn thinking_on(raw: &RawObject) -> bool {
+    field(raw, "thinking")
+        .and_then(|v| serde_json::from_str::<Value>(v.get()).ok())
+        .is_some_and(|t| t.get("type").and_then(Value::as_str).is_some_and(|t| t != "disabled"))
+}
+
+/// Whether the last assistant turn calls tools without a thinking block first (Anthropic then
+/// refuses a request that thinks).
+fn unsigned_tool_turn(msgs: &[Value]) -> bool {
+    let Some(Value::Array(blocks)) = msgs
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+        .and_then(|m| m.get("content"))
+    else {
+        return false;
+    };
+    let kind = |b: &Value| b.get("type").and_then(Value::as_str).map(str::to_string);
+    blocks.iter().any(|b| kind(b).as_deref() == Some("tool_use"))
+        && !blocks
+            .first()
+            .and_then(kind)
+            .is_some_and(|k| k == "thinking" || k == "redacted_thinking")
 }
 
 /// Rewrite a complete non-streaming answer: `model` becomes the catalog id, `usage` gains `cost`,

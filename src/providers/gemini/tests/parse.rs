@@ -19,7 +19,10 @@ fn resp(parts: Vec<OutPart>, finish: Option<FinishReason>, id: &str, model: &str
             cache_write_tokens: 0,
             output_tokens: u[2],
             reasoning_tokens: u[3],
+            reasoning_unknown: false,
         }),
+        more_choices: Vec::new(),
+        logprobs: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn usage(input: u64, output: u64, reasoning: u64) -> StreamEvent {
         input_tokens: input,
         output_tokens: output,
         reasoning_tokens: reasoning,
+        reasoning_unknown: false,
         ..Default::default()
     })
 }
