@@ -374,7 +374,10 @@ mod tests {
             detail: "Incorrect API key provided: sk-proj-abcdefgh12345678".into(),
         };
         let v = auth.to_json("r", &[]);
-        assert_eq!((v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()), (Some(502), Some("provider_auth_failed")));
+        assert_eq!(
+            (v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()),
+            (Some(502), Some("provider_auth_failed"))
+        );
         assert!(!v.to_string().contains("Incorrect API key"), "{v}");
         assert!(auth.log_detail().contains("Incorrect API key provided: [redacted]"));
         let down = GatewayError::UpstreamUnreachable {

@@ -276,7 +276,8 @@ pub fn refresh_gauges() {
     m().body_bytes_in_flight
         .set(i64::try_from(crate::proxy::body::bytes_in_flight()).unwrap_or(i64::MAX));
     if let Some(s) = STORE.get() {
-        m().store_queue_depth.set(i64::try_from(s.queue_depth()).unwrap_or(i64::MAX));
+        m().store_queue_depth
+            .set(i64::try_from(s.queue_depth()).unwrap_or(i64::MAX));
     }
 }
 

@@ -95,10 +95,12 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
     });
     let keys = Arc::new(keys);
     let phases = if problems.is_empty() {
-        assemble.phases(&sections, &server, &keys, store.as_ref(), &dir).unwrap_or_else(|p| {
-            problems.extend(p);
-            Vec::new()
-        })
+        assemble
+            .phases(&sections, &server, &keys, store.as_ref(), &dir)
+            .unwrap_or_else(|p| {
+                problems.extend(p);
+                Vec::new()
+            })
     } else {
         Vec::new()
     };

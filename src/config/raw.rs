@@ -224,7 +224,7 @@ impl Default for RawScopes {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawLimits {
     pub requests_per_minute: Option<u32>,

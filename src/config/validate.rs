@@ -46,11 +46,26 @@ pub(crate) fn validate_server(
     ranged("server.dns_ttl_seconds", s.dns_ttl_seconds, 1, 86_400);
     ranged("server.grace_period_seconds", s.grace_period_seconds, 0, 3_600);
     ranged("server.client_body_timeout_ms", s.client_body_timeout_ms, 100, 600_000);
-    ranged("server.client_idle_timeout_ms", s.client_idle_timeout_ms, 100, 3_600_000);
-    ranged("server.client_header_timeout_ms", s.client_header_timeout_ms, 100, 600_000);
+    ranged(
+        "server.client_idle_timeout_ms",
+        s.client_idle_timeout_ms,
+        100,
+        3_600_000,
+    );
+    ranged(
+        "server.client_header_timeout_ms",
+        s.client_header_timeout_ms,
+        100,
+        600_000,
+    );
     ranged("server.max_header_bytes", s.max_header_bytes, 1024, 1 << 20);
     ranged("server.max_client_connections", s.max_client_connections, 0, 10_000_000);
-    ranged("server.max_body_bytes_in_flight", s.max_body_bytes_in_flight, 1 << 20, 1 << 40);
+    ranged(
+        "server.max_body_bytes_in_flight",
+        s.max_body_bytes_in_flight,
+        1 << 20,
+        1 << 40,
+    );
     if s.max_body_bytes_in_flight < s.max_body_bytes {
         problems.push(src.problem(
             "server.max_body_bytes_in_flight",
@@ -311,8 +326,12 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
             },
         };
         entries.push(KeyEntry {
+            id: Arc::from(k.name.as_str()),
             name: Arc::from(k.name.as_str()),
             digest,
+            not_after_ms: None,
+            source: KeySource::Config,
+            last_used_ms: Arc::default(),
             workspace: Arc::from(k.workspace.as_str()),
             scopes: Arc::new(Scopes {
                 endpoints: k.scopes.endpoints.clone(),

@@ -41,7 +41,12 @@ impl Sampler {
     fn allow(&self, per_second: u32) -> bool {
         let now = self.epoch.elapsed().as_secs();
         let seen = self.second.load(Ordering::Relaxed);
-        if seen != now && self.second.compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if seen != now
+            && self
+                .second
+                .compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             self.count.store(0, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed) < per_second
@@ -50,8 +55,8 @@ impl Sampler {
 
 /// Whether this request's line is of a sampled kind, and sampled out.
 fn sampled_out(ctx: &Ctx) -> bool {
-    let auth_failure = ctx.answer.status == 401
-        || ctx.answer.error.as_ref().is_some_and(|e| e.code() == "auth_throttled");
+    let auth_failure =
+        ctx.answer.status == 401 || ctx.answer.error.as_ref().is_some_and(|e| e.code() == "auth_throttled");
     if !auth_failure || AUTH_FAILURES.allow(AUTH_FAILURE_LINES_PER_SECOND) {
         return false;
     }

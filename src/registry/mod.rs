@@ -135,6 +135,10 @@ impl config::Assemble for Registry {
     ) -> Result<Vec<Arc<dyn Phase>>, Vec<Problem>> {
         let mut problems = Vec::new();
         let store = self.store_for(store, dir).map_err(|p| vec![p])?;
+        // A reload also takes the keys `switchyard keys` changed in the database file.
+        if let Some(Err(e)) = store.as_ref().map(|s| s.refresh_keys_blocking()) {
+            tracing::warn!(error = %e, "cannot read the stored keys; the previous ones stay");
+        }
         for s in sections {
             if !self.plugins.iter().any(|p| p.name() == s.name) {
                 problems.push(s.problem(
@@ -144,11 +148,14 @@ impl config::Assemble for Registry {
             }
         }
         let mut phases: Vec<Arc<dyn Phase>> = vec![
-            Arc::new(auth::Auth::new(
-                keys.clone(),
-                self.auth_throttle.clone(),
-                server.max_auth_failures_per_minute,
-            )),
+            Arc::new(
+                auth::Auth::new(
+                    keys.clone(),
+                    self.auth_throttle.clone(),
+                    server.max_auth_failures_per_minute,
+                )
+                .with_runtime(store.as_ref().map(|s| s.keys.clone())),
+            ),
             Arc::new(body_limit::BodyLimit {
                 max_body_bytes: server.max_body_bytes,
             }),

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use switchyard_sdk::ir::ChatRequest;
 
 use super::classify::{Classification, Task};
-use super::sessions::SessionKey;
 use super::score::{adjust, deciding_term, quality_for, rank, scored_json, Candidate, Scored};
+use super::sessions::SessionKey;
 use super::{estimate_cost_for, ineligibility, permitted, Route, RouteInput};
 use crate::config::routing::{Mode, Policy, Weights};
 use crate::config::{Model, ProviderKind};
@@ -36,11 +36,7 @@ fn mode(
     } else {
         "router_mode"
     };
-    let explicit = [
-        (named, "model"),
-        (hint, hint_param),
-        (input.header_mode, "x-jt-route"),
-    ];
+    let explicit = [(named, "model"), (hint, hint_param), (input.header_mode, "x-jt-route")];
     for (value, param) in explicit {
         if let Some(v) = value {
             return Mode::parse(v).ok_or_else(|| {
@@ -62,7 +58,10 @@ fn mode(
 /// Why the request's routing hints (a rule's `pin_provider` or `exclude_providers`) leave `m` out.
 pub fn hinted_out(m: &Model, hints: &switchyard_sdk::ir::RoutingHints) -> Option<String> {
     if hints.provider.as_deref().is_some_and(|p| p != &*m.provider.name) {
-        return Some(format!("a rule pinned provider {}", hints.provider.as_deref().unwrap_or("")));
+        return Some(format!(
+            "a rule pinned provider {}",
+            hints.provider.as_deref().unwrap_or("")
+        ));
     }
     if hints.exclude_providers.iter().any(|x| **x == *m.provider.name) {
         return Some(format!("a rule excluded provider {}", m.provider.name));

@@ -44,7 +44,11 @@ impl RouterState {
         if let Some(c) = self.stored_prefs.get(ws).and_then(|o| o.content_mode()) {
             return c;
         }
-        snap.routing.workspaces.get(ws).map(|p| p.content_mode).unwrap_or_default()
+        snap.routing
+            .workspaces
+            .get(ws)
+            .map(|p| p.content_mode)
+            .unwrap_or_default()
     }
 
     /// A workspace's preferences: the YAML's (`workspaces.<name>`), with what it stored laid over them.

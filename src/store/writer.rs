@@ -61,6 +61,7 @@ impl Op {
 struct Shared {
     queue: Arc<Queue>,
     balances: Balances,
+    keys: Arc<super::keys::RuntimeKeys>,
 }
 
 pub(crate) fn spawn(
@@ -68,9 +69,10 @@ pub(crate) fn spawn(
     rx: mpsc::Receiver<Op>,
     queue: Arc<Queue>,
     balances: Balances,
+    keys: Arc<super::keys::RuntimeKeys>,
     settings: Settings,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    let shared = Shared { queue, balances };
+    let shared = Shared { queue, balances, keys };
     std::thread::Builder::new()
         .name("switchyard-store".into())
         .spawn(move || run(conn, rx, &shared, &settings))
@@ -107,9 +109,15 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
                     .unwrap_or_else(|e| e.into_inner())
                     .refresh(durable);
             }
+            // Keys: record last uses; take what another process (`switchyard keys`) changed.
+            shared.keys.checkpoint(&conn);
+            if let Err(e) = shared.keys.refresh(&conn) {
+                tracing::warn!(error = %e, "store: cannot read the stored keys");
+            }
             last_maintenance = Instant::now();
         }
         if stop {
+            shared.keys.checkpoint(&conn);
             break;
         }
     }

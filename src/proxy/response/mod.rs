@@ -24,8 +24,8 @@ use super::attempt;
 use super::ctx::{Answer, Ctx, StreamState};
 use super::headers::{self, Fresh};
 use crate::error::client_status_for_upstream;
-use crate::translate;
 use crate::router::estimate_cost;
+use crate::translate;
 use crate::wire::sse::SseParser;
 
 pub use report::router_json;

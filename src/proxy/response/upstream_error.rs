@@ -7,11 +7,11 @@ use bytes::Bytes;
 use crate::api::codec;
 use crate::config::Origin;
 use crate::error::{client_status_for_upstream, GatewayError};
-use crate::redact;
-use crate::translate;
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
 use crate::proxy::failure::stream_error;
+use crate::redact;
+use crate::translate;
 
 /// How much of a provider's error body is kept.
 const MAX_ERROR_BODY: usize = 64 << 10;
