@@ -396,6 +396,7 @@ fn main() -> ExitCode {
                         requests_per_minute,
                         tokens_per_minute,
                         cost_cap_dollars,
+                        ..Default::default()
                     },
                     test,
                 },

@@ -228,7 +228,9 @@ impl Default for RawScopes {
 #[serde(deny_unknown_fields, default)]
 pub struct RawLimits {
     pub requests_per_minute: Option<u32>,
+    pub catalog_requests_per_minute: Option<u32>,
     pub tokens_per_minute: Option<u32>,
+    pub concurrent_requests: Option<u32>,
     pub cost_cap_dollars: Option<f64>,
 }
 

@@ -339,7 +339,9 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
             }),
             limits: Arc::new(KeyLimits {
                 requests_per_minute: k.limits.requests_per_minute,
+                catalog_requests_per_minute: k.limits.catalog_requests_per_minute,
                 tokens_per_minute: k.limits.tokens_per_minute,
+                concurrent_requests: k.limits.concurrent_requests,
                 cost_cap,
             }),
             revoked: k.revoked,

@@ -91,7 +91,9 @@ pub fn key_limits(l: &RawLimits) -> Result<KeyLimits, String> {
     };
     Ok(KeyLimits {
         requests_per_minute: l.requests_per_minute,
+        catalog_requests_per_minute: l.catalog_requests_per_minute,
         tokens_per_minute: l.tokens_per_minute,
+        concurrent_requests: l.concurrent_requests,
         cost_cap,
     })
 }
@@ -291,7 +293,9 @@ pub fn config_view(e: &crate::config::KeyEntry) -> Value {
         "scopes": {"endpoints": e.scopes.endpoints, "models": e.scopes.models},
         "limits": {
             "requests_per_minute": e.limits.requests_per_minute,
+            "catalog_requests_per_minute": e.limits.catalog_requests_per_minute,
             "tokens_per_minute": e.limits.tokens_per_minute,
+            "concurrent_requests": e.limits.concurrent_requests,
             "cost_cap_dollars": e.limits.cost_cap.map(|m| m.as_dollars_f64()),
         },
         "created_at": null,

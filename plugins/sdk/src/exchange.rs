@@ -144,8 +144,14 @@ impl Scopes {
 /// Per-key limits. `None` means unlimited.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyLimits {
+    /// Requests per minute to every endpoint but the catalog's.
     pub requests_per_minute: Option<u32>,
+    /// Requests per minute to the catalog endpoints (`None`: the ratelimit plugin's default).
+    pub catalog_requests_per_minute: Option<u32>,
+    /// Prompt and answer tokens per minute (the prompt's estimate is held at admission).
     pub tokens_per_minute: Option<u32>,
+    /// Requests in flight at once.
+    pub concurrent_requests: Option<u32>,
     pub cost_cap: Option<Money>,
 }
 
