@@ -295,6 +295,11 @@ impl GatewayError {
         }
         // Extensions of the shape for the routing errors: what was tried, what was left out and why.
         match self {
+            GatewayError::Rejected(r) => {
+                for (k, d) in &r.details {
+                    v["error"][*k] = d.clone();
+                }
+            }
             GatewayError::AllCandidatesFailed { attempts, .. } => v["error"]["attempts"] = attempts.clone(),
             GatewayError::NoEligibleModel { reasons, .. } => {
                 v["error"]["filtered"] = reasons.iter().map(|(m, w)| json!({"model": m, "reason": w})).collect()

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use crate::config::Snapshot;
 use crate::keys::manage::{self, Refused};
+use crate::store::counters::spend_json;
 use crate::store::{self, Store};
 
 /// Largest body a key call may send.
@@ -32,7 +33,8 @@ pub const PREFIX: &str = "/admin/keys";
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
     let kind = match status {
-        400 | 409 | 413 => "invalid_request_error",
+        400 | 413 => "invalid_request_error",
+        409 => "conflict_error",
         404 => "not_found_error",
         503 => "api_error",
         _ => "internal_error",
@@ -108,8 +110,15 @@ pub async fn serve(
             ),
         );
     }
+    let spend = |v: &mut Value, id: &str| {
+        if let Some(st) = store {
+            v["spend"] = spend_json(&*st.counters, &format!("key:{id}"), store::now_ms());
+        }
+    };
     if let (Some(e), false) = (yaml, mutating) {
-        return (200, manage::config_view(e));
+        let mut v = manage::config_view(e);
+        spend(&mut v, &e.id);
+        return (200, v);
     }
     let Some(store) = store else {
         return error(
@@ -134,12 +143,25 @@ pub async fn serve(
     let op: Box<dyn FnOnce(&rusqlite::Connection) -> Result<(u16, Value), Refused> + Send> =
         match (method.clone(), which.is_empty(), action) {
             (Method::GET | Method::HEAD, true, "") => {
-                let yaml: Vec<Value> = snap.keys.entries().map(|e| manage::config_view(e)).collect();
+                let counters = store.counters.clone();
+                let yaml: Vec<Value> = snap
+                    .keys
+                    .entries()
+                    .map(|e| {
+                        let mut v = manage::config_view(e);
+                        v["spend"] = spend_json(&*counters, &format!("key:{}", e.id), now);
+                        v
+                    })
+                    .collect();
                 let keys = keys.clone();
                 Box::new(move |conn| {
                     let mut data = yaml;
                     let stored = crate::store::keys::list(conn).map_err(db)?;
-                    data.extend(stored.iter().map(|k| manage::view(k, keys.last_used(&k.id))));
+                    data.extend(stored.iter().map(|k| {
+                        let mut v = manage::view(k, keys.last_used(&k.id));
+                        v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
+                        v
+                    }));
                     Ok((200, json!({"object": "list", "data": data})))
                 })
             }
@@ -155,12 +177,17 @@ pub async fn serve(
                     Ok((201, v))
                 })
             }
-            (Method::GET | Method::HEAD, false, "") => Box::new(move |conn| {
-                let k = crate::store::keys::get(conn, &which)
-                    .map_err(db)?
-                    .ok_or_else(|| not_found(&which))?;
-                Ok((200, manage::view(&k, keys.last_used(&k.id))))
-            }),
+            (Method::GET | Method::HEAD, false, "") => {
+                let counters = store.counters.clone();
+                Box::new(move |conn| {
+                    let k = crate::store::keys::get(conn, &which)
+                        .map_err(db)?
+                        .ok_or_else(|| not_found(&which))?;
+                    let mut v = manage::view(&k, keys.last_used(&k.id));
+                    v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
+                    Ok((200, v))
+                })
+            }
             (Method::PATCH, false, "") => {
                 let input: manage::UpdateInput = match parse(&body, false) {
                     Ok(i) => i,

@@ -232,6 +232,8 @@ pub struct RawLimits {
     pub tokens_per_minute: Option<u32>,
     pub concurrent_requests: Option<u32>,
     pub cost_cap_dollars: Option<f64>,
+    pub daily_cost_cap_dollars: Option<f64>,
+    pub monthly_cost_cap_dollars: Option<f64>,
 }
 
 /// `conf/models.yaml`.

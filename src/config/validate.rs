@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::Digest;
-use switchyard_sdk::{KeyLimits, Money, Scopes};
+use switchyard_sdk::{KeyLimits, Scopes};
 
 use super::raw::{RawConfig, RawKey, RawProvider};
 use super::source::{Problem, Source};
@@ -312,19 +312,10 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
                 problems.push(src.problem(at("scopes.models"), format!("{m:?}: `*` may only end a pattern")));
             }
         }
-        let cost_cap = match k.limits.cost_cap_dollars {
-            None => None,
-            Some(d) => match Money::from_dollars(d) {
-                Some(m) => Some(m),
-                None => {
-                    problems.push(src.problem(
-                        at("limits.cost_cap_dollars"),
-                        "must be a non-negative amount of dollars",
-                    ));
-                    None
-                }
-            },
-        };
+        let limits = crate::keys::manage::key_limits(&k.limits).unwrap_or_else(|(field, message)| {
+            problems.push(src.problem(at(&format!("limits.{field}")), message));
+            KeyLimits::default()
+        });
         entries.push(KeyEntry {
             id: Arc::from(k.name.as_str()),
             name: Arc::from(k.name.as_str()),
@@ -337,13 +328,7 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
                 endpoints: k.scopes.endpoints.clone(),
                 models: k.scopes.models.clone(),
             }),
-            limits: Arc::new(KeyLimits {
-                requests_per_minute: k.limits.requests_per_minute,
-                catalog_requests_per_minute: k.limits.catalog_requests_per_minute,
-                tokens_per_minute: k.limits.tokens_per_minute,
-                concurrent_requests: k.limits.concurrent_requests,
-                cost_cap,
-            }),
+            limits: Arc::new(limits),
             revoked: k.revoked,
         });
     }

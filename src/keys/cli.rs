@@ -59,7 +59,16 @@ pub fn run(db: Option<&PathBuf>, config: &Path, action: Action) -> Result<Value,
     match action {
         Action::List => {
             let keys = store::keys::list(&conn).map_err(|e| e.to_string())?;
-            Ok(json!({"object": "list", "data": keys.iter().map(|k| manage::view(k, 0)).collect::<Vec<_>>()}))
+            let counters = store::counters::StoreCounters::load(&conn).map_err(|e| e.to_string())?;
+            let data: Vec<Value> = keys
+                .iter()
+                .map(|k| {
+                    let mut v = manage::view(k, 0);
+                    v["spend"] = store::counters::spend_json(&counters, &format!("key:{}", k.id), now);
+                    v
+                })
+                .collect();
+            Ok(json!({"object": "list", "data": data}))
         }
         Action::Create {
             name,

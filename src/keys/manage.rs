@@ -80,21 +80,20 @@ pub struct UpdateInput {
     pub limits: Option<RawLimits>,
 }
 
-/// The typed limits of a key's limits as configured; the error names the field.
-pub fn key_limits(l: &RawLimits) -> Result<KeyLimits, String> {
-    let cost_cap = match l.cost_cap_dollars {
-        None => None,
-        Some(d) => Some(
-            Money::from_dollars(d)
-                .ok_or_else(|| "limits.cost_cap_dollars: a non-negative amount of dollars".to_string())?,
-        ),
+/// The typed limits of a key's limits as configured; the error names the field (under `limits.`).
+pub fn key_limits(l: &RawLimits) -> Result<KeyLimits, (&'static str, &'static str)> {
+    let dollars = |field: &'static str, d: Option<f64>| {
+        d.map(|d| Money::from_dollars(d).ok_or((field, "must be a non-negative amount of dollars")))
+            .transpose()
     };
     Ok(KeyLimits {
         requests_per_minute: l.requests_per_minute,
         catalog_requests_per_minute: l.catalog_requests_per_minute,
         tokens_per_minute: l.tokens_per_minute,
         concurrent_requests: l.concurrent_requests,
-        cost_cap,
+        cost_cap: dollars("cost_cap_dollars", l.cost_cap_dollars)?,
+        daily_cost_cap: dollars("daily_cost_cap_dollars", l.daily_cost_cap_dollars)?,
+        monthly_cost_cap: dollars("monthly_cost_cap_dollars", l.monthly_cost_cap_dollars)?,
     })
 }
 
@@ -128,7 +127,9 @@ fn check_name(field: &str, v: &str) -> Result<(), Refused> {
 }
 
 fn check_limits(l: &RawLimits) -> Result<(), Refused> {
-    key_limits(l).map(|_| ()).map_err(invalid)
+    key_limits(l)
+        .map(|_| ())
+        .map_err(|(field, message)| invalid(format!("limits.{field}: {message}")))
 }
 
 /// A new key id: `key_` and 16 base62 characters.
@@ -297,6 +298,8 @@ pub fn config_view(e: &crate::config::KeyEntry) -> Value {
             "tokens_per_minute": e.limits.tokens_per_minute,
             "concurrent_requests": e.limits.concurrent_requests,
             "cost_cap_dollars": e.limits.cost_cap.map(|m| m.as_dollars_f64()),
+            "daily_cost_cap_dollars": e.limits.daily_cost_cap.map(|m| m.as_dollars_f64()),
+            "monthly_cost_cap_dollars": e.limits.monthly_cost_cap.map(|m| m.as_dollars_f64()),
         },
         "created_at": null,
         "rotated_at": null,

@@ -267,11 +267,24 @@ fn routed(s: &Session, ctx: &mut Ctx, pipeline: &Pipeline<'_>) -> Result<Verdict
         .as_ref()
         .and_then(|c| c.estimated_cost(ctx))
         .unwrap_or(chain_max);
+    let max_cost = ctx
+        .decision
+        .composer
+        .as_ref()
+        .and_then(|c| c.estimated_cost(ctx))
+        .or_else(|| {
+            let r = ctx.ex.request()?;
+            route.candidates.iter().map(|m| router::max_cost(m, r)).max()
+        })
+        .unwrap_or(estimated_cost)
+        .max(estimated_cost);
     ctx.ex.routed = Some(switchyard_sdk::Routed {
         model: first.id.clone(),
         provider: first.provider.name.clone(),
         candidates: route.candidates.len(),
         estimated_cost,
+        max_cost,
+        policy: route.policy.clone(),
     });
     pipeline.run(Stage::Routed, s.req_header(), &mut ctx.ex)
 }

@@ -114,6 +114,16 @@ pub fn estimate_cost_for(m: &Model, input_tokens: u64, max_tokens: Option<u32>) 
         .saturating_add(m.pricing.output.cost(output))
 }
 
+/// The most a request can cost on `m`: the prompt's estimate plus `max_tokens` (else the model's
+/// output cap), at its prices. What cost caps reserve.
+pub fn max_cost(m: &Model, req: &ChatRequest) -> Money {
+    let output = req.max_tokens.map_or(m.max_output, u64::from).min(m.max_output.max(1));
+    m.pricing
+        .input
+        .cost(req.estimated_input_tokens())
+        .saturating_add(m.pricing.output.cost(output))
+}
+
 /// The model `name` (id or alias) if this caller may use it.
 fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static str) -> Result<Arc<Model>, GatewayError> {
     let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {

@@ -15,6 +15,7 @@
 //! - `schema`: the migrations; `writer`: the thread; `log`: log rows, their insert and the export query;
 //! - `kv`, `ledger`, `prefs`, `feedback`: the other concerns.
 
+pub mod counters;
 pub mod export;
 pub mod feedback;
 pub mod keys;
@@ -89,6 +90,8 @@ pub struct Store {
     pub prefs: Arc<prefs::Stored>,
     /// Keys made at runtime, as the request path reads them.
     pub keys: Arc<keys::RuntimeKeys>,
+    /// Spend per key, workspace and route, per day and month (checkpointed by the writer).
+    pub counters: Arc<counters::StoreCounters>,
     pub location: Location,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -115,6 +118,8 @@ pub fn open(settings: &Settings) -> Result<Arc<Store>, String> {
     schema::migrate(&mut conn)?;
     let balances = ledger::load_balances(&conn).map_err(|e| format!("reading the wallet balances: {e}"))?;
     let stored = prefs::load(&conn).map_err(|e| format!("reading the stored preferences: {e}"))?;
+    let counters =
+        Arc::new(counters::StoreCounters::load(&conn).map_err(|e| format!("reading the spend counters: {e}"))?);
     let runtime_keys = Arc::new(keys::RuntimeKeys::default());
     runtime_keys
         .refresh(&conn)
@@ -133,6 +138,7 @@ pub fn open(settings: &Settings) -> Result<Arc<Store>, String> {
         shared.clone(),
         balances.clone(),
         runtime_keys.clone(),
+        counters.clone(),
         settings.clone(),
     )?;
     let sender = Sender { tx, queue: shared };
@@ -141,6 +147,7 @@ pub fn open(settings: &Settings) -> Result<Arc<Store>, String> {
         kv: Arc::new(kv::SqliteKv::new(sender.clone())),
         prefs: Arc::new(prefs::Stored::new(stored)),
         keys: runtime_keys,
+        counters,
         sender,
         location: settings.location.clone(),
         writer: std::sync::Mutex::new(Some(handle)),

@@ -62,6 +62,7 @@ struct Shared {
     queue: Arc<Queue>,
     balances: Balances,
     keys: Arc<super::keys::RuntimeKeys>,
+    counters: Arc<super::counters::StoreCounters>,
 }
 
 pub(crate) fn spawn(
@@ -70,9 +71,15 @@ pub(crate) fn spawn(
     queue: Arc<Queue>,
     balances: Balances,
     keys: Arc<super::keys::RuntimeKeys>,
+    counters: Arc<super::counters::StoreCounters>,
     settings: Settings,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    let shared = Shared { queue, balances, keys };
+    let shared = Shared {
+        queue,
+        balances,
+        keys,
+        counters,
+    };
     std::thread::Builder::new()
         .name("switchyard-store".into())
         .spawn(move || run(conn, rx, &shared, &settings))
@@ -111,6 +118,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
             }
             // Keys: record last uses; take what another process (`switchyard keys`) changed.
             shared.keys.checkpoint(&conn);
+            shared.counters.checkpoint(&conn, now_ms());
             if let Err(e) = shared.keys.refresh(&conn) {
                 tracing::warn!(error = %e, "store: cannot read the stored keys");
             }
@@ -118,6 +126,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
         }
         if stop {
             shared.keys.checkpoint(&conn);
+            shared.counters.checkpoint(&conn, now_ms());
             break;
         }
     }

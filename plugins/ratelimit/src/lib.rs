@@ -8,8 +8,8 @@
 //!
 //! Counters are kept in memory under one lock, taken for a few comparisons and never across an await,
 //! so admission is exact under concurrency; they belong to the key's identity (a rotated key keeps
-//! them) and outlive reloads (the core hands the same `Limiter` to every snapshot). The spend cap
-//! (`cost_cap`) is checked here too until the caps plugin holds it.
+//! them) and outlive reloads (the core hands the same `Limiter` to every snapshot). Spend caps are the
+//! `caps` plugin's.
 
 mod window;
 
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use switchyard_sdk::{BuildEnv, Built, Decision, Exchange, Money, Outcome, Phase, Plugin, Reject, RejectKind};
+use switchyard_sdk::{BuildEnv, Built, Decision, Exchange, Outcome, Phase, Plugin, Reject, RejectKind};
 pub use window::openai_duration;
 use window::Window;
 
@@ -33,7 +33,6 @@ struct ScopeState {
     catalog: Window,
     tokens: Window,
     in_flight: u32,
-    spend: Money,
 }
 
 /// The shared state of every key's and workspace's limits.
@@ -57,7 +56,6 @@ impl Limiter {
                 catalog: Window::new(now),
                 tokens: Window::new(now),
                 in_flight: 0,
-                spend: Money::ZERO,
             });
             st.requests.roll(now);
             st.catalog.roll(now);
@@ -67,12 +65,6 @@ impl Limiter {
         // Every name was inserted above; distinct names are the caller's promise.
         let refs = refs.map(|r| r.expect("inserted above"));
         f(refs, now)
-    }
-
-    /// Spend recorded for a key since the process started.
-    pub fn spend(&self, key_id: &str) -> Money {
-        let scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        scopes.get(&key_scope(key_id)).map_or(Money::ZERO, |s| s.spend)
     }
 
     /// Requests in flight for a key now.
@@ -289,30 +281,16 @@ impl Phase for RateLimit {
         false
     }
 
-    /// Requests per minute, requests in flight and the spend cap, before the body is read.
+    /// Requests per minute and requests in flight, before the body is read.
     fn on_headers(&self, _head: &http::request::Parts, ex: &mut Exchange) -> Decision {
         let Some((key_name, key, ws)) = self.applied(ex) else {
             return Decision::Continue;
         };
         let catalog = ex.endpoint.scope() == "catalog";
-        let inference = ex.endpoint.is_inference();
-        let cap = ex.identity.as_ref().and_then(|i| i.limits.cost_cap);
         let ws_applied = ws.as_ref().map(|w| w.1).unwrap_or_default();
         let ws_name = ws.as_ref().map(|w| w.0.clone()).unwrap_or_else(|| workspace_scope(""));
         // The workspace's scope is counted only when it has limits here (else no state is kept for it).
         let result = self.limiter.with([key_name.as_str(), ws_name.as_str()], |[k, w], now| {
-            if let Some(cap) = cap.filter(|_| inference) {
-                if k.spend >= cap {
-                    return Err((
-                        Decision::Respond(Reject::new(
-                            RejectKind::PaymentRequired,
-                            "cost_cap_reached",
-                            format!("this key has spent its cap of ${cap}"),
-                        )),
-                        None,
-                    ));
-                }
-            }
             let refuse = |(secs, code, msg, report): Refusal| (limited(code, msg, secs), report);
             let mut report = Vec::new();
             admit_one("this key", k, key, catalog, now).map_err(refuse)?;
@@ -414,7 +392,7 @@ impl Phase for RateLimit {
         }
     }
 
-    /// Correct the tokens held by the actual usage; count the spend.
+    /// Correct the tokens held by the actual usage.
     fn on_complete(&self, ex: &Exchange, outcome: &Outcome) {
         let Some(h) = ex.data::<Held>(NAME) else { return };
         let held = h.tokens.swap(0, Ordering::Relaxed);
@@ -425,14 +403,9 @@ impl Phase for RateLimit {
             None => 0,
         };
         let mut scopes = self.limiter.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, n) in h.scopes.iter().enumerate() {
+        for n in &h.scopes {
             if let Some(st) = scopes.get_mut(n) {
                 st.tokens.adjust(delta);
-                if i == 0 {
-                    if let Some(c) = outcome.cost {
-                        st.spend = st.spend.saturating_add(c);
-                    }
-                }
             }
         }
     }

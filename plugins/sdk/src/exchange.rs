@@ -152,7 +152,10 @@ pub struct KeyLimits {
     pub tokens_per_minute: Option<u32>,
     /// Requests in flight at once.
     pub concurrent_requests: Option<u32>,
+    /// Spend caps (all time, per UTC day, per UTC month), reserved before the upstream call.
     pub cost_cap: Option<Money>,
+    pub daily_cost_cap: Option<Money>,
+    pub monthly_cost_cap: Option<Money>,
 }
 
 /// The authenticated caller. Never holds the key itself.
@@ -207,6 +210,11 @@ pub struct Routed {
     /// The pre-flight estimate for the first candidate (the most any candidate of the chain is
     /// estimated at, so a fallback to a dearer model stays covered).
     pub estimated_cost: Money,
+    /// The most the request can cost: the prompt's estimate plus `max_tokens` (else the model's
+    /// output cap) at the dearest candidate's prices. Cost caps reserve it.
+    pub max_cost: Money,
+    /// The routing policy that matched, if one did.
+    pub policy: Option<String>,
 }
 
 /// The state the phases of one request share.
@@ -238,6 +246,8 @@ pub struct Exchange {
     pub tags: Vec<(String, String)>,
     /// The route chosen, once it is (see [`crate::Phase::on_routed`]).
     pub routed: Option<Routed>,
+    /// The request brought its own provider key (`X-OpenAI-Key` & co.): billed as `byok`.
+    pub byok: bool,
     /// Per-request state of phases, keyed by phase name (e.g. what the request stage decided that the
     /// answer stage needs).
     phase_data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
@@ -276,6 +286,7 @@ impl Exchange {
             response_headers: Vec::new(),
             tags: Vec::new(),
             routed: None,
+            byok: false,
             phase_data: Vec::new(),
         }
     }

@@ -137,6 +137,8 @@ pub struct Reject {
     pub param: Option<String>,
     /// Response headers that go with the refusal (e.g. `x-ratelimit-*`).
     pub headers: Vec<(&'static str, String)>,
+    /// Fields the error object carries besides the shape's own (e.g. `cap` on `cost_cap_reached`).
+    pub details: Vec<(&'static str, serde_json::Value)>,
 }
 
 /// Categories of refusal; each maps to exactly one HTTP status and error `type`.
@@ -174,7 +176,13 @@ impl Reject {
             message: message.into(),
             param: None,
             headers: Vec::new(),
+            details: Vec::new(),
         }
+    }
+
+    pub fn with_detail(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.details.push((name, value));
+        self
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {

@@ -57,6 +57,8 @@ fn exchange(id: &str, ws: &str, estimate: u64) -> Exchange {
         provider: "p".into(),
         candidates: 1,
         estimated_cost: Money(estimate),
+        max_cost: Money(estimate),
+        policy: None,
     });
     ex
 }
