@@ -209,6 +209,7 @@ fn access_line(
         answered_by = ctx.decision.answered_by,
         firewall = firewall.as_deref(),
         billed_extras = billed_extras_log(ctx),
+        billing = if ctx.ex.byok { "byok" } else { "gateway" },
         rules = rules.as_deref(),
         "request"
     );

@@ -5,6 +5,7 @@
 pub mod answered;
 pub mod attempt;
 pub mod body;
+pub mod byok;
 pub mod ctx;
 pub mod failure;
 pub mod framing;

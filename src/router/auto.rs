@@ -250,6 +250,12 @@ pub fn rank_models<'a>(
     let weights = adjust(routing.weights(mode), f64::from(class.strong), mode);
     let preferred = prefs.map(|p| p.preferred_providers.as_slice()).unwrap_or(&[]);
     let mut ranked: Vec<Scored> = rank(&cands, task.as_str(), weights, health, preferred);
+    if !ex.byok_providers.is_empty() {
+        // Between equal scores, a provider whose key the caller brought goes first (stable: the
+        // cheaper-then-id order stays within each group).
+        let byok = |s: &Scored| ex.byok_providers.contains(&s.model.provider.name);
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(byok(b).cmp(&byok(a))));
+    }
     if let Some(p) = policy.filter(|p| !p.chain.is_empty()) {
         // A configured chain keeps its order; the scores only explain it.
         ranked.sort_by_key(|s| {

@@ -246,7 +246,10 @@ pub struct Exchange {
     pub tags: Vec<(String, String)>,
     /// The route chosen, once it is (see [`crate::Phase::on_routed`]).
     pub routed: Option<Routed>,
-    /// The request brought its own provider key (`X-OpenAI-Key` & co.): billed as `byok`.
+    /// The providers this request brought its own key for (`X-OpenAI-Key` & co.; names only, never
+    /// the keys): the router prefers them when candidates are otherwise equal.
+    pub byok_providers: Vec<Arc<str>>,
+    /// The chosen provider's key is the caller's own: the request is billed as `byok`.
     pub byok: bool,
     /// Per-request state of phases, keyed by phase name (e.g. what the request stage decided that the
     /// answer stage needs).
@@ -286,6 +289,7 @@ impl Exchange {
             response_headers: Vec::new(),
             tags: Vec::new(),
             routed: None,
+            byok_providers: Vec::new(),
             byok: false,
             phase_data: Vec::new(),
         }

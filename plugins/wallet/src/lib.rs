@@ -5,7 +5,8 @@
 //! `insufficient_balance`, saying the balance. When the request is over, the answer's actual cost is
 //! debited and the hold released in one step ([`switchyard_sdk::state::reserve`]), so concurrent
 //! requests cannot overdraw by more than one answer's excess over its estimate. A failed request costs
-//! nothing; a cache hit or a replay costs nothing.
+//! nothing; a cache hit or a replay costs nothing; a request made with the caller's own provider key
+//! (`byok`) costs nothing unless `charge_byok: true`.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,9 @@ const NAME: &str = "wallet";
 struct Config {
     /// The workspaces that pay from a prepaid balance (`*`: every workspace).
     workspaces: Vec<String>,
+    /// Debit requests made with the caller's own provider key too (`byok`; default: they are free).
+    #[serde(default)]
+    charge_byok: bool,
 }
 
 /// The plugin: on when its section names at least one workspace.
@@ -35,6 +39,7 @@ pub struct Wallet {
     ledger: Arc<dyn Ledger>,
     book: Arc<Book>,
     workspaces: Vec<String>,
+    charge_byok: bool,
 }
 
 impl Wallet {
@@ -58,7 +63,7 @@ impl Phase for Wallet {
         let Some(ws) = ex.identity.as_ref().map(|i| i.workspace.clone()) else {
             return Decision::Continue;
         };
-        if !self.pays(&ws) {
+        if !self.pays(&ws) || (ex.byok && !self.charge_byok) {
             return Decision::Continue;
         }
         let estimate = ex.routed.as_ref().map_or(Money::ZERO, |r| r.estimated_cost);
@@ -132,6 +137,7 @@ impl Plugin for WalletPlugin {
             ledger,
             book,
             workspaces: cfg.workspaces,
+            charge_byok: cfg.charge_byok,
         })))
     }
 }

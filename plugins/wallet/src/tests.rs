@@ -68,6 +68,7 @@ fn wallet(ledger: Arc<MemLedger>) -> Wallet {
         ledger,
         book: Book::new(),
         workspaces: vec!["paid".into()],
+        charge_byok: false,
     }
 }
 
