@@ -296,7 +296,7 @@ impl GatewayError {
         // Extensions of the shape for the routing errors: what was tried, what was left out and why.
         match self {
             GatewayError::Rejected(r) => {
-                for (k, d) in &r.details {
+                for (k, d) in r.details.iter().flat_map(|d| d.iter()) {
                     v["error"][*k] = d.clone();
                 }
             }

@@ -53,7 +53,7 @@ fn reply(path: &str, seen: &Seen) -> Reply {
 }
 
 async fn gateway() -> (Upstream, Gateway) {
-    let up = Upstream::start(|_, s| reply(&s.path, &s)).await;
+    let up = Upstream::start(|_, s| reply(&s.path, s)).await;
     let base = format!("http://{}", up.addr);
     let providers = format!(
         "  oa:\n    kind: openai\n    base_url: {base}/v1\n    api_key: k-oa\n  deepseek:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-ds\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n"

@@ -75,6 +75,9 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &[u8], empty_ok: bool) 
     serde_json::from_slice(body).map_err(|e| error(400, "invalid_json", &format!("the body: {e}")))
 }
 
+/// A key operation, run on the store's writer thread: the status and body to answer with.
+type Op = Box<dyn FnOnce(&rusqlite::Connection) -> Result<(u16, Value), Refused> + Send>;
+
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RotateInput {
@@ -140,88 +143,87 @@ pub async fn serve(
     let which = which.to_string();
     let now = store::now_ms();
     // Each operation runs on the writer's thread: written, then the map rebuilt, then answered.
-    let op: Box<dyn FnOnce(&rusqlite::Connection) -> Result<(u16, Value), Refused> + Send> =
-        match (method.clone(), which.is_empty(), action) {
-            (Method::GET | Method::HEAD, true, "") => {
-                let counters = store.counters.clone();
-                let yaml: Vec<Value> = snap
-                    .keys
-                    .entries()
-                    .map(|e| {
-                        let mut v = manage::config_view(e);
-                        v["spend"] = spend_json(&*counters, &format!("key:{}", e.id), now);
-                        v
-                    })
-                    .collect();
-                let keys = keys.clone();
-                Box::new(move |conn| {
-                    let mut data = yaml;
-                    let stored = crate::store::keys::list(conn).map_err(db)?;
-                    data.extend(stored.iter().map(|k| {
-                        let mut v = manage::view(k, keys.last_used(&k.id));
-                        v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
-                        v
-                    }));
-                    Ok((200, json!({"object": "list", "data": data})))
+    let op: Op = match (method.clone(), which.is_empty(), action) {
+        (Method::GET | Method::HEAD, true, "") => {
+            let counters = store.counters.clone();
+            let yaml: Vec<Value> = snap
+                .keys
+                .entries()
+                .map(|e| {
+                    let mut v = manage::config_view(e);
+                    v["spend"] = spend_json(&*counters, &format!("key:{}", e.id), now);
+                    v
                 })
-            }
-            (Method::POST, true, "") => {
-                let input: manage::CreateInput = match serde_json::from_slice(&body) {
-                    Ok(i) => i,
-                    Err(e) => return error(400, "invalid_json", &format!("the body: {e}")),
-                };
-                Box::new(move |conn| {
-                    let (k, secret) = manage::create(conn, input, &taken, now)?;
-                    let mut v = manage::view(&k, 0);
-                    v["key"] = json!(secret);
-                    Ok((201, v))
-                })
-            }
-            (Method::GET | Method::HEAD, false, "") => {
-                let counters = store.counters.clone();
-                Box::new(move |conn| {
-                    let k = crate::store::keys::get(conn, &which)
-                        .map_err(db)?
-                        .ok_or_else(|| not_found(&which))?;
-                    let mut v = manage::view(&k, keys.last_used(&k.id));
+                .collect();
+            let keys = keys.clone();
+            Box::new(move |conn| {
+                let mut data = yaml;
+                let stored = crate::store::keys::list(conn).map_err(db)?;
+                data.extend(stored.iter().map(|k| {
+                    let mut v = manage::view(k, keys.last_used(&k.id));
                     v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
-                    Ok((200, v))
-                })
-            }
-            (Method::PATCH, false, "") => {
-                let input: manage::UpdateInput = match parse(&body, false) {
-                    Ok(i) => i,
-                    Err(e) => return e,
-                };
-                Box::new(move |conn| {
-                    let k = manage::update(conn, &which, input, &taken)?;
-                    Ok((200, manage::view(&k, keys.last_used(&k.id))))
-                })
-            }
-            (Method::POST, false, "rotate") => {
-                let input: RotateInput = match parse(&body, true) {
-                    Ok(i) => i,
-                    Err(e) => return e,
-                };
-                Box::new(move |conn| {
-                    let (k, secret) = manage::rotate(conn, &which, input.grace_seconds, now)?;
-                    let mut v = manage::view(&k, keys.last_used(&k.id));
-                    v["key"] = json!(secret);
-                    Ok((200, v))
-                })
-            }
-            (Method::POST, false, "revoke") | (Method::DELETE, false, "") => Box::new(move |conn| {
-                let k = manage::revoke(conn, &which, now)?;
+                    v
+                }));
+                Ok((200, json!({"object": "list", "data": data})))
+            })
+        }
+        (Method::POST, true, "") => {
+            let input: manage::CreateInput = match serde_json::from_slice(&body) {
+                Ok(i) => i,
+                Err(e) => return error(400, "invalid_json", &format!("the body: {e}")),
+            };
+            Box::new(move |conn| {
+                let (k, secret) = manage::create(conn, input, &taken, now)?;
+                let mut v = manage::view(&k, 0);
+                v["key"] = json!(secret);
+                Ok((201, v))
+            })
+        }
+        (Method::GET | Method::HEAD, false, "") => {
+            let counters = store.counters.clone();
+            Box::new(move |conn| {
+                let k = crate::store::keys::get(conn, &which)
+                    .map_err(db)?
+                    .ok_or_else(|| not_found(&which))?;
+                let mut v = manage::view(&k, keys.last_used(&k.id));
+                v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
+                Ok((200, v))
+            })
+        }
+        (Method::PATCH, false, "") => {
+            let input: manage::UpdateInput = match parse(&body, false) {
+                Ok(i) => i,
+                Err(e) => return e,
+            };
+            Box::new(move |conn| {
+                let k = manage::update(conn, &which, input, &taken)?;
                 Ok((200, manage::view(&k, keys.last_used(&k.id))))
-            }),
-            _ => {
-                return error(
-                    404,
-                    "unknown_endpoint",
-                    &format!("unknown admin endpoint {method} {path}"),
-                )
-            }
-        };
+            })
+        }
+        (Method::POST, false, "rotate") => {
+            let input: RotateInput = match parse(&body, true) {
+                Ok(i) => i,
+                Err(e) => return e,
+            };
+            Box::new(move |conn| {
+                let (k, secret) = manage::rotate(conn, &which, input.grace_seconds, now)?;
+                let mut v = manage::view(&k, keys.last_used(&k.id));
+                v["key"] = json!(secret);
+                Ok((200, v))
+            })
+        }
+        (Method::POST, false, "revoke") | (Method::DELETE, false, "") => Box::new(move |conn| {
+            let k = manage::revoke(conn, &which, now)?;
+            Ok((200, manage::view(&k, keys.last_used(&k.id))))
+        }),
+        _ => {
+            return error(
+                404,
+                "unknown_endpoint",
+                &format!("unknown admin endpoint {method} {path}"),
+            )
+        }
+    };
     let refresh = store.keys.clone();
     let result = store
         .call(move |conn| {

@@ -71,7 +71,7 @@ fn a_daily_key_cap_reserves_the_maximum_and_settles_to_the_actual() {
         "{}",
         r.message
     );
-    let cap = &r.details[0].1;
+    let cap = &r.details.as_ref().unwrap()[0].1;
     assert_eq!(cap["period"], "daily");
     assert_eq!(cap["remaining_dollars"].as_f64().unwrap(), 40e-12);
     p.on_complete(&a, &done(10));

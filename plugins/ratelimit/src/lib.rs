@@ -35,6 +35,23 @@ struct ScopeState {
     in_flight: u32,
 }
 
+impl ScopeState {
+    fn new(now: Instant) -> Self {
+        ScopeState {
+            requests: Window::new(now),
+            catalog: Window::new(now),
+            tokens: Window::new(now),
+            in_flight: 0,
+        }
+    }
+
+    fn roll(&mut self, now: Instant) {
+        self.requests.roll(now);
+        self.catalog.roll(now);
+        self.tokens.roll(now);
+    }
+}
+
 /// The shared state of every key's and workspace's limits.
 #[derive(Debug, Default)]
 pub struct Limiter {
@@ -46,25 +63,35 @@ impl Limiter {
         Arc::new(Limiter::default())
     }
 
-    /// Run `f` on the states of `names` (created when new, windows rolled), under the lock.
-    fn with<R, const N: usize>(&self, names: [&str; N], f: impl FnOnce([&mut ScopeState; N], Instant) -> R) -> R {
+    /// Run `f` on the states of scope `key` and, when given, scope `ws` (created when new, windows
+    /// rolled), under the lock. Without `ws`, `f` gets a scratch state that is not kept.
+    fn with<R>(
+        &self,
+        key: &str,
+        ws: Option<&str>,
+        f: impl FnOnce(&mut ScopeState, &mut ScopeState, Instant) -> R,
+    ) -> R {
         let now = Instant::now();
         let mut scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
-        for n in names {
-            let st = scopes.entry(n.to_string()).or_insert_with(|| ScopeState {
-                requests: Window::new(now),
-                catalog: Window::new(now),
-                tokens: Window::new(now),
-                in_flight: 0,
-            });
-            st.requests.roll(now);
-            st.catalog.roll(now);
-            st.tokens.roll(now);
+        // The workspace's state is taken out while `f` runs, so both can be borrowed at once.
+        let (ws_name, mut w) = match ws {
+            Some(n) => scopes
+                .remove_entry(n)
+                .unwrap_or_else(|| (n.to_string(), ScopeState::new(now))),
+            None => (String::new(), ScopeState::new(now)),
+        };
+        if !scopes.contains_key(key) {
+            scopes.insert(key.to_string(), ScopeState::new(now));
         }
-        let refs = scopes.get_disjoint_mut(names);
-        // Every name was inserted above; distinct names are the caller's promise.
-        let refs = refs.map(|r| r.expect("inserted above"));
-        f(refs, now)
+        let mut scratch = ScopeState::new(now);
+        let k = scopes.get_mut(key).unwrap_or(&mut scratch);
+        k.roll(now);
+        w.roll(now);
+        let r = f(k, &mut w, now);
+        if ws.is_some() {
+            scopes.insert(ws_name, w);
+        }
+        r
     }
 
     /// Requests in flight for a key now.
@@ -171,6 +198,9 @@ struct Applied {
     concurrent: Option<u32>,
 }
 
+/// The key's scope and limits, and the workspace's when it has limits here.
+type Applies = (String, Applied, Option<(String, Applied)>);
+
 /// The tightest (fewest remaining) of the limits that apply: (limit, remaining, reset).
 fn tightest(it: impl Iterator<Item = (u64, u64, std::time::Duration)>) -> Option<(u64, u64, std::time::Duration)> {
     it.min_by_key(|(_, remaining, _)| *remaining)
@@ -202,7 +232,7 @@ fn limited(code: &'static str, message: String, retry_after_secs: u64) -> Decisi
 
 impl RateLimit {
     /// The key's and (when it has limits here) the workspace's limits for this endpoint.
-    fn applied(&self, ex: &Exchange) -> Option<(String, Applied, Option<(String, Applied)>)> {
+    fn applied(&self, ex: &Exchange) -> Option<Applies> {
         let id = ex.identity.as_ref()?;
         let catalog = ex.endpoint.scope() == "catalog";
         let k = &id.limits;
@@ -288,10 +318,10 @@ impl Phase for RateLimit {
         };
         let catalog = ex.endpoint.scope() == "catalog";
         let ws_applied = ws.as_ref().map(|w| w.1).unwrap_or_default();
-        let ws_name = ws.as_ref().map(|w| w.0.clone()).unwrap_or_else(|| workspace_scope(""));
+        let ws_name = ws.as_ref().map(|w| w.0.clone());
         // The workspace's scope is counted only when it has limits here (else no state is kept for it).
-        let result = self.limiter.with([key_name.as_str(), ws_name.as_str()], |[k, w], now| {
-            let refuse = |(secs, code, msg, report): Refusal| (limited(code, msg, secs), report);
+        let result = self.limiter.with(&key_name, ws_name.as_deref(), |k, w, now| {
+            let refuse = |(secs, code, msg, report): Refusal| (Box::new(limited(code, msg, secs)), report);
             let mut report = Vec::new();
             admit_one("this key", k, key, catalog, now).map_err(refuse)?;
             if ws.is_some() {
@@ -314,14 +344,12 @@ impl Phase for RateLimit {
             Ok(r) => r,
             Err((d, report)) => {
                 push_headers(ex, "requests", report);
-                return d;
+                return *d;
             }
         };
         push_headers(ex, "requests", tightest(report.into_iter()));
         let mut scopes = vec![key_name];
-        if ws.is_some() {
-            scopes.push(ws_name);
-        }
+        scopes.extend(ws_name);
         ex.put_data(
             NAME,
             Held {
@@ -346,8 +374,8 @@ impl Phase for RateLimit {
             return Decision::Continue;
         }
         let ws_applied = ws.as_ref().map(|w| w.1).unwrap_or_default();
-        let ws_name = ws.as_ref().map(|w| w.0.clone()).unwrap_or_else(|| workspace_scope(""));
-        let result = self.limiter.with([key_name.as_str(), ws_name.as_str()], |[k, w], now| {
+        let ws_name = ws.as_ref().map(|w| w.0.clone());
+        let result = self.limiter.with(&key_name, ws_name.as_deref(), |k, w, now| {
             let mut report = Vec::new();
             for (who, st, a) in [("this key", &*k, key), ("this workspace", &*w, ws_applied)] {
                 let Some(tpm) = a.tpm else { continue };
@@ -357,13 +385,13 @@ impl Phase for RateLimit {
                     report.push((tpm, tpm.saturating_sub(load), st.tokens.reset_after(now)));
                     return Err((
                         report,
-                        limited(
+                        Box::new(limited(
                             "rate_limited",
                             format!(
                                 "{who}'s limit of {tpm} tokens per minute is reached ({load} used, this prompt is about {estimate}); retry in {secs} s"
                             ),
                             secs,
-                        ),
+                        )),
                     ));
                 }
             }
@@ -387,7 +415,7 @@ impl Phase for RateLimit {
             }
             Err((report, d)) => {
                 push_headers(ex, "tokens", tightest(report.into_iter()));
-                d
+                *d
             }
         }
     }
