@@ -339,12 +339,14 @@ impl Phase for CapsPhase {
             return;
         }
         let cost = outcome.cost.unwrap_or(Money::ZERO);
-        let now = now_ms();
-        let mut plain = self.charged(ex, now);
         let reserved = ex
             .data::<Held>(NAME)
             .map(|h| std::mem::take(&mut *h.0.lock().unwrap_or_else(|e| e.into_inner())))
             .unwrap_or_default();
+        if reserved.is_empty() && cost == Money::ZERO {
+            return;
+        }
+        let mut plain = self.charged(ex, now_ms());
         for (r, scope, label) in reserved {
             // Charged under the book's lock, so no reservation sees the money twice or not at all.
             r.settle(|| self.counters.add(&scope, &label, cost));
