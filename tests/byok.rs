@@ -56,14 +56,14 @@ async fn gateway() -> (Upstream, Gateway) {
     let up = Upstream::start(|_, s| reply(&s.path, s)).await;
     let base = format!("http://{}", up.addr);
     let providers = format!(
-        "  oa:\n    kind: openai\n    base_url: {base}/v1\n    api_key: k-oa\n  deepseek:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-ds\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n"
+        "  oa:\n    kind: openai\n    base_url: {base}/v1\n    api_key: k-oa\n  deepseek:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-ds\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n  keyless:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key_env: SWITCHYARD_TEST_KEY_NEVER_SET\n"
     );
     let cfg = config("", &providers)
         + &format!(
             "  - name: byo\n    hash: {}\n    workspace: wsb\n    scopes:\n      endpoints: [inference, byok]\n",
             hash(BYO)
         );
-    let catalog: String = ["oa/m", "deepseek/m", "an/m", "ge/m"]
+    let catalog: String = ["oa/m", "deepseek/m", "an/m", "ge/m", "keyless/m"]
         .iter()
         .map(|id| format!("  - id: {id}\n    pricing: {{input: 1, output: 2}}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat]\n    quality: {{chat: 0.8}}\n"))
         .collect();
@@ -133,6 +133,21 @@ async fn each_provider_kind_gets_its_own_key_in_its_own_header_and_no_log_sees_i
         assert!(!logs.contains(k), "a brought key is in the logs");
     }
     assert!(logs.contains("\"billing\":\"byok\""), "the access line says byok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_without_a_configured_key_serves_a_caller_who_brings_one() {
+    let (up, gw) = gateway().await;
+    let r = ask(&gw, BYO, "keyless/m", &[]).await;
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "provider_unavailable");
+    let r = ask(&gw, BYO, "keyless/m", &[("x-keyless-key", "byo-keyless-Tn5wq8")]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        up.requests()[0].header("authorization"),
+        Some("Bearer byo-keyless-Tn5wq8")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,7 +12,7 @@ use switchyard_sdk::ir::ChatRequest;
 use super::classify::{Classification, Task};
 use super::score::{adjust, deciding_term, quality_for, rank, scored_json, Candidate, Scored};
 use super::sessions::SessionKey;
-use super::{estimate_cost_for, ineligibility, permitted, Route, RouteInput};
+use super::{estimate_cost_for, ineligibility, permitted_with, Route, RouteInput};
 use crate::config::routing::{Mode, Policy, Weights};
 use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
@@ -189,7 +189,7 @@ pub fn rank_models<'a>(
             Some("excluded by the workspace's preferences".into())
         } else if let Some(why) = hinted_out(m, &req.routing) {
             Some(why)
-        } else if let Err(e) = permitted(m, id, &m.id) {
+        } else if let Err(e) = permitted_with(m, id, &m.id, &ex.byok_providers) {
             Some(e.to_string())
         } else if let Some(w) = ineligibility(m, req, input.schema) {
             Some(w)

@@ -125,12 +125,18 @@ pub fn max_cost(m: &Model, req: &ChatRequest) -> Money {
 }
 
 /// The model `name` (id or alias) if this caller may use it.
-fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static str) -> Result<Arc<Model>, GatewayError> {
+fn usable(
+    snap: &Snapshot,
+    id: Option<&Identity>,
+    name: &str,
+    param: &'static str,
+    byok: &[Arc<str>],
+) -> Result<Arc<Model>, GatewayError> {
     let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
         model: name.to_string(),
         param,
     })?;
-    permitted(m, id, name)?;
+    permitted_with(m, id, name, byok)?;
     Ok(m.clone())
 }
 
@@ -146,6 +152,17 @@ pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
 
 /// Whether the caller may use `m` (named `name`) and its provider can serve at all.
 pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
+    permitted_with(m, id, name, &[])
+}
+
+/// Like [`permitted`], for a request that brought its own key for the providers in `byok`: such a
+/// provider is usable even without a configured key.
+pub fn permitted_with(
+    m: &Arc<Model>,
+    id: Option<&Identity>,
+    name: &str,
+    byok: &[Arc<str>],
+) -> Result<(), GatewayError> {
     if let Some(id) = id {
         if !(id.scopes.allows_model(&m.id) || id.scopes.allows_model(name)) {
             return Err(GatewayError::ModelNotAllowed {
@@ -158,7 +175,7 @@ pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<()
             });
         }
     }
-    if !m.provider.available() {
+    if !m.provider.available() && !byok.contains(&m.provider.name) {
         return Err(GatewayError::ProviderUnavailable {
             provider: m.provider.name.to_string(),
             message: format!(
@@ -225,7 +242,7 @@ pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
 /// A model named by the request, then the caller's `fallback` chain, then a matching policy's chain.
 fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> {
     let (snap, ex) = (input.snap, input.ex);
-    let first = usable(snap, ex.identity.as_ref(), &req.model, "model")?;
+    let first = usable(snap, ex.identity.as_ref(), &req.model, "model", &ex.byok_providers)?;
     if let Some(reason) = auto::hinted_out(&first, &req.routing) {
         return Err(GatewayError::NoEligibleModel {
             reasons: vec![(first.id.clone(), reason)],
@@ -255,9 +272,9 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
     );
     for (name, origin) in chain {
         let m = match origin {
-            "fallback" => usable(snap, id, name, "fallback")?,
+            "fallback" => usable(snap, id, name, "fallback", &ex.byok_providers)?,
             _ => match snap.catalog.get(name) {
-                Some(m) if permitted(m, id, name).is_ok() => m.clone(),
+                Some(m) if permitted_with(m, id, name, &ex.byok_providers).is_ok() => m.clone(),
                 _ => continue,
             },
         };

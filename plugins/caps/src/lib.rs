@@ -242,8 +242,8 @@ impl CapsPhase {
         caps
     }
 
-    /// The counters a request's cost goes to: its key's and workspace's (day, month, all time) and
-    /// those of the route caps that applied.
+    /// The counters a request's cost goes to without a reservation: its key's and workspace's (day,
+    /// month, all time). A capped route's counters are charged through their reservations.
     fn charged(&self, ex: &Exchange, now: i64) -> Vec<(String, String)> {
         let Some(id) = &ex.identity else { return Vec::new() };
         let mut out = Vec::new();
