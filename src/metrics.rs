@@ -33,6 +33,8 @@ pub struct Metrics {
     pub admin_refused: IntCounterVec,
     pub body_bytes_in_flight: IntGauge,
     pub billed_extras: IntCounterVec,
+    pub limits_refused: IntCounterVec,
+    pub byok_requests: IntCounterVec,
     pub store_queue_depth: IntGauge,
     pub store_dropped: IntCounterVec,
     pub store_written: IntCounterVec,
@@ -244,6 +246,19 @@ impl Metrics {
                 "billed_extras_total",
                 "Requests passing on a feature billed outside token pricing, by feature",
                 &["feature"],
+            ),
+            limits_refused: counter(
+                &r,
+                "limits_refused_total",
+                "Requests refused by a limit, by code (rate_limited, concurrency_limited, cost_cap_reached, \
+                 insufficient_balance, byok_not_allowed)",
+                &["code"],
+            ),
+            byok_requests: counter(
+                &r,
+                "byok_requests_total",
+                "Requests whose chosen provider used a key the caller brought, by provider",
+                &["provider"],
             ),
             registry: r,
         }

@@ -133,6 +133,8 @@ async fn each_provider_kind_gets_its_own_key_in_its_own_header_and_no_log_sees_i
         assert!(!logs.contains(k), "a brought key is in the logs");
     }
     assert!(logs.contains("\"billing\":\"byok\""), "the access line says byok");
+    let m = metrics_with(&gw, "switchyard_byok_requests_total{provider=\"ge\"} 1").await;
+    assert!(m.contains("switchyard_byok_requests_total{provider=\"ge\"} 1"), "{m}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -121,6 +121,11 @@ async fn catalog_endpoints_are_limited_and_headers_go_on_every_answer() {
     // A key without limits still meets the catalog's default (600), and sees it.
     let r = get(&format!("{}/v1/models", gw.url), Some(THIRD_KEY)).await;
     assert_eq!(h(&r, "x-ratelimit-limit-requests"), Some("600"));
+    let m = metrics_with(&gw, "switchyard_limits_refused_total{code=\"rate_limited\"} 2").await;
+    assert!(
+        m.contains("switchyard_limits_refused_total{code=\"rate_limited\"} 2"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

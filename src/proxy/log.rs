@@ -146,6 +146,17 @@ pub fn record(ctx: &mut Ctx, router: &RouterState, sink: Option<&dyn LogSink>) {
     if let Some(phase) = ctx.decision.answered_by {
         metrics.phase_answers.with_label_values(&[phase]).inc();
     }
+    if let Some(code) = ctx.answer.error.as_ref().map(|e| e.code()).filter(|c| {
+        matches!(
+            *c,
+            "rate_limited" | "concurrency_limited" | "cost_cap_reached" | "insufficient_balance" | "byok_not_allowed"
+        )
+    }) {
+        metrics.limits_refused.with_label_values(&[code]).inc();
+    }
+    if ctx.ex.byok {
+        metrics.byok_requests.with_label_values(&[provider]).inc();
+    }
     let (firewall, rules) = (firewall_log(ctx), rules_log(ctx));
     let ttft_ms = ttft.map(|t| t.as_secs_f64() * 1e3);
     if ctx.snap.server.access_log && ctx.ex.endpoint != Endpoint::Health && !sampled_out(ctx) {
