@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection};
-use switchyard_sdk::state::counters::{Period, SpendCounters};
+use switchyard_sdk::state::counters::{slot, Period, SpendCounters, Table};
 use switchyard_sdk::Money;
 
 #[derive(Debug, Default)]
 pub struct StoreCounters {
-    /// (scope, period) → (spent, changed since the last checkpoint).
-    spent: Mutex<HashMap<(String, String), (Money, bool)>>,
+    /// scope → period → (spent, changed since the last checkpoint).
+    spent: Mutex<Table<(Money, bool)>>,
 }
 
 impl StoreCounters {
@@ -22,11 +22,16 @@ impl StoreCounters {
         let mut st = conn.prepare("SELECT scope, period, spent_pico FROM spend_counters")?;
         let rows = st.query_map([], |r| {
             Ok((
-                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                (Money(u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0)), false),
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                Money(u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0)),
             ))
         })?;
-        let spent = rows.collect::<rusqlite::Result<HashMap<_, _>>>()?;
+        let mut spent: Table<(Money, bool)> = HashMap::new();
+        for row in rows {
+            let (scope, period, v) = row?;
+            spent.entry(scope).or_default().insert(period, (v, false));
+        }
         Ok(StoreCounters {
             spent: Mutex::new(spent),
         })
@@ -36,13 +41,14 @@ impl StoreCounters {
     pub fn checkpoint(&self, conn: &Connection, now_ms: i64) {
         let changed: Vec<((String, String), Money)> = {
             let mut m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-            m.iter_mut()
-                .filter(|(_, (_, dirty))| *dirty)
-                .map(|(k, (v, dirty))| {
+            let mut out = Vec::new();
+            for (scope, periods) in m.iter_mut() {
+                for (period, (v, dirty)) in periods.iter_mut().filter(|(_, (_, d))| *d) {
                     *dirty = false;
-                    (k.clone(), *v)
-                })
-                .collect()
+                    out.push(((scope.clone(), period.clone()), *v));
+                }
+            }
+            out
         };
         for ((scope, period), v) in changed {
             let r = conn.execute(
@@ -62,14 +68,19 @@ impl StoreCounters {
             params![old_day, old_month],
         );
         let mut m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        m.retain(|(_, p), _| !(p.starts_with("day:") && *p < old_day || p.starts_with("month:") && *p < old_month));
+        for periods in m.values_mut() {
+            periods
+                .retain(|p, _| !(p.starts_with("day:") && *p < old_day || p.starts_with("month:") && *p < old_month));
+        }
+        m.retain(|_, periods| !periods.is_empty());
     }
 }
 
 impl SpendCounters for StoreCounters {
     fn spent(&self, scope: &str, period: &str) -> Money {
         let m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        m.get(&(scope.to_string(), period.to_string()))
+        m.get(scope)
+            .and_then(|p| p.get(period))
             .map_or(Money::ZERO, |(v, _)| *v)
     }
 
@@ -78,9 +89,10 @@ impl SpendCounters for StoreCounters {
             return;
         }
         let mut m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        let e = m.entry((scope.to_string(), period.to_string())).or_default();
-        e.0 = e.0.saturating_add(amount);
-        e.1 = true;
+        if let Some(e) = slot(&mut m, scope, period) {
+            e.0 = e.0.saturating_add(amount);
+            e.1 = true;
+        }
     }
 }
 

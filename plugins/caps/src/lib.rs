@@ -221,13 +221,16 @@ impl CapsPhase {
     fn applicable(&self, ex: &Exchange) -> Vec<Cap> {
         let Some(id) = &ex.identity else { return Vec::new() };
         let l = &id.limits;
-        let mut caps = caps_of(
-            format!("key:{}", id.key_id),
-            format!("key {:?}", &*id.key_name),
-            l.daily_cost_cap,
-            l.monthly_cost_cap,
-            l.cost_cap,
-        );
+        let mut caps = Vec::new();
+        if l.daily_cost_cap.is_some() || l.monthly_cost_cap.is_some() || l.cost_cap.is_some() {
+            caps = caps_of(
+                format!("key:{}", id.key_id),
+                format!("key {:?}", &*id.key_name),
+                l.daily_cost_cap,
+                l.monthly_cost_cap,
+                l.cost_cap,
+            );
+        }
         if let Some(ws) = self.caps.workspaces.get(&*id.workspace) {
             caps.extend(ws.iter().cloned());
         }
@@ -246,10 +249,15 @@ impl CapsPhase {
     /// month, all time). A capped route's counters are charged through their reservations.
     fn charged(&self, ex: &Exchange, now: i64) -> Vec<(String, String)> {
         let Some(id) = &ex.identity else { return Vec::new() };
-        let mut out = Vec::new();
+        let labels = [
+            Period::Day.label(now),
+            Period::Month.label(now),
+            Period::Total.label(now),
+        ];
+        let mut out = Vec::with_capacity(6);
         for scope in [format!("key:{}", id.key_id), format!("workspace:{}", id.workspace)] {
-            for p in [Period::Day, Period::Month, Period::Total] {
-                out.push((scope.clone(), p.label(now)));
+            for l in &labels {
+                out.push((scope.clone(), l.clone()));
             }
         }
         out

@@ -53,21 +53,36 @@ pub trait SpendCounters: Send + Sync {
 /// Counters in this process only (tests, a gateway without a store).
 #[derive(Debug, Default)]
 pub struct MemoryCounters {
-    spent: Mutex<HashMap<(String, String), Money>>,
+    spent: Mutex<Table<Money>>,
+}
+
+/// Values per scope, then per period: looked up by `&str` without allocating.
+pub type Table<V> = HashMap<String, HashMap<String, V>>;
+
+/// The value at (`scope`, `period`), created with `V::default()` when new (allocating only then).
+/// Always `Some`.
+pub fn slot<'a, V: Default>(t: &'a mut Table<V>, scope: &str, period: &str) -> Option<&'a mut V> {
+    if !t.contains_key(scope) {
+        t.insert(scope.to_string(), HashMap::new());
+    }
+    let periods = t.get_mut(scope)?;
+    if !periods.contains_key(period) {
+        periods.insert(period.to_string(), V::default());
+    }
+    periods.get_mut(period)
 }
 
 impl SpendCounters for MemoryCounters {
     fn spent(&self, scope: &str, period: &str) -> Money {
         let m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        m.get(&(scope.to_string(), period.to_string()))
-            .copied()
-            .unwrap_or(Money::ZERO)
+        m.get(scope).and_then(|p| p.get(period)).copied().unwrap_or(Money::ZERO)
     }
 
     fn add(&self, scope: &str, period: &str, amount: Money) {
         let mut m = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        let e = m.entry((scope.to_string(), period.to_string())).or_default();
-        *e = e.saturating_add(amount);
+        if let Some(e) = slot(&mut m, scope, period) {
+            *e = e.saturating_add(amount);
+        }
     }
 }
 
