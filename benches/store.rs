@@ -101,6 +101,7 @@ fn main() {
         config_dir: std::path::Path::new("."),
         kv: None,
         ledger: None,
+        counters: None,
     };
     let phase = plugin.build(Some(&serde_json::json!({})), &env).unwrap().unwrap();
     let head = http::Request::builder()

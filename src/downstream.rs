@@ -106,7 +106,10 @@ impl Waiting {
     fn join(&self) -> (u64, Arc<Waiter>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let w = Arc::new(Waiter::default());
-        self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, w.clone());
+        self.conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, w.clone());
         (id, w)
     }
 
@@ -116,7 +119,8 @@ impl Waiting {
 
     /// The connection starts waiting for a request.
     fn wait(&self, w: &Waiter) {
-        w.since.store(self.seq.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+        w.since
+            .store(self.seq.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Tell the connection that has waited longest to close; false when none is waiting. With very
@@ -133,7 +137,10 @@ impl Waiting {
                 .min_by_key(|(s, _)| *s);
             let Some((since, w)) = oldest else { return false };
             // It may have got its request meanwhile; then look again.
-            if w.since.compare_exchange(since, EVICTED, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            if w.since
+                .compare_exchange(since, EVICTED, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
                 w.close.notify_one();
                 return true;
             }
@@ -222,7 +229,10 @@ impl ServerApp for ClientApp {
                 None => {
                     session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
                     session.set_keepalive_reuses_remaining(
-                        self.proxy.server_options.as_ref().and_then(|o| o.keepalive_request_limit),
+                        self.proxy
+                            .server_options
+                            .as_ref()
+                            .and_then(|o| o.keepalive_request_limit),
                     );
                 }
             }
@@ -306,7 +316,10 @@ async fn read_head(
                 return Head::Refuse(
                     408,
                     "request_timeout",
-                    format!("the request header did not arrive within {} ms", limits.header.as_millis()),
+                    format!(
+                        "the request header did not arrive within {} ms",
+                        limits.header.as_millis()
+                    ),
                 )
             }
         }

@@ -295,6 +295,11 @@ impl GatewayError {
         }
         // Extensions of the shape for the routing errors: what was tried, what was left out and why.
         match self {
+            GatewayError::Rejected(r) => {
+                for (k, d) in r.details.iter().flat_map(|d| d.iter()) {
+                    v["error"][*k] = d.clone();
+                }
+            }
             GatewayError::AllCandidatesFailed { attempts, .. } => v["error"]["attempts"] = attempts.clone(),
             GatewayError::NoEligibleModel { reasons, .. } => {
                 v["error"]["filtered"] = reasons.iter().map(|(m, w)| json!({"model": m, "reason": w})).collect()
@@ -374,7 +379,10 @@ mod tests {
             detail: "Incorrect API key provided: sk-proj-abcdefgh12345678".into(),
         };
         let v = auth.to_json("r", &[]);
-        assert_eq!((v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()), (Some(502), Some("provider_auth_failed")));
+        assert_eq!(
+            (v["error"]["http_status"].as_u64(), v["error"]["code"].as_str()),
+            (Some(502), Some("provider_auth_failed"))
+        );
         assert!(!v.to_string().contains("Incorrect API key"), "{v}");
         assert!(auth.log_detail().contains("Incorrect API key provided: [redacted]"));
         let down = GatewayError::UpstreamUnreachable {

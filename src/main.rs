@@ -134,6 +134,73 @@ enum KeysCommand {
     },
     /// Print the hash line of a key read from standard input.
     Hash,
+    /// List the keys made at runtime (in the database file; never a secret).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create a key in the database file; prints its secret once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Endpoint scope words, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        scopes: Vec<String>,
+        /// Model patterns, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        models: Vec<String>,
+        #[arg(long)]
+        requests_per_minute: Option<u32>,
+        #[arg(long)]
+        tokens_per_minute: Option<u32>,
+        #[arg(long)]
+        cost_cap_dollars: Option<f64>,
+        /// A `sy_test_` key.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Give a key a new secret (printed once); the old one works for the grace window.
+    Rotate {
+        /// The key's id or name.
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u64,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key's id or name.
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct DbArgs {
+    /// The database file (default: the config's store.path).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    #[arg(long, default_value = "conf/switchyard.yaml")]
+    config: PathBuf,
+}
+
+fn keys_offline(db: &DbArgs, action: keys::cli::Action) -> ExitCode {
+    match keys::cli::run(db.db.as_ref(), &db.config, action) {
+        Ok(v) => {
+            print_quietly(&serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging() {
@@ -307,6 +374,37 @@ fn main() -> ExitCode {
                 println!("{}", keys::hash_line(s.trim()));
                 ExitCode::SUCCESS
             }
+            KeysCommand::List { db } => keys_offline(&db, keys::cli::Action::List),
+            KeysCommand::Create {
+                db,
+                name,
+                workspace,
+                scopes,
+                models,
+                requests_per_minute,
+                tokens_per_minute,
+                cost_cap_dollars,
+                test,
+            } => keys_offline(
+                &db,
+                keys::cli::Action::Create {
+                    name,
+                    workspace,
+                    endpoints: scopes,
+                    models,
+                    limits: config::raw::RawLimits {
+                        requests_per_minute,
+                        tokens_per_minute,
+                        cost_cap_dollars,
+                        ..Default::default()
+                    },
+                    test,
+                },
+            ),
+            KeysCommand::Rotate { key, db, grace_seconds } => {
+                keys_offline(&db, keys::cli::Action::Rotate { key, grace_seconds })
+            }
+            KeysCommand::Revoke { key, db } => keys_offline(&db, keys::cli::Action::Revoke { key }),
         },
     }
 }

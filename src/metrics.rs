@@ -33,6 +33,8 @@ pub struct Metrics {
     pub admin_refused: IntCounterVec,
     pub body_bytes_in_flight: IntGauge,
     pub billed_extras: IntCounterVec,
+    pub limits_refused: IntCounterVec,
+    pub byok_requests: IntCounterVec,
     pub store_queue_depth: IntGauge,
     pub store_dropped: IntCounterVec,
     pub store_written: IntCounterVec,
@@ -245,6 +247,19 @@ impl Metrics {
                 "Requests passing on a feature billed outside token pricing, by feature",
                 &["feature"],
             ),
+            limits_refused: counter(
+                &r,
+                "limits_refused_total",
+                "Requests refused by a limit, by code (rate_limited, concurrency_limited, cost_cap_reached, \
+                 insufficient_balance, byok_not_allowed)",
+                &["code"],
+            ),
+            byok_requests: counter(
+                &r,
+                "byok_requests_total",
+                "Requests whose chosen provider used a key the caller brought, by provider",
+                &["provider"],
+            ),
             registry: r,
         }
     }
@@ -276,7 +291,8 @@ pub fn refresh_gauges() {
     m().body_bytes_in_flight
         .set(i64::try_from(crate::proxy::body::bytes_in_flight()).unwrap_or(i64::MAX));
     if let Some(s) = STORE.get() {
-        m().store_queue_depth.set(i64::try_from(s.queue_depth()).unwrap_or(i64::MAX));
+        m().store_queue_depth
+            .set(i64::try_from(s.queue_depth()).unwrap_or(i64::MAX));
     }
 }
 

@@ -94,6 +94,18 @@ pub fn secrets(text: &str) -> Cow<'_, str> {
     replace(&SECRETS, text, SECRET)
 }
 
+/// `text` with each of `values` (secrets known by value: the provider keys a client brought) replaced
+/// by `[redacted]`.
+pub fn values<'a>(text: &'a str, values: &[&str]) -> Cow<'a, str> {
+    let mut out = Cow::Borrowed(text);
+    for v in values.iter().filter(|v| v.len() >= 4) {
+        if out.contains(*v) {
+            out = Cow::Owned(out.replace(*v, SECRET));
+        }
+    }
+    out
+}
+
 /// `text` as a client may see it: secrets redacted, and internal addresses and host names (and the
 /// given `hosts`, e.g. the provider's configured host) replaced by `[address]`.
 pub fn for_client<'a>(text: &'a str, hosts: &[&str]) -> Cow<'a, str> {

@@ -20,8 +20,8 @@ use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
 
 use crate::admin::service::AdminApp;
 use crate::config;
-use crate::downstream::{self, ClientApp};
 use crate::dns::Resolver;
+use crate::downstream::{self, ClientApp};
 use crate::providers::simulator::Simulator;
 use crate::proxy::Gateway;
 use crate::registry::Registry;

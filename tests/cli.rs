@@ -145,7 +145,11 @@ fn classify(args: &[&str], input: &str) -> (bool, Vec<serde_json::Value>, String
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (out.status.success(), lines, String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.success(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 #[test]
@@ -167,7 +171,11 @@ fn classify_benchmarks_each_prompt_or_all_in_turn() {
     assert!(ok, "{err}");
     assert_eq!(turn.len(), 1, "one line for all prompts: {turn:?}");
     let v = &turn[0];
-    assert_eq!((v["prompts"].as_u64(), v["iterations"].as_u64()), (Some(3), Some(30)), "{v}");
+    assert_eq!(
+        (v["prompts"].as_u64(), v["iterations"].as_u64()),
+        (Some(3), Some(30)),
+        "{v}"
+    );
     assert_eq!(v["tokens_min"].as_u64(), tokens.iter().min().copied(), "{v}");
     assert_eq!(v["tokens_max"].as_u64(), tokens.iter().max().copied(), "{v}");
     let us = |k: &str| v[k].as_f64().unwrap();
@@ -183,7 +191,13 @@ fn classify_benchmarks_each_prompt_or_all_in_turn() {
 fn route_explain_with_a_test_key_routes_to_the_simulated_models() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["route", "--explain", "Write a haiku about rust", "--test-key", "--config"])
+        .args([
+            "route",
+            "--explain",
+            "Write a haiku about rust",
+            "--test-key",
+            "--config",
+        ])
         .arg(root.join("conf/switchyard.yaml"))
         .output()
         .unwrap();

@@ -41,7 +41,10 @@ fn parse(resp: &str) -> (u16, Value) {
 
 fn gateway(extra: &str) -> Gateway {
     let cfg = config(extra, "  sim:\n    kind: mock\n");
-    Gateway::start(&cfg, "  - id: sim/a\n    pricing: {input: 1, output: 1}\n    context_window: 1000\n    max_output: 100\n")
+    Gateway::start(
+        &cfg,
+        "  - id: sim/a\n    pricing: {input: 1, output: 1}\n    context_window: 1000\n    max_output: 100\n",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -89,7 +92,10 @@ async fn slow_and_idle_connections_are_bounded() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let m = metrics_with(&gw, "switchyard_client_refused_total{reason=\"request_timeout\"} 1").await;
-    assert!(m.contains("switchyard_client_refused_total{reason=\"idle_timeout\"} 1"), "{m}");
+    assert!(
+        m.contains("switchyard_client_refused_total{reason=\"idle_timeout\"} 1"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,7 +105,11 @@ async fn a_request_shorter_than_the_h2_preface_is_answered_on_an_h2c_listener() 
     s.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
     let (got, _) = read_all(&mut s, Duration::from_secs(3)).await;
     let (status, body) = parse(&got);
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_endpoint")), "{got}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_endpoint")),
+        "{got}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -107,7 +117,12 @@ async fn protocol_errors_get_the_json_error_shape() {
     let gw = gateway("");
     let many: String = (0..300).map(|i| format!("X-H{i}: v\r\n")).collect();
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        ("garbage request line", b"HELLO THERE\r\n\r\n".to_vec(), 400, "malformed_request"),
+        (
+            "garbage request line",
+            b"HELLO THERE\r\n\r\n".to_vec(),
+            400,
+            "malformed_request",
+        ),
         (
             "invalid content-length",
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".to_vec(),
@@ -116,7 +131,8 @@ async fn protocol_errors_get_the_json_error_shape() {
         ),
         (
             "duplicate content-length",
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab".to_vec(),
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab"
+                .to_vec(),
             400,
             "invalid_content_length",
         ),
@@ -134,7 +150,11 @@ async fn protocol_errors_get_the_json_error_shape() {
         ),
         (
             "a 2 MB header",
-            format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(2_000_000)).into_bytes(),
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(2_000_000)
+            )
+            .into_bytes(),
             431,
             "header_too_large",
         ),
@@ -148,7 +168,10 @@ async fn protocol_errors_get_the_json_error_shape() {
         assert_eq!(st, status, "{name}: {got}");
         assert_eq!(body["error"]["code"], code, "{name}: {got}");
         assert_eq!(body["error"]["http_status"], status, "{name}");
-        assert!(got.to_ascii_lowercase().contains("content-type: application/json"), "{name}: {got}");
+        assert!(
+            got.to_ascii_lowercase().contains("content-type: application/json"),
+            "{name}: {got}"
+        );
         assert!(closed, "{name}: the connection is closed after a protocol error");
     }
 }
@@ -164,7 +187,11 @@ async fn a_stalled_small_body_gets_its_408() {
     let t = Instant::now();
     let (got, closed) = read_all(&mut s, Duration::from_secs(5)).await;
     let (status, body) = parse(&got);
-    assert_eq!((status, body["error"]["code"].as_str()), (408, Some("request_timeout")), "{got}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (408, Some("request_timeout")),
+        "{got}"
+    );
     assert!(closed);
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }
@@ -184,10 +211,18 @@ async fn the_connection_cap_holds_and_the_admin_listener_answers() {
     let _ = over.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (got, closed) = read_all(&mut over, Duration::from_secs(3)).await;
     let (status, body) = parse(&got);
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("too_many_connections")), "{got}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("too_many_connections")),
+        "{got}"
+    );
     assert!(closed);
     let admin = client().get(format!("{}/healthz", gw.admin)).send().await.unwrap();
-    assert_eq!(admin.status(), 200, "the admin listener answers while the client one is full");
+    assert_eq!(
+        admin.status(),
+        200,
+        "the admin listener answers while the client one is full"
+    );
     // One finishes its request and waits for the next: a new connection takes its place.
     let mut done = held.pop().unwrap();
     done.write_all(b"Host: x\r\n\r\n").await.unwrap();
@@ -204,5 +239,8 @@ async fn the_connection_cap_holds_and_the_admin_listener_answers() {
     let ok = client().get(format!("{}/healthz", gw.url)).send().await.unwrap();
     assert_eq!(ok.status(), 200, "a freed slot is usable again");
     let m = metrics_with(&gw, "switchyard_client_refused_total{reason=\"connection_limit\"} 1").await;
-    assert!(m.contains("switchyard_client_refused_total{reason=\"idle_evicted\"}"), "{m}");
+    assert!(
+        m.contains("switchyard_client_refused_total{reason=\"idle_evicted\"}"),
+        "{m}"
+    );
 }

@@ -114,7 +114,10 @@ async fn a_flood_of_bare_connections_neither_exhausts_files_nor_locks_clients_ou
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap();
-    assert!(open <= 3072.0 + 64.0, "{open} client connections open, over the cap of 3,072");
+    assert!(
+        open <= 3072.0 + 64.0,
+        "{open} client connections open, over the cap of 3,072"
+    );
     let out_of_files: Vec<String> = gw
         .logs
         .lock()
@@ -124,7 +127,10 @@ async fn a_flood_of_bare_connections_neither_exhausts_files_nor_locks_clients_ou
         .take(3)
         .cloned()
         .collect();
-    assert!(out_of_files.is_empty(), "the gateway ran out of files: {out_of_files:#?}");
+    assert!(
+        out_of_files.is_empty(),
+        "the gateway ran out of files: {out_of_files:#?}"
+    );
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
     eprintln!(
         "{} connections, {evicted} evicted, {open} open, in {:?}",
@@ -165,7 +171,13 @@ async fn declared_lengths_reserve_nothing_up_front() {
     let warm = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
     for _ in 0..20 {
         let body = json!({"model": "sim/a", "messages": user_msg("hi")});
-        let _ = warm.post(gw.chat_url()).bearer_auth(KEY).json(&body).send().await.unwrap();
+        let _ = warm
+            .post(gw.chat_url())
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (vm_before, rss_before) = memory_kib(gw.pid());

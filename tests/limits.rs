@@ -13,7 +13,7 @@ async fn post(gw: &Gateway) -> reqwest::Response {
     client()
         .post(gw.chat_url())
         .bearer_auth(LIMITED)
-        .json(&json!({"model": "up/a", "messages": user_msg("x")}))
+        .json(&json!({"model": "up/a", "messages": user_msg("x"), "max_tokens": 5}))
         .send()
         .await
         .unwrap()
@@ -57,7 +57,9 @@ async fn requests_per_minute_gives_429_with_retry_after_and_survives_reload() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_spend_cap_gives_402_once_reached() {
     let up = Upstream::start(|_, _| Reply::Json(200, completion("a", "ok"))).await;
-    // Each answer costs $0.0019 (see `completion`); the cap allows the first only.
+    // Each request reserves its maximum (a few prompt tokens and 5 answer tokens: about $0.00001), which
+    // fits; but the answer costs $0.0019 (see `completion`, which ignores `max_tokens`), so after the
+    // first the cap has nothing left.
     let gw = gateway(&up, "cost_cap_dollars: 0.001");
     assert_eq!(post(&gw).await.status(), 200);
     // The spend is counted when the request is logged, just after its response is written.
@@ -66,5 +68,7 @@ async fn the_spend_cap_gives_402_once_reached() {
     assert_eq!(r.status(), 402);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "cost_cap_reached");
+    assert_eq!(v["error"]["cap"]["period"], "total");
+    assert_eq!(v["error"]["cap"]["remaining_dollars"], 0.0);
     assert_eq!(up.count(), 1);
 }

@@ -39,19 +39,25 @@ fn endpoint(c: Client) -> &'static str {
 fn prompt(c: Client, model: &str, stream: bool) -> Value {
     let params = json!({"type": "object", "properties": {"to": {"type": "string"}}});
     let mut b = match c {
-        Client::Chat => json!({"model": model, "logprobs": false, "tools": [{"type": "function", "function": {"name": "send", "parameters": params}}], "messages": [
+        Client::Chat => {
+            json!({"model": model, "logprobs": false, "tools": [{"type": "function", "function": {"name": "send", "parameters": params}}], "messages": [
             {"role": "system", "content": format!("Reply to {EMAIL}.")},
             {"role": "user", "content": format!("Write to {EMAIL} please")},
             {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "send", "arguments": format!("{{\"to\":\"{EMAIL}\"}}")}}]},
-            {"role": "tool", "tool_call_id": "c1", "content": format!("sent to {EMAIL}")}]}),
-        Client::Responses => json!({"model": model, "instructions": format!("Reply to {EMAIL}."), "tools": [{"type": "function", "name": "send", "parameters": params}], "input": [
+            {"role": "tool", "tool_call_id": "c1", "content": format!("sent to {EMAIL}")}]})
+        }
+        Client::Responses => {
+            json!({"model": model, "instructions": format!("Reply to {EMAIL}."), "tools": [{"type": "function", "name": "send", "parameters": params}], "input": [
             {"role": "user", "content": format!("Write to {EMAIL} please")},
             {"type": "function_call", "call_id": "c1", "name": "send", "arguments": format!("{{\"to\":\"{EMAIL}\"}}")},
-            {"type": "function_call_output", "call_id": "c1", "output": format!("sent to {EMAIL}")}]}),
-        Client::Messages => json!({"model": model, "max_tokens": 100, "system": format!("Reply to {EMAIL}."), "tools": [{"name": "send", "input_schema": params}], "messages": [
+            {"type": "function_call_output", "call_id": "c1", "output": format!("sent to {EMAIL}")}]})
+        }
+        Client::Messages => {
+            json!({"model": model, "max_tokens": 100, "system": format!("Reply to {EMAIL}."), "tools": [{"name": "send", "input_schema": params}], "messages": [
             {"role": "user", "content": format!("Write to {EMAIL} please")},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "send", "input": {"to": EMAIL}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": format!("sent to {EMAIL}")}]}]}),
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": format!("sent to {EMAIL}")}]}]})
+        }
     };
     if stream {
         b["stream"] = json!(true);
@@ -139,7 +145,10 @@ async fn gateway(plugins: &str) -> (Upstream, Gateway) {
 const MASK_EMAILS: &str = "  firewall:\n    policies:\n      - name: pii\n        rules:\n          - {name: emails, detector: email, scope: [prompt, response], action: mask}\n";
 
 async fn post(gw: &Gateway, c: Client, body: &Value, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut r = client().post(format!("{}{}", gw.url, endpoint(c))).bearer_auth(KEY).json(body);
+    let mut r = client()
+        .post(format!("{}{}", gw.url, endpoint(c)))
+        .bearer_auth(KEY)
+        .json(body);
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
@@ -158,25 +167,42 @@ async fn masked_prompts_reach_every_provider_kind_masked_from_every_client_schem
             assert_eq!(status, 200, "{c:?} → {m}: {v}");
             let seen = &up.requests()[before];
             let body = String::from_utf8_lossy(&seen.body);
-            assert!(!body.contains(EMAIL), "{c:?} → {m}: the provider got the address: {body}");
+            assert!(
+                !body.contains(EMAIL),
+                "{c:?} → {m}: the provider got the address: {body}"
+            );
             assert!(body.contains("[EMAIL]"), "{c:?} → {m}: {body}");
             if c == Client::Chat && m.starts_with("o") {
-                assert!(body.contains("\"logprobs\":false"), "{c:?} → {m}: pass-through keeps other fields: {body}");
+                assert!(
+                    body.contains("\"logprobs\":false"),
+                    "{c:?} → {m}: pass-through keeps other fields: {body}"
+                );
             }
             let fw = v["router"]["firewall"].as_array().map_or(0, Vec::len);
-            assert!(fw > 0, "{c:?} → {m}: the router object names the firewall's actions: {v}");
-            assert!(!v.to_string().contains(EMAIL), "{c:?} → {m}: the answer is masked too: {v}");
+            assert!(
+                fw > 0,
+                "{c:?} → {m}: the router object names the firewall's actions: {v}"
+            );
+            assert!(
+                !v.to_string().contains(EMAIL),
+                "{c:?} → {m}: the answer is masked too: {v}"
+            );
         }
     }
     let m = metrics_with(&gw, "switchyard_firewall_actions_total{action=\"mask\",policy=\"pii\"}").await;
-    assert!(m.contains("switchyard_firewall_actions_total{action=\"mask\",policy=\"pii\"}"), "{m}");
+    assert!(
+        m.contains("switchyard_firewall_actions_total{action=\"mask\",policy=\"pii\"}"),
+        "{m}"
+    );
 }
 
 /// The text a streamed answer carried, in the client's schema.
 fn streamed_text(c: Client, body: &str) -> String {
     let mut out = String::new();
     for d in sse_data(body) {
-        let Ok(v) = serde_json::from_str::<Value>(&d) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(&d) else {
+            continue;
+        };
         match c {
             Client::Chat => {
                 if let Some(t) = v["choices"][0]["delta"]["content"].as_str() {
@@ -263,7 +289,11 @@ async fn the_guardrails_header_blocks_masks_and_names_itself_when_wrong() {
     let r = post(&gw, Client::Chat, &mail, &[("x-gr-guardrails", "paranoid")]).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"]["param"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("x-gr-guardrails"), "{v}");
+    assert_eq!(
+        v["error"]["param"].as_str().map(str::to_ascii_lowercase).as_deref(),
+        Some("x-gr-guardrails"),
+        "{v}"
+    );
 }
 
 const RULES: &str = "  rules:\n    rules:\n      - name: no-legal\n        priority: 100\n        when: {input_matches: \"(?i)legal advice\"}\n        then: [{reject: {status: 451, message: \"ask counsel\"}}]\n      - name: code-to-anthropic\n        priority: 50\n        when: {all: [{task: code}, {model: auto}]}\n        then: [{pin_model: an/m}, {tag: {arm: code}}]\n      - name: everyone-cheap\n        priority: 1\n        then: [{set_mode: cost}]\n";
@@ -293,7 +323,11 @@ async fn rules_fire_in_priority_order_with_their_trace() {
     assert_eq!(trace[0]["fired"], false);
     assert_eq!(trace[1]["fired"], true);
     assert!(
-        trace[1]["conditions"].as_array().unwrap().iter().any(|c| c["condition"].as_str().unwrap().contains("task")),
+        trace[1]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["condition"].as_str().unwrap().contains("task")),
         "{v}"
     );
     assert_eq!(v["router"]["tags"]["arm"], "code", "{v}");
@@ -303,10 +337,14 @@ async fn rules_fire_in_priority_order_with_their_trace() {
 async fn preview_shows_the_decision_without_an_upstream_call() {
     let plugins = format!("{MASK_EMAILS}{RULES}");
     let (up, gw) = gateway(&plugins).await;
-    let ask = format!("Fix this Rust compile error and explain it: `fn main() {{ let x: i32 = \"a\"; }}` (reply to {EMAIL})");
+    let ask =
+        format!("Fix this Rust compile error and explain it: `fn main() {{ let x: i32 = \"a\"; }}` (reply to {EMAIL})");
     for (c, body) in [
         (Client::Chat, json!({"model": "auto", "messages": user_msg(&ask)})),
-        (Client::Messages, json!({"model": "auto", "max_tokens": 50, "system": "x", "messages": user_msg(&ask)})),
+        (
+            Client::Messages,
+            json!({"model": "auto", "max_tokens": 50, "system": "x", "messages": user_msg(&ask)}),
+        ),
         (Client::Responses, json!({"model": "auto", "input": ask})),
     ] {
         let r = client()
@@ -320,10 +358,16 @@ async fn preview_shows_the_decision_without_an_upstream_call() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["model"], "an/m", "{c:?}: {v}");
         assert_eq!(v["classification"]["task"], "code", "{c:?}: {v}");
-        assert!(!v["candidates"].as_array().unwrap().is_empty() || v["chain"].as_array().is_some(), "{v}");
+        assert!(
+            !v["candidates"].as_array().unwrap().is_empty() || v["chain"].as_array().is_some(),
+            "{v}"
+        );
         assert!(!v["firewall"].as_array().unwrap().is_empty(), "{v}");
         let upstream = v["upstream_request"]["body"].to_string();
-        assert!(upstream.contains("[EMAIL]") && !upstream.contains(EMAIL), "{c:?}: {upstream}");
+        assert!(
+            upstream.contains("[EMAIL]") && !upstream.contains(EMAIL),
+            "{c:?}: {upstream}"
+        );
         assert!(v["rule_trace"].as_array().unwrap().len() >= 2, "{v}");
     }
     assert_eq!(up.count(), 0, "preview calls no upstream");
@@ -378,7 +422,10 @@ fn check_refuses_bad_policies_with_file_line_and_field() {
     assert!(text.contains("horoscope"), "{text}");
     assert!(text.contains("firewall.yaml:5: policies[0].rules[1].regex"), "{text}");
     assert!(text.contains("firewall.yaml:6: policies[0].rules[2].regex"), "{text}");
-    assert!(text.contains("switchyard.yaml:8: plugins.rules.rules[0].then"), "{text}");
+    assert!(
+        text.contains("switchyard.yaml:8: plugins.rules.rules[0].then"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -444,10 +491,16 @@ async fn a_reload_swaps_policies_under_load_without_a_failed_request() {
     }
     assert!(ok > 20, "{ok}");
     assert!(bad.is_empty(), "{bad:?}");
-    let v: Value = chat(&gw, json!({"model": "oc/m", "messages": user_msg(&format!("to {EMAIL}"))}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["router"]["firewall"][0]["action"], "warn", "the reloaded policy applies: {v}");
+    let v: Value = chat(
+        &gw,
+        json!({"model": "oc/m", "messages": user_msg(&format!("to {EMAIL}"))}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        v["router"]["firewall"][0]["action"], "warn",
+        "the reloaded policy applies: {v}"
+    );
 }

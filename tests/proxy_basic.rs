@@ -113,7 +113,10 @@ async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 200, "{name}");
-            let length = resp.headers().get("content-length").map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+            let length = resp
+                .headers()
+                .get("content-length")
+                .map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
             let chunked = resp.headers().get("transfer-encoding").is_some_and(|v| v == "chunked");
             let header = |k: &str| resp.headers()[k].to_str().unwrap().to_string();
             let cost_headers = (header("x-jt-cost-basis"), header("x-jt-cost-usd"));
@@ -121,7 +124,10 @@ async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
             let v: Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["choices"][0]["message"]["content"], "Hello!", "{name}");
             assert_eq!(v["router"]["model"], "up/a", "{name}: the rewritten answer");
-            let basis = (cost_headers.0.as_str(), cost_headers.1.parse::<f64>().is_ok_and(|c| c > 0.0));
+            let basis = (
+                cost_headers.0.as_str(),
+                cost_headers.1.parse::<f64>().is_ok_and(|c| c > 0.0),
+            );
             if late {
                 assert_eq!(length, None, "{name}: a late body cannot have had its length known");
                 assert_eq!(chunked, name == "http/1.1", "{name}");
@@ -130,7 +136,11 @@ async fn whole_answers_carry_their_length_and_late_ones_go_chunked() {
                 assert_eq!(length, Some(body.len()), "{name}: a whole answer has its exact length");
                 assert!(!chunked, "{name}");
                 assert_eq!(basis, ("actual", true), "{name}");
-                assert_eq!(cost_headers.1, v["usage"]["cost"].to_string(), "{name}: the body's cost");
+                assert_eq!(
+                    cost_headers.1,
+                    v["usage"]["cost"].to_string(),
+                    "{name}: the body's cost"
+                );
             }
         }
     }
@@ -146,11 +156,18 @@ async fn a_stream_that_arrived_whole_carries_its_length() {
         .map(|e| format!("data: {e}\n\n"))
         .collect();
     let (_up, gw) = setup(move |_, _| Reply::Text(200, "text/event-stream", sse.clone())).await;
-    let resp = chat(&gw, json!({"model": "a", "stream": true, "messages": user_msg("count")})).await;
+    let resp = chat(
+        &gw,
+        json!({"model": "a", "stream": true, "messages": user_msg("count")}),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let h = resp.headers().clone();
     let body = resp.text().await.unwrap();
-    assert_eq!(h["content-length"].to_str().unwrap().parse::<usize>().unwrap(), body.len());
+    assert_eq!(
+        h["content-length"].to_str().unwrap().parse::<usize>().unwrap(),
+        body.len()
+    );
     assert!(h.get("transfer-encoding").is_none());
     assert_eq!(h["content-type"], "text/event-stream");
     let data = sse_data(&body);
@@ -173,7 +190,11 @@ async fn streaming_is_forwarded_event_by_event_with_router_last() {
     .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    assert_eq!(resp.headers()["transfer-encoding"], "chunked", "a stream in progress has no length");
+    assert_eq!(
+        resp.headers()["transfer-encoding"],
+        "chunked",
+        "a stream in progress has no length"
+    );
     assert_eq!(resp.headers()["x-jt-cost-basis"], "estimate");
     let mut first_at = None;
     let mut body = String::new();

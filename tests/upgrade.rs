@@ -124,7 +124,11 @@ async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
             // Both processes write the request log of one database.
             + &format!("store:\n  path: {}\n", sock_dir.path().join("state.db").display());
         std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
-        std::fs::write(dir.path().join("models.yaml"), format!("models:\n{}", model("up/a", "a", &[]))).unwrap();
+        std::fs::write(
+            dir.path().join("models.yaml"),
+            format!("models:\n{}", model("up/a", "a", &[])),
+        )
+        .unwrap();
         dir
     };
     let (port, admin) = (free_port(), free_port());
@@ -179,7 +183,12 @@ async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
         failed.extend(f);
     }
     assert!(ok > 100, "{ok} requests went through");
-    assert!(failed.is_empty(), "{} of {} failed: {failed:?}", failed.len(), ok as usize + failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        ok as usize + failed.len()
+    );
     new.wait_log(5, |l| l.contains("\"target\":\"access\""));
     // Every answered request has its row, whichever process answered it: the old one flushed its
     // queue before it exited, and the export waits for the new one's.
@@ -189,5 +198,9 @@ async fn keep_alive_clients_move_to_the_new_process_without_a_failure() {
         .json()
         .await
         .unwrap();
-    assert_eq!(rows["data"].as_array().unwrap().len(), ok as usize, "rows for the {ok} answered requests");
+    assert_eq!(
+        rows["data"].as_array().unwrap().len(),
+        ok as usize,
+        "rows for the {ok} answered requests"
+    );
 }

@@ -289,7 +289,10 @@ async fn a_lone_streams_first_event_error_is_a_json_error() {
     .await;
     let r = chat(&gw, json!({"model": "up/a", "stream": true, "messages": user_msg("x")})).await;
     assert_eq!(r.status(), 502, "nothing was sent yet, so the error has its own status");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "upstream_stream_error", "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("overloaded"), "{v}");
@@ -325,7 +328,10 @@ async fn only_streams_teach_the_generation_speed() {
         .await
         .unwrap();
     let tps = &h["data"][0]["tokens_per_second"];
-    assert!(tps.is_null() || tps.as_f64() == Some(0.0), "whole answers have no pace: {h}");
+    assert!(
+        tps.is_null() || tps.as_f64() == Some(0.0),
+        "whole answers have no pace: {h}"
+    );
     let r = chat(&gw, json!({"model": "up/a", "stream": true, "messages": user_msg("x")})).await;
     r.text().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;

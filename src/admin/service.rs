@@ -13,6 +13,7 @@ use pingora::protocols::http::ServerSession;
 use serde_json::json;
 
 use super::guard::{self, Refusal, ReloadGate};
+use super::keys;
 use crate::endpoints::{self, Handler, Listener};
 use crate::metrics::{m, refresh_gauges};
 use crate::reload::Reloader;
@@ -36,6 +37,24 @@ impl AdminApp {
             store,
             router,
         }
+    }
+}
+
+impl AdminApp {
+    /// The key admin API: every call, reads included, needs the admin token (a list names every
+    /// key and workspace).
+    async fn keys(&self, session: &mut ServerSession, method: &http::Method, path: &str) -> Response<Vec<u8>> {
+        let snap = self.reloader.state.load_full();
+        let head: &http::request::Parts = session.req_header();
+        let with_token = guard::check_token(head, snap.server.admin_token.as_ref());
+        if let Err(r) = guard::check_origin(head, with_token.is_ok()) {
+            return refused(r);
+        }
+        if let Err(r) = with_token {
+            return refused(r);
+        }
+        let (status, body) = keys::serve(session, method, path, &snap, self.store.as_ref()).await;
+        json_reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)
     }
 }
 
@@ -72,7 +91,8 @@ fn refused(r: Refusal) -> Response<Vec<u8>> {
     }
     let mut resp = json_reply(StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN), body);
     if let Some(s) = r.retry_after {
-        resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(s));
     }
     if r.status == 401 {
         resp.headers_mut()
@@ -88,6 +108,9 @@ impl ServeHttp for AdminApp {
             session.req_header().method.clone(),
             session.req_header().uri.path().to_string(),
         );
+        if path == keys::PREFIX || path.starts_with("/admin/keys/") {
+            return self.keys(session, &method, &path).await;
+        }
         let route = match endpoints::find(Listener::Admin, &method, &path) {
             Ok(r) => r,
             Err(e) => {
@@ -164,7 +187,11 @@ impl ServeHttp for AdminApp {
                         body,
                         headers,
                     }) => {
-                        let mut r = reply(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), content_type, body);
+                        let mut r = reply(
+                            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                            content_type,
+                            body,
+                        );
                         for (k, v) in headers {
                             if let Ok(v) = http::HeaderValue::from_str(&v) {
                                 r.headers_mut().insert(k, v);

@@ -49,8 +49,8 @@ pub use switchyard_sdk::TASKS;
 
 pub const PRICE_TIERS: &[&str] = &["free", "budget", "standard", "premium", "frontier"];
 
-/// Scope words a key may carry: endpoint groups (`*` is every group), and `costly_features`, which
-/// `*` does not include (it must be named).
+/// Scope words a key may carry: endpoint groups (`*` is every group), and `costly_features` and
+/// `byok` (bring your own provider keys), which `*` does not include (they must be named).
 pub const ENDPOINT_SCOPES: &[&str] = &[
     "*",
     "inference",
@@ -60,6 +60,7 @@ pub const ENDPOINT_SCOPES: &[&str] = &[
     "wallet",
     "preferences",
     switchyard_sdk::COSTLY_FEATURES,
+    "byok",
 ];
 
 /// Load and validate the configuration at `path` (and the catalog it names); `assemble` builds the
@@ -95,10 +96,12 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
     });
     let keys = Arc::new(keys);
     let phases = if problems.is_empty() {
-        assemble.phases(&sections, &server, &keys, store.as_ref(), &dir).unwrap_or_else(|p| {
-            problems.extend(p);
-            Vec::new()
-        })
+        assemble
+            .phases(&sections, &server, &keys, store.as_ref(), &dir)
+            .unwrap_or_else(|p| {
+                problems.extend(p);
+                Vec::new()
+            })
     } else {
         Vec::new()
     };

@@ -132,7 +132,11 @@ fn expand_strings(v: &mut serde_yaml::Value, path: String) -> Result<(), (String
         serde_yaml::Value::Mapping(m) => {
             for (k, x) in m.iter_mut() {
                 let key = k.as_str().unwrap_or("?");
-                let p = if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+                let p = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
                 expand_strings(x, p)?;
             }
         }

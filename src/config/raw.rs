@@ -228,12 +228,16 @@ impl Default for RawScopes {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawLimits {
     pub requests_per_minute: Option<u32>,
+    pub catalog_requests_per_minute: Option<u32>,
     pub tokens_per_minute: Option<u32>,
+    pub concurrent_requests: Option<u32>,
     pub cost_cap_dollars: Option<f64>,
+    pub daily_cost_cap_dollars: Option<f64>,
+    pub monthly_cost_cap_dollars: Option<f64>,
 }
 
 /// `conf/models.yaml`.

@@ -235,15 +235,43 @@ impl Catalog {
     }
 }
 
-/// One configured key; the key itself is never stored, only its SHA-256.
+/// One key's secret (a YAML key, or a runtime key's current or previous secret); the key itself is
+/// never stored, only its SHA-256.
 #[derive(Debug)]
 pub struct KeyEntry {
+    /// The key's stable identity (a YAML key's name; a runtime key's `key_…` id): counters and spend
+    /// belong to it, so rotating the secret keeps them.
+    pub id: Arc<str>,
     pub name: Arc<str>,
     pub digest: [u8; 32],
+    /// A rotated-out secret works until this time (Unix ms); `None`: no end.
+    pub not_after_ms: Option<i64>,
+    /// Whether the key is a `sy_test_` key (runtime keys record it; YAML keys tell by the prefix).
+    pub source: KeySource,
+    /// When the key was last used (Unix ms, 0: never), shared by all of a key's secrets.
+    pub last_used_ms: Arc<std::sync::atomic::AtomicI64>,
     pub workspace: Arc<str>,
     pub scopes: Arc<Scopes>,
     pub limits: Arc<KeyLimits>,
     pub revoked: bool,
+}
+
+/// Where a key is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The YAML config (read-only through the admin API).
+    Config,
+    /// The store (made through the admin API or `switchyard keys create`).
+    Store,
+}
+
+impl KeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySource::Config => "config",
+            KeySource::Store => "store",
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -267,11 +295,21 @@ impl KeyStore {
     /// 8 bytes of a guess's SHA-256 match a stored one, which says nothing useful about any key; the
     /// comparison that decides is constant-time.
     pub fn find(&self, digest: &[u8; 32]) -> Option<&Arc<KeyEntry>> {
+        self.find_at(digest, i64::MIN)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &Arc<KeyEntry>> {
+        self.buckets.values().flatten()
+    }
+
+    /// Like [`KeyStore::find`], leaving out a rotated-out secret whose grace window ended before `now_ms`.
+    pub fn find_at(&self, digest: &[u8; 32], now_ms: i64) -> Option<&Arc<KeyEntry>> {
         use subtle::ConstantTimeEq;
         self.buckets
             .get(&bucket_of(digest))?
             .iter()
-            .find(|e| bool::from(e.digest.ct_eq(digest)))
+            .find(|e| bool::from(e.digest.ct_eq(digest)) && e.not_after_ms.is_none_or(|t| now_ms < t))
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::Digest;
-use switchyard_sdk::{KeyLimits, Money, Scopes};
+use switchyard_sdk::{KeyLimits, Scopes};
 
 use super::raw::{RawConfig, RawKey, RawProvider};
 use super::source::{Problem, Source};
@@ -46,11 +46,26 @@ pub(crate) fn validate_server(
     ranged("server.dns_ttl_seconds", s.dns_ttl_seconds, 1, 86_400);
     ranged("server.grace_period_seconds", s.grace_period_seconds, 0, 3_600);
     ranged("server.client_body_timeout_ms", s.client_body_timeout_ms, 100, 600_000);
-    ranged("server.client_idle_timeout_ms", s.client_idle_timeout_ms, 100, 3_600_000);
-    ranged("server.client_header_timeout_ms", s.client_header_timeout_ms, 100, 600_000);
+    ranged(
+        "server.client_idle_timeout_ms",
+        s.client_idle_timeout_ms,
+        100,
+        3_600_000,
+    );
+    ranged(
+        "server.client_header_timeout_ms",
+        s.client_header_timeout_ms,
+        100,
+        600_000,
+    );
     ranged("server.max_header_bytes", s.max_header_bytes, 1024, 1 << 20);
     ranged("server.max_client_connections", s.max_client_connections, 0, 10_000_000);
-    ranged("server.max_body_bytes_in_flight", s.max_body_bytes_in_flight, 1 << 20, 1 << 40);
+    ranged(
+        "server.max_body_bytes_in_flight",
+        s.max_body_bytes_in_flight,
+        1 << 20,
+        1 << 40,
+    );
     if s.max_body_bytes_in_flight < s.max_body_bytes {
         problems.push(src.problem(
             "server.max_body_bytes_in_flight",
@@ -301,32 +316,23 @@ pub(crate) fn validate_keys(raw: &[RawKey], src: &Source, problems: &mut Vec<Pro
                 problems.push(src.problem(at("scopes.models"), format!("{m:?}: `*` may only end a pattern")));
             }
         }
-        let cost_cap = match k.limits.cost_cap_dollars {
-            None => None,
-            Some(d) => match Money::from_dollars(d) {
-                Some(m) => Some(m),
-                None => {
-                    problems.push(src.problem(
-                        at("limits.cost_cap_dollars"),
-                        "must be a non-negative amount of dollars",
-                    ));
-                    None
-                }
-            },
-        };
+        let limits = crate::keys::manage::key_limits(&k.limits).unwrap_or_else(|(field, message)| {
+            problems.push(src.problem(at(&format!("limits.{field}")), message));
+            KeyLimits::default()
+        });
         entries.push(KeyEntry {
+            id: Arc::from(k.name.as_str()),
             name: Arc::from(k.name.as_str()),
             digest,
+            not_after_ms: None,
+            source: KeySource::Config,
+            last_used_ms: Arc::default(),
             workspace: Arc::from(k.workspace.as_str()),
             scopes: Arc::new(Scopes {
                 endpoints: k.scopes.endpoints.clone(),
                 models: k.scopes.models.clone(),
             }),
-            limits: Arc::new(KeyLimits {
-                requests_per_minute: k.limits.requests_per_minute,
-                tokens_per_minute: k.limits.tokens_per_minute,
-                cost_cap,
-            }),
+            limits: Arc::new(limits),
             revoked: k.revoked,
         });
     }

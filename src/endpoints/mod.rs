@@ -208,7 +208,12 @@ pub static ROUTES: &[Route] = &[
         H::Compose(compose::Kind::Images),
     ),
     route(Method::GET, Exact("/v1/models"), E::Models, H::Local(models::list)),
-    route(Method::POST, Exact("/v1/rules/preview"), E::RulesPreview, H::Local(preview::preview)),
+    route(
+        Method::POST,
+        Exact("/v1/rules/preview"),
+        E::RulesPreview,
+        H::Local(preview::preview),
+    ),
     route(
         Method::POST,
         Exact("/v1/auto/feedback"),

@@ -45,7 +45,9 @@ pub fn model_json_live(m: &Model, router: &crate::router::RouterState, id: Optio
     let mut v = model_json(m);
     v["latency_prior_ms"] = json!(m.latency_prior_ms);
     let caller = id.map(|i| router.health.caller(&i.key_id));
-    v["performance"] = router.health.report(&m.id, &m.provider.name, m.latency_prior_ms, caller);
+    v["performance"] = router
+        .health
+        .report(&m.id, &m.provider.name, m.latency_prior_ms, caller);
     v["performance"]["expected_latency_ms"] =
         json!(crate::router::score::expected_latency_ms(m, &router.health).round());
     v
@@ -120,7 +122,11 @@ pub fn health(call: &Call) -> Result<Value, GatewayError> {
     });
     let caller = call.identity.map(|i| call.router.health.caller(&i.key_id));
     let data: Vec<Value> = models
-        .map(|m| call.router.health.report(&m.id, &m.provider.name, m.latency_prior_ms, caller))
+        .map(|m| {
+            call.router
+                .health
+                .report(&m.id, &m.provider.name, m.latency_prior_ms, caller)
+        })
         .collect();
     Ok(json!({"object": "list", "data": data}))
 }

@@ -96,10 +96,15 @@ pub fn preview(call: &Call) -> Result<Value, GatewayError> {
     };
     out["blocked"] = blocked.clone().unwrap_or(Value::Null);
     out["answered_by"] = json!(answered_by);
-    out["firewall"] = serde_json::to_value(ex.firewall.iter().map(FirewallView::from).collect::<Vec<_>>())
-        .unwrap_or_default();
+    out["firewall"] =
+        serde_json::to_value(ex.firewall.iter().map(FirewallView::from).collect::<Vec<_>>()).unwrap_or_default();
     out["rule_trace"] = trace_json(&ex.trace);
-    out["tags"] = ex.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+    out["tags"] = ex
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
     out["request_modified"] = json!(ex.request_modified());
     if let Some(req) = ex.request() {
         let h = &req.routing;

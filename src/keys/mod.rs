@@ -1,6 +1,9 @@
 //! Workspace keys: generation (`sy_live_…` / `sy_test_…` with 192 bits of randomness) and the hash
 //! line that goes into the config. Only the hash is ever stored.
 
+pub mod cli;
+pub mod manage;
+
 use crate::phases::auth::{digest, LIVE_PREFIX, TEST_PREFIX};
 
 const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

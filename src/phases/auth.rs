@@ -1,6 +1,8 @@
 //! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`, checked against stored SHA-256
-//! hashes. The key itself is never stored or logged; only the key's configured name travels on. An
-//! address that fails too often is throttled (`throttle`) before its key is looked at.
+//! hashes: the YAML keys, then the keys made at runtime (the store's in-memory map, lock-free; a
+//! rotated-out secret only inside its grace window). The key itself is never stored or logged; only
+//! the key's id and name travel on. An address that fails too often is throttled (`throttle`) before
+//! its key is looked at.
 
 use std::sync::Arc;
 
@@ -8,14 +10,16 @@ use sha2::{Digest, Sha256};
 use switchyard_sdk::{Decision, Exchange, Identity, Phase, Reject, RejectKind};
 
 use super::throttle::AuthThrottle;
-use crate::config::KeyStore;
+use crate::config::{KeyEntry, KeyStore};
 use crate::metrics::m;
+use crate::store::keys::RuntimeKeys;
 
 pub const LIVE_PREFIX: &str = "sy_live_";
 pub const TEST_PREFIX: &str = "sy_test_";
 
 pub struct Auth {
     keys: Arc<KeyStore>,
+    runtime: Option<Arc<RuntimeKeys>>,
     throttle: Arc<AuthThrottle>,
     /// Failures per address per minute before 429 (0: no throttle).
     max_failures: u32,
@@ -25,9 +29,23 @@ impl Auth {
     pub fn new(keys: Arc<KeyStore>, throttle: Arc<AuthThrottle>, max_failures: u32) -> Self {
         Auth {
             keys,
+            runtime: None,
             throttle,
             max_failures,
         }
+    }
+
+    /// Also accept the keys made at runtime.
+    pub fn with_runtime(mut self, runtime: Option<Arc<RuntimeKeys>>) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    fn find(&self, digest: &[u8; 32], now_ms: i64) -> Option<Arc<KeyEntry>> {
+        if let Some(e) = self.keys.find(digest) {
+            return Some(e.clone());
+        }
+        self.runtime.as_ref()?.find(digest, now_ms)
     }
 
     /// A failed authentication: 401, counted against the client's address.
@@ -94,7 +112,8 @@ impl Phase for Auth {
         if !test_key && !key.starts_with(LIVE_PREFIX) {
             return self.fail(ex, "invalid_api_key", "invalid API key");
         }
-        let Some(entry) = self.keys.find(&digest(key)) else {
+        let now = crate::store::now_ms();
+        let Some(entry) = self.find(&digest(key), now) else {
             return self.fail(ex, "invalid_api_key", "invalid API key");
         };
         if entry.revoked {
@@ -110,8 +129,12 @@ impl Phase for Auth {
                 ),
             ));
         }
+        // At most one write a second per key: a hot key's cache line is not written by every request.
+        if entry.last_used_ms.load(std::sync::atomic::Ordering::Relaxed) < now - 1000 {
+            entry.last_used_ms.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
         ex.identity = Some(Identity {
-            key_id: entry.name.clone(),
+            key_id: entry.id.clone(),
             key_name: entry.name.clone(),
             workspace: entry.workspace.clone(),
             test_key,
@@ -130,8 +153,12 @@ mod tests {
 
     fn store(revoked: bool, endpoints: &[&str]) -> Arc<KeyStore> {
         Arc::new(KeyStore::new(vec![KeyEntry {
+            id: "k1".into(),
             name: "k1".into(),
             digest: digest("sy_test_abc"),
+            not_after_ms: None,
+            source: crate::config::KeySource::Config,
+            last_used_ms: Arc::default(),
             workspace: "w".into(),
             scopes: Arc::new(Scopes {
                 endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
@@ -206,13 +233,19 @@ mod tests {
             code(auth.on_headers(&head(h), &mut ex))
         };
         for _ in 0..3 {
-            assert_eq!(attempt("192.0.2.9", &[("authorization", "Bearer sy_test_bad")]), "invalid_api_key");
+            assert_eq!(
+                attempt("192.0.2.9", &[("authorization", "Bearer sy_test_bad")]),
+                "invalid_api_key"
+            );
         }
         assert_eq!(
             attempt("192.0.2.9", &[("authorization", "Bearer sy_test_abc")]),
             "auth_throttled",
             "even the right key waits"
         );
-        assert_eq!(attempt("192.0.2.10", &[("authorization", "Bearer sy_test_abc")]), "continue");
+        assert_eq!(
+            attempt("192.0.2.10", &[("authorization", "Bearer sy_test_abc")]),
+            "continue"
+        );
     }
 }

@@ -12,9 +12,9 @@ use switchyard_sdk::{Money, PhaseAnswer};
 use super::ctx::Ctx;
 use super::respond;
 use crate::api::codec;
-use crate::wire::Finalizer;
 use crate::error::GatewayError;
 use crate::phases::Pipeline;
+use crate::wire::Finalizer;
 
 /// The `router` object of the original answer, marked as replayed, and no cost.
 struct Replay {

@@ -231,6 +231,8 @@ pub fn learn(ctx: &Ctx, router: &RouterState) {
             max_entries: r.session_max_entries,
             max_bytes: r.session_max_bytes,
         };
-        router.sessions.put(SessionKey::new(id, sid), &m.id, r.session_ttl, bounds);
+        router
+            .sessions
+            .put(SessionKey::new(id, sid), &m.id, r.session_ttl, bounds);
     }
 }

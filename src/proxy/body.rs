@@ -108,7 +108,12 @@ pub async fn read_whole(s: &mut Session, limits: Limits, budget: &mut BodyBudget
     }
 }
 
-async fn read_inner(s: &mut Session, limits: Limits, budget: &mut BodyBudget, replay: bool) -> Result<Bytes, GatewayError> {
+async fn read_inner(
+    s: &mut Session,
+    limits: Limits,
+    budget: &mut BodyBudget,
+    replay: bool,
+) -> Result<Bytes, GatewayError> {
     let limit = limits.max_bytes;
     let declared = declared_len(s);
     if expects_continue(s) {

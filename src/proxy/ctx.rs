@@ -57,6 +57,8 @@ pub struct RequestFacts {
     pub counted_in_flight: bool,
     /// This request's share of the request bytes the gateway holds.
     pub body_budget: super::body::BodyBudget,
+    /// Provider keys the client brought (never logged, never stored).
+    pub byok: super::byok::ProviderKeys,
 }
 
 /// What was decided about the request before it went upstream.
@@ -172,6 +174,7 @@ impl Ctx {
                 forwarded_headers: Vec::new(),
                 counted_in_flight: false,
                 body_budget: Default::default(),
+                byok: Default::default(),
             },
             decision: DecisionState::default(),
             attempts: Vec::new(),

@@ -41,7 +41,12 @@ impl Sampler {
     fn allow(&self, per_second: u32) -> bool {
         let now = self.epoch.elapsed().as_secs();
         let seen = self.second.load(Ordering::Relaxed);
-        if seen != now && self.second.compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if seen != now
+            && self
+                .second
+                .compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             self.count.store(0, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed) < per_second
@@ -50,8 +55,8 @@ impl Sampler {
 
 /// Whether this request's line is of a sampled kind, and sampled out.
 fn sampled_out(ctx: &Ctx) -> bool {
-    let auth_failure = ctx.answer.status == 401
-        || ctx.answer.error.as_ref().is_some_and(|e| e.code() == "auth_throttled");
+    let auth_failure =
+        ctx.answer.status == 401 || ctx.answer.error.as_ref().is_some_and(|e| e.code() == "auth_throttled");
     if !auth_failure || AUTH_FAILURES.allow(AUTH_FAILURE_LINES_PER_SECOND) {
         return false;
     }
@@ -141,6 +146,17 @@ pub fn record(ctx: &mut Ctx, router: &RouterState, sink: Option<&dyn LogSink>) {
     if let Some(phase) = ctx.decision.answered_by {
         metrics.phase_answers.with_label_values(&[phase]).inc();
     }
+    if let Some(code) = ctx.answer.error.as_ref().map(|e| e.code()).filter(|c| {
+        matches!(
+            *c,
+            "rate_limited" | "concurrency_limited" | "cost_cap_reached" | "insufficient_balance" | "byok_not_allowed"
+        )
+    }) {
+        metrics.limits_refused.with_label_values(&[code]).inc();
+    }
+    if ctx.ex.byok {
+        metrics.byok_requests.with_label_values(&[provider]).inc();
+    }
     let (firewall, rules) = (firewall_log(ctx), rules_log(ctx));
     let ttft_ms = ttft.map(|t| t.as_secs_f64() * 1e3);
     if ctx.snap.server.access_log && ctx.ex.endpoint != Endpoint::Health && !sampled_out(ctx) {
@@ -204,6 +220,7 @@ fn access_line(
         answered_by = ctx.decision.answered_by,
         firewall = firewall.as_deref(),
         billed_extras = billed_extras_log(ctx),
+        billing = if ctx.ex.byok { "byok" } else { "gateway" },
         rules = rules.as_deref(),
         "request"
     );

@@ -5,6 +5,7 @@
 pub mod answered;
 pub mod attempt;
 pub mod body;
+pub mod byok;
 pub mod ctx;
 pub mod failure;
 pub mod framing;
@@ -219,12 +220,18 @@ impl ProxyHttp for Gateway {
         if ctx.request.counted_in_flight {
             m().in_flight.dec();
         }
-        log::record(ctx, &self.router, self.store.as_deref().map(|s| s as &dyn crate::store::LogSink));
+        log::record(
+            ctx,
+            &self.router,
+            self.store.as_deref().map(|s| s as &dyn crate::store::LogSink),
+        );
     }
 }
 
 /// Response headers to replay to a repeat of an idempotent request.
-pub fn captured_headers<'a>(headers: impl Iterator<Item = (&'a http::HeaderName, &'a http::HeaderValue)>) -> Vec<(String, String)> {
+pub fn captured_headers<'a>(
+    headers: impl Iterator<Item = (&'a http::HeaderName, &'a http::HeaderValue)>,
+) -> Vec<(String, String)> {
     headers
         .filter(|(k, _)| idempotency::keep_header(k.as_str()))
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))

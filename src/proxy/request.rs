@@ -72,6 +72,11 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
         answered::write(s, ctx, phase, *answer).await?;
         return Ok(Flow::Answered);
     }
+    if ctx.ex.endpoint.is_inference() {
+        ctx.request.byok = super::byok::ProviderKeys::read(&s.req_header().headers, &snap);
+        super::byok::check_scope(&ctx.request.byok, &ctx.ex)?;
+        ctx.ex.byok_providers = ctx.request.byok.providers();
+    }
     let limits = body::Limits {
         max_bytes: snap.server.max_body_bytes,
         timeout: snap.server.client_body_timeout,
@@ -267,11 +272,28 @@ fn routed(s: &Session, ctx: &mut Ctx, pipeline: &Pipeline<'_>) -> Result<Verdict
         .as_ref()
         .and_then(|c| c.estimated_cost(ctx))
         .unwrap_or(chain_max);
+    let max_cost = ctx
+        .decision
+        .composer
+        .as_ref()
+        .and_then(|c| c.estimated_cost(ctx))
+        .or_else(|| {
+            let r = ctx.ex.request()?;
+            route.candidates.iter().map(|m| router::max_cost(m, r)).max()
+        })
+        .unwrap_or(estimated_cost)
+        .max(estimated_cost);
+    ctx.ex.byok = ctx.ex.byok_providers.contains(&first.provider.name);
+    if ctx.ex.byok {
+        ctx.ex.response_headers.push(("x-jt-billing", "byok".to_string()));
+    }
     ctx.ex.routed = Some(switchyard_sdk::Routed {
         model: first.id.clone(),
         provider: first.provider.name.clone(),
         candidates: route.candidates.len(),
         estimated_cost,
+        max_cost,
+        policy: route.policy.clone(),
     });
     pipeline.run(Stage::Routed, s.req_header(), &mut ctx.ex)
 }

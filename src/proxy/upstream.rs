@@ -117,7 +117,12 @@ pub fn request_header(req: &mut RequestHeader, ctx: &Ctx) -> pingora::Result<()>
     h.put_static(http::header::ACCEPT_ENCODING, "identity");
     h.put_static(http::header::USER_AGENT, USER_AGENT);
     h.put(headers::X_REQUEST_ID, ctx.request_id())?;
-    for (k, v) in translate::auth_headers(p).iter().chain(ctx.upstream.headers.iter()) {
+    // The client's own key for this provider, if it brought one, instead of the configured key.
+    let auth = match ctx.request.byok.key_for(&p.name) {
+        Some(key) => translate::auth_headers_with(p, key),
+        None => translate::auth_headers(p),
+    };
+    for (k, v) in auth.iter().chain(ctx.upstream.headers.iter()) {
         h.put_named(k, v)?;
     }
     if matches!(ctx.upstream.plan, Some(translate::Plan::PassAnthropic)) {

@@ -17,13 +17,14 @@ use crate::store::{self, Store};
 
 /// The plugins, in the order their phases run (after the core's own): limits first (a refused
 /// request costs nothing more), then the firewall (it blocks or masks what the rules, the cache and
-/// the provider will see), the rules (they steer the routing of what is left), the wallet (it
-/// reserves once the route is known), and the cache last (it keys the request as edited above).
+/// the provider will see), the rules (they steer the routing of what is left), the cost caps and the
+/// wallet (they reserve once the route is known), and the cache last (it keys the request as edited above).
 pub fn plugins() -> Vec<Arc<dyn Plugin>> {
     vec![
         Arc::new(switchyard_ratelimit::RateLimitPlugin),
         Arc::new(switchyard_firewall::FirewallPlugin),
         Arc::new(switchyard_rules::RulesPlugin),
+        Arc::new(switchyard_caps::CapsPlugin),
         Arc::new(switchyard_wallet::WalletPlugin),
         Arc::new(switchyard_cache::CachePlugin),
     ]
@@ -135,6 +136,10 @@ impl config::Assemble for Registry {
     ) -> Result<Vec<Arc<dyn Phase>>, Vec<Problem>> {
         let mut problems = Vec::new();
         let store = self.store_for(store, dir).map_err(|p| vec![p])?;
+        // A reload also takes the keys `switchyard keys` changed in the database file.
+        if let Some(Err(e)) = store.as_ref().map(|s| s.refresh_keys_blocking()) {
+            tracing::warn!(error = %e, "cannot read the stored keys; the previous ones stay");
+        }
         for s in sections {
             if !self.plugins.iter().any(|p| p.name() == s.name) {
                 problems.push(s.problem(
@@ -144,11 +149,14 @@ impl config::Assemble for Registry {
             }
         }
         let mut phases: Vec<Arc<dyn Phase>> = vec![
-            Arc::new(auth::Auth::new(
-                keys.clone(),
-                self.auth_throttle.clone(),
-                server.max_auth_failures_per_minute,
-            )),
+            Arc::new(
+                auth::Auth::new(
+                    keys.clone(),
+                    self.auth_throttle.clone(),
+                    server.max_auth_failures_per_minute,
+                )
+                .with_runtime(store.as_ref().map(|s| s.keys.clone())),
+            ),
             Arc::new(body_limit::BodyLimit {
                 max_body_bytes: server.max_body_bytes,
             }),
@@ -160,6 +168,9 @@ impl config::Assemble for Registry {
             config_dir: dir,
             kv: store.as_ref().map(|s| s.kv_handle()),
             ledger: store.as_ref().map(|s| s.ledger_handle()),
+            counters: store
+                .as_ref()
+                .map(|s| s.counters.clone() as Arc<dyn switchyard_sdk::state::counters::SpendCounters>),
         };
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = Vec::new();

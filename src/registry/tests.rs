@@ -86,7 +86,11 @@ fn a_plugins_state_survives_a_rebuild_and_an_unchanged_section_keeps_its_phase()
     assert!(!same(&b, &c), "a changed section builds a new phase");
     count(&c);
     let seen = reg.state.get_or_init("counter", || AtomicU64::new(99));
-    assert_eq!(seen.load(Ordering::SeqCst), 11, "the old phase's count carried into the new one");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        11,
+        "the old phase's count carried into the new one"
+    );
 }
 
 #[test]
@@ -96,12 +100,18 @@ fn a_bad_section_names_file_line_and_field_and_unknown_plugins_are_refused() {
     let path = d.path().join("switchyard.yaml");
     write(d.path(), "    step: lots\n");
     let e = config::load(&path, &reg).unwrap_err().to_string();
-    assert!(e.contains("switchyard.yaml:5: plugins.counter.step: invalid type"), "{e}");
+    assert!(
+        e.contains("switchyard.yaml:5: plugins.counter.step: invalid type"),
+        "{e}"
+    );
     std::fs::write(
         &path,
         "providers:\n  p: {kind: mock}\nplugins:\n  counter: {step: 1}\n  nosuch: {}\n",
     )
     .unwrap();
     let e = config::load(&path, &reg).unwrap_err().to_string();
-    assert!(e.contains("plugins.nosuch: unknown plugin \"nosuch\"; known: counter"), "{e}");
+    assert!(
+        e.contains("plugins.nosuch: unknown plugin \"nosuch\"; known: counter"),
+        "{e}"
+    );
 }

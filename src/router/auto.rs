@@ -10,9 +10,9 @@ use std::sync::Arc;
 use switchyard_sdk::ir::ChatRequest;
 
 use super::classify::{Classification, Task};
-use super::sessions::SessionKey;
 use super::score::{adjust, deciding_term, quality_for, rank, scored_json, Candidate, Scored};
-use super::{estimate_cost_for, ineligibility, permitted, Route, RouteInput};
+use super::sessions::SessionKey;
+use super::{estimate_cost_for, ineligibility, permitted_with, Route, RouteInput};
 use crate::config::routing::{Mode, Policy, Weights};
 use crate::config::{Model, ProviderKind};
 use crate::error::GatewayError;
@@ -36,11 +36,7 @@ fn mode(
     } else {
         "router_mode"
     };
-    let explicit = [
-        (named, "model"),
-        (hint, hint_param),
-        (input.header_mode, "x-jt-route"),
-    ];
+    let explicit = [(named, "model"), (hint, hint_param), (input.header_mode, "x-jt-route")];
     for (value, param) in explicit {
         if let Some(v) = value {
             return Mode::parse(v).ok_or_else(|| {
@@ -62,7 +58,10 @@ fn mode(
 /// Why the request's routing hints (a rule's `pin_provider` or `exclude_providers`) leave `m` out.
 pub fn hinted_out(m: &Model, hints: &switchyard_sdk::ir::RoutingHints) -> Option<String> {
     if hints.provider.as_deref().is_some_and(|p| p != &*m.provider.name) {
-        return Some(format!("a rule pinned provider {}", hints.provider.as_deref().unwrap_or("")));
+        return Some(format!(
+            "a rule pinned provider {}",
+            hints.provider.as_deref().unwrap_or("")
+        ));
     }
     if hints.exclude_providers.iter().any(|x| **x == *m.provider.name) {
         return Some(format!("a rule excluded provider {}", m.provider.name));
@@ -190,7 +189,7 @@ pub fn rank_models<'a>(
             Some("excluded by the workspace's preferences".into())
         } else if let Some(why) = hinted_out(m, &req.routing) {
             Some(why)
-        } else if let Err(e) = permitted(m, id, &m.id) {
+        } else if let Err(e) = permitted_with(m, id, &m.id, &ex.byok_providers) {
             Some(e.to_string())
         } else if let Some(w) = ineligibility(m, req, input.schema) {
             Some(w)
@@ -251,6 +250,12 @@ pub fn rank_models<'a>(
     let weights = adjust(routing.weights(mode), f64::from(class.strong), mode);
     let preferred = prefs.map(|p| p.preferred_providers.as_slice()).unwrap_or(&[]);
     let mut ranked: Vec<Scored> = rank(&cands, task.as_str(), weights, health, preferred);
+    if !ex.byok_providers.is_empty() {
+        // Between equal scores, a provider whose key the caller brought goes first (stable: the
+        // cheaper-then-id order stays within each group).
+        let byok = |s: &Scored| ex.byok_providers.contains(&s.model.provider.name);
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(byok(b).cmp(&byok(a))));
+    }
     if let Some(p) = policy.filter(|p| !p.chain.is_empty()) {
         // A configured chain keeps its order; the scores only explain it.
         ranked.sort_by_key(|s| {

@@ -44,7 +44,11 @@ impl RouterState {
         if let Some(c) = self.stored_prefs.get(ws).and_then(|o| o.content_mode()) {
             return c;
         }
-        snap.routing.workspaces.get(ws).map(|p| p.content_mode).unwrap_or_default()
+        snap.routing
+            .workspaces
+            .get(ws)
+            .map(|p| p.content_mode)
+            .unwrap_or_default()
     }
 
     /// A workspace's preferences: the YAML's (`workspaces.<name>`), with what it stored laid over them.
@@ -110,13 +114,29 @@ pub fn estimate_cost_for(m: &Model, input_tokens: u64, max_tokens: Option<u32>) 
         .saturating_add(m.pricing.output.cost(output))
 }
 
+/// The most a request can cost on `m`: the prompt's estimate plus `max_tokens` (else the model's
+/// output cap), at its prices. What cost caps reserve.
+pub fn max_cost(m: &Model, req: &ChatRequest) -> Money {
+    let output = req.max_tokens.map_or(m.max_output, u64::from).min(m.max_output.max(1));
+    m.pricing
+        .input
+        .cost(req.estimated_input_tokens())
+        .saturating_add(m.pricing.output.cost(output))
+}
+
 /// The model `name` (id or alias) if this caller may use it.
-fn usable(snap: &Snapshot, id: Option<&Identity>, name: &str, param: &'static str) -> Result<Arc<Model>, GatewayError> {
+fn usable(
+    snap: &Snapshot,
+    id: Option<&Identity>,
+    name: &str,
+    param: &'static str,
+    byok: &[Arc<str>],
+) -> Result<Arc<Model>, GatewayError> {
     let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
         model: name.to_string(),
         param,
     })?;
-    permitted(m, id, name)?;
+    permitted_with(m, id, name, byok)?;
     Ok(m.clone())
 }
 
@@ -132,6 +152,17 @@ pub fn visible(m: &Model, id: Option<&Identity>) -> bool {
 
 /// Whether the caller may use `m` (named `name`) and its provider can serve at all.
 pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<(), GatewayError> {
+    permitted_with(m, id, name, &[])
+}
+
+/// Like [`permitted`], for a request that brought its own key for the providers in `byok`: such a
+/// provider is usable even without a configured key.
+pub fn permitted_with(
+    m: &Arc<Model>,
+    id: Option<&Identity>,
+    name: &str,
+    byok: &[Arc<str>],
+) -> Result<(), GatewayError> {
     if let Some(id) = id {
         if !(id.scopes.allows_model(&m.id) || id.scopes.allows_model(name)) {
             return Err(GatewayError::ModelNotAllowed {
@@ -144,7 +175,7 @@ pub fn permitted(m: &Arc<Model>, id: Option<&Identity>, name: &str) -> Result<()
             });
         }
     }
-    if !m.provider.available() {
+    if !m.provider.available() && !byok.contains(&m.provider.name) {
         return Err(GatewayError::ProviderUnavailable {
             provider: m.provider.name.to_string(),
             message: format!(
@@ -211,7 +242,7 @@ pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
 /// A model named by the request, then the caller's `fallback` chain, then a matching policy's chain.
 fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> {
     let (snap, ex) = (input.snap, input.ex);
-    let first = usable(snap, ex.identity.as_ref(), &req.model, "model")?;
+    let first = usable(snap, ex.identity.as_ref(), &req.model, "model", &ex.byok_providers)?;
     if let Some(reason) = auto::hinted_out(&first, &req.routing) {
         return Err(GatewayError::NoEligibleModel {
             reasons: vec![(first.id.clone(), reason)],
@@ -241,9 +272,9 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
     );
     for (name, origin) in chain {
         let m = match origin {
-            "fallback" => usable(snap, id, name, "fallback")?,
+            "fallback" => usable(snap, id, name, "fallback", &ex.byok_providers)?,
             _ => match snap.catalog.get(name) {
-                Some(m) if permitted(m, id, name).is_ok() => m.clone(),
+                Some(m) if permitted_with(m, id, name, &ex.byok_providers).is_ok() => m.clone(),
                 _ => continue,
             },
         };

@@ -15,8 +15,10 @@
 //! - `schema`: the migrations; `writer`: the thread; `log`: log rows, their insert and the export query;
 //! - `kv`, `ledger`, `prefs`, `feedback`: the other concerns.
 
+pub mod counters;
 pub mod export;
 pub mod feedback;
+pub mod keys;
 pub mod kv;
 pub mod ledger;
 pub mod log;
@@ -86,6 +88,10 @@ pub struct Store {
     pub kv: Arc<kv::SqliteKv>,
     /// Preferences as stored, per workspace (the router reads them on every request).
     pub prefs: Arc<prefs::Stored>,
+    /// Keys made at runtime, as the request path reads them.
+    pub keys: Arc<keys::RuntimeKeys>,
+    /// Spend per key, workspace and route, per day and month (checkpointed by the writer).
+    pub counters: Arc<counters::StoreCounters>,
     pub location: Location,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -112,6 +118,12 @@ pub fn open(settings: &Settings) -> Result<Arc<Store>, String> {
     schema::migrate(&mut conn)?;
     let balances = ledger::load_balances(&conn).map_err(|e| format!("reading the wallet balances: {e}"))?;
     let stored = prefs::load(&conn).map_err(|e| format!("reading the stored preferences: {e}"))?;
+    let counters =
+        Arc::new(counters::StoreCounters::load(&conn).map_err(|e| format!("reading the spend counters: {e}"))?);
+    let runtime_keys = Arc::new(keys::RuntimeKeys::default());
+    runtime_keys
+        .refresh(&conn)
+        .map_err(|e| format!("reading the stored keys: {e}"))?;
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Queue {
         depth: AtomicUsize::new(0),
@@ -120,12 +132,22 @@ pub fn open(settings: &Settings) -> Result<Arc<Store>, String> {
         last_drop_warning: AtomicI64::new(0),
     });
     let balances = ledger::balances(balances);
-    let handle = writer::spawn(conn, rx, shared.clone(), balances.clone(), settings.clone())?;
+    let handle = writer::spawn(
+        conn,
+        rx,
+        shared.clone(),
+        balances.clone(),
+        runtime_keys.clone(),
+        counters.clone(),
+        settings.clone(),
+    )?;
     let sender = Sender { tx, queue: shared };
     let store = Arc::new(Store {
         ledger: Arc::new(ledger::SqliteLedger::new(sender.clone(), balances)),
         kv: Arc::new(kv::SqliteKv::new(sender.clone())),
         prefs: Arc::new(prefs::Stored::new(stored)),
+        keys: runtime_keys,
+        counters,
         sender,
         location: settings.location.clone(),
         writer: std::sync::Mutex::new(Some(handle)),
@@ -156,6 +178,14 @@ pub fn connect(location: &Location) -> Result<Connection, String> {
         .map_err(|e| format!("cannot set the busy timeout: {e}"))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|e| format!("cannot enable foreign keys: {e}"))?;
+    Ok(conn)
+}
+
+/// A connection to the database at `location` with the migrations applied, for a command that
+/// changes it offline (`switchyard keys create|rotate|revoke`).
+pub fn open_migrated(location: &Location) -> Result<Connection, String> {
+    let mut conn = connect(location)?;
+    schema::migrate(&mut conn)?;
     Ok(conn)
 }
 
@@ -326,6 +356,15 @@ impl Store {
             }
         }
         flushed
+    }
+
+    /// Rebuild the runtime keys from the table (a reload: picks up what `switchyard keys` wrote).
+    pub fn refresh_keys_blocking(&self) -> Result<(), StoreError> {
+        let keys = self.keys.clone();
+        self.sender.call_blocking(
+            move |conn| keys.refresh(conn).map_err(|e| StoreError(e.to_string())),
+            Duration::from_secs(5),
+        )
     }
 
     pub fn kv_handle(&self) -> Arc<dyn KeyValue> {

@@ -104,6 +104,34 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX feedback_workspace ON feedback(workspace, seq);
     "#,
+    // 2: keys made at runtime (hashed; a rotated-out secret with the end of its grace window), and the
+    // spend counters' checkpoints (per scope and period, e.g. `key:key_…` / `day:2026-12-06`).
+    r#"
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        workspace TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        digest BLOB NOT NULL UNIQUE,
+        previous_digest BLOB,
+        previous_not_after_ms INTEGER,
+        test INTEGER NOT NULL DEFAULT 0,
+        scopes TEXT NOT NULL,
+        limits TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        rotated_ms INTEGER,
+        revoked_ms INTEGER,
+        last_used_ms INTEGER
+    );
+
+    CREATE TABLE spend_counters (
+        scope TEXT NOT NULL,
+        period TEXT NOT NULL,
+        spent_pico INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (scope, period)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -356,3 +356,45 @@ fn retention_by_size_removes_the_oldest_rows() {
     assert!(rows.len() < 3000 && !rows.is_empty(), "{} rows", rows.len());
     assert_eq!(rows[0].id, "r2999", "the newest rows stay");
 }
+
+#[test]
+fn spend_counters_and_last_uses_survive_a_restart_of_a_file_database() {
+    use switchyard_sdk::state::counters::{Period, SpendCounters};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        location: Location::File(dir.path().join("s.db")),
+        ..Settings::memory()
+    };
+    let now = now_ms();
+    let day = Period::Day.label(now);
+    let (id, secret) = {
+        let st = open(&settings).unwrap();
+        let conn = open_migrated(&settings.location).unwrap();
+        let (k, secret) = crate::keys::manage::create(
+            &conn,
+            crate::keys::manage::CreateInput {
+                name: "app".into(),
+                workspace: "w".into(),
+                scopes: None,
+                limits: None,
+                test: false,
+            },
+            &Default::default(),
+            now,
+        )
+        .unwrap();
+        drop(conn);
+        st.refresh_keys_blocking().unwrap();
+        let entry = st.keys.find(&crate::phases::auth::digest(&secret), now).unwrap();
+        entry.last_used_ms.store(now, std::sync::atomic::Ordering::Relaxed);
+        st.counters.add("key:k", &day, Money(7));
+        st.counters.add("key:k", &day, Money(5));
+        assert!(st.close(Duration::from_secs(5)));
+        (k.id, secret)
+    };
+    let st = open(&settings).unwrap();
+    assert_eq!(st.counters.spent("key:k", &day), Money(12), "checkpointed at exit");
+    assert_eq!(st.keys.last_used(&id), now, "the last use too");
+    assert!(st.keys.find(&crate::phases::auth::digest(&secret), now).is_some());
+    st.close(Duration::from_secs(5));
+}

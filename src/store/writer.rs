@@ -61,6 +61,8 @@ impl Op {
 struct Shared {
     queue: Arc<Queue>,
     balances: Balances,
+    keys: Arc<super::keys::RuntimeKeys>,
+    counters: Arc<super::counters::StoreCounters>,
 }
 
 pub(crate) fn spawn(
@@ -68,9 +70,16 @@ pub(crate) fn spawn(
     rx: mpsc::Receiver<Op>,
     queue: Arc<Queue>,
     balances: Balances,
+    keys: Arc<super::keys::RuntimeKeys>,
+    counters: Arc<super::counters::StoreCounters>,
     settings: Settings,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    let shared = Shared { queue, balances };
+    let shared = Shared {
+        queue,
+        balances,
+        keys,
+        counters,
+    };
     std::thread::Builder::new()
         .name("switchyard-store".into())
         .spawn(move || run(conn, rx, &shared, &settings))
@@ -108,9 +117,17 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, shared: &Shared, settings: 
                     .unwrap_or_else(|e| e.into_inner())
                     .refresh(durable);
             }
+            // Keys: record last uses; take what another process (`switchyard keys`) changed.
+            shared.keys.checkpoint(&conn);
+            shared.counters.checkpoint(&conn, now_ms());
+            if let Err(e) = shared.keys.refresh(&conn) {
+                tracing::warn!(error = %e, "store: cannot read the stored keys");
+            }
             last_maintenance = Instant::now();
         }
         if stop {
+            shared.keys.checkpoint(&conn);
+            shared.counters.checkpoint(&conn, now_ms());
             break;
         }
     }

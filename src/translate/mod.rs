@@ -139,6 +139,11 @@ pub fn auth_headers(p: &Provider) -> Vec<(&'static str, String)> {
     }
 }
 
+/// The credential headers for provider `p` with `key` (a key the client brought) in place of its own.
+pub fn auth_headers_with(p: &Provider, key: &str) -> Vec<(&'static str, String)> {
+    adapter(p.kind).auth_headers(key)
+}
+
 /// Translate a complete answer for the client. `Err` says why the provider's answer is unusable
 /// (the text of a [`ProviderError::InvalidResponse`], which the proxy reports as it is).
 pub fn translate_json(plan: Plan, body: &[u8], model: &Model, fin: &mut dyn Finalizer) -> Result<Vec<u8>, String> {

@@ -144,9 +144,18 @@ impl Scopes {
 /// Per-key limits. `None` means unlimited.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyLimits {
+    /// Requests per minute to every endpoint but the catalog's.
     pub requests_per_minute: Option<u32>,
+    /// Requests per minute to the catalog endpoints (`None`: the ratelimit plugin's default).
+    pub catalog_requests_per_minute: Option<u32>,
+    /// Prompt and answer tokens per minute (the prompt's estimate is held at admission).
     pub tokens_per_minute: Option<u32>,
+    /// Requests in flight at once.
+    pub concurrent_requests: Option<u32>,
+    /// Spend caps (all time, per UTC day, per UTC month), reserved before the upstream call.
     pub cost_cap: Option<Money>,
+    pub daily_cost_cap: Option<Money>,
+    pub monthly_cost_cap: Option<Money>,
 }
 
 /// The authenticated caller. Never holds the key itself.
@@ -201,6 +210,11 @@ pub struct Routed {
     /// The pre-flight estimate for the first candidate (the most any candidate of the chain is
     /// estimated at, so a fallback to a dearer model stays covered).
     pub estimated_cost: Money,
+    /// The most the request can cost: the prompt's estimate plus `max_tokens` (else the model's
+    /// output cap) at the dearest candidate's prices. Cost caps reserve it.
+    pub max_cost: Money,
+    /// The routing policy that matched, if one did.
+    pub policy: Option<String>,
 }
 
 /// The state the phases of one request share.
@@ -232,6 +246,11 @@ pub struct Exchange {
     pub tags: Vec<(String, String)>,
     /// The route chosen, once it is (see [`crate::Phase::on_routed`]).
     pub routed: Option<Routed>,
+    /// The providers this request brought its own key for (`X-OpenAI-Key` & co.; names only, never
+    /// the keys): the router prefers them when candidates are otherwise equal.
+    pub byok_providers: Vec<Arc<str>>,
+    /// The chosen provider's key is the caller's own: the request is billed as `byok`.
+    pub byok: bool,
     /// Per-request state of phases, keyed by phase name (e.g. what the request stage decided that the
     /// answer stage needs).
     phase_data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
@@ -270,6 +289,8 @@ impl Exchange {
             response_headers: Vec::new(),
             tags: Vec::new(),
             routed: None,
+            byok_providers: Vec::new(),
+            byok: false,
             phase_data: Vec::new(),
         }
     }

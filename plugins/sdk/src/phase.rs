@@ -137,6 +137,9 @@ pub struct Reject {
     pub param: Option<String>,
     /// Response headers that go with the refusal (e.g. `x-ratelimit-*`).
     pub headers: Vec<(&'static str, String)>,
+    /// Fields the error object carries besides the shape's own (e.g. `cap` on `cost_cap_reached`);
+    /// boxed, as refusals travel in `Result`s.
+    pub details: Option<Box<Vec<(&'static str, serde_json::Value)>>>,
 }
 
 /// Categories of refusal; each maps to exactly one HTTP status and error `type`.
@@ -174,7 +177,13 @@ impl Reject {
             message: message.into(),
             param: None,
             headers: Vec::new(),
+            details: None,
         }
+    }
+
+    pub fn with_detail(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.details.get_or_insert_with(Box::default).push((name, value));
+        self
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {

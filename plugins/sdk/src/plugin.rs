@@ -65,6 +65,9 @@ pub struct BuildEnv<'a> {
     pub kv: Option<Arc<dyn KeyValue>>,
     /// The store's money ledger (`None`: the store is off).
     pub ledger: Option<Arc<dyn Ledger>>,
+    /// The spend counters, checkpointed to the store (`None`: the store is off; a plugin keeps its own
+    /// in memory).
+    pub counters: Option<Arc<dyn crate::state::counters::SpendCounters>>,
 }
 
 impl<'a> BuildEnv<'a> {
@@ -75,6 +78,7 @@ impl<'a> BuildEnv<'a> {
             config_dir,
             kv: None,
             ledger: None,
+            counters: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::money::Money;
 
+pub mod counters;
 pub mod reserve;
 
 /// A store operation that completes later (on the store's own thread); the core awaits it.

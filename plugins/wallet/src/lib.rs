@@ -1,11 +1,13 @@
 //! Prepaid wallets: the workspaces named in `plugins.wallet.workspaces` pay for inference from a
 //! balance kept in the store's ledger (topped up by the signed webhook, `POST /v1/webhooks/polar`).
-//! Once the route is chosen, the request's estimated cost is reserved against the balance (what other
-//! requests in flight hold counts as spent), and a request the balance cannot cover is refused with 402
-//! `insufficient_balance`, saying the balance. When the request is over, the answer's actual cost is
-//! debited and the hold released in one step ([`switchyard_sdk::state::reserve`]), so concurrent
-//! requests cannot overdraw by more than one answer's excess over its estimate. A failed request costs
-//! nothing; a cache hit or a replay costs nothing.
+//! Once the route is chosen, the most the request can cost (`Routed::max_cost`, as the cost caps
+//! reserve it) is reserved against the balance (what other requests in flight hold counts as spent),
+//! and a request the balance cannot cover is refused with 402 `insufficient_balance`, saying the
+//! balance. When the request is over, the answer's actual cost is debited and the hold released in one
+//! step ([`switchyard_sdk::state::reserve`]), so concurrent requests cannot overdraw (beyond an answer
+//! that costs more than its own maximum). A failed request costs
+//! nothing; a cache hit or a replay costs nothing; a request made with the caller's own provider key
+//! (`byok`) costs nothing unless `charge_byok: true`.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +24,9 @@ const NAME: &str = "wallet";
 struct Config {
     /// The workspaces that pay from a prepaid balance (`*`: every workspace).
     workspaces: Vec<String>,
+    /// Debit requests made with the caller's own provider key too (`byok`; default: they are free).
+    #[serde(default)]
+    charge_byok: bool,
 }
 
 /// The plugin: on when its section names at least one workspace.
@@ -35,6 +40,7 @@ pub struct Wallet {
     ledger: Arc<dyn Ledger>,
     book: Arc<Book>,
     workspaces: Vec<String>,
+    charge_byok: bool,
 }
 
 impl Wallet {
@@ -58,10 +64,10 @@ impl Phase for Wallet {
         let Some(ws) = ex.identity.as_ref().map(|i| i.workspace.clone()) else {
             return Decision::Continue;
         };
-        if !self.pays(&ws) {
+        if !self.pays(&ws) || (ex.byok && !self.charge_byok) {
             return Decision::Continue;
         }
-        let estimate = ex.routed.as_ref().map_or(Money::ZERO, |r| r.estimated_cost);
+        let estimate = ex.routed.as_ref().map_or(Money::ZERO, |r| r.max_cost);
         match self.book.reserve(&ws, estimate, || self.ledger.balance(&ws)) {
             Ok(r) => {
                 ex.put_data(NAME, Held(Mutex::new(Some(r))));
@@ -78,7 +84,7 @@ impl Phase for Wallet {
                         RejectKind::PaymentRequired,
                         "insufficient_balance",
                         format!(
-                            "workspace {ws:?} has a prepaid balance of ${}{held}; this request is estimated at ${}. \
+                            "workspace {ws:?} has a prepaid balance of ${}{held}; this request may cost up to ${}. \
                              Top up the wallet to continue (GET /v1/wallet shows the balance).",
                             signed_dollars(s.available),
                             s.needed
@@ -132,6 +138,7 @@ impl Plugin for WalletPlugin {
             ledger,
             book,
             workspaces: cfg.workspaces,
+            charge_byok: cfg.charge_byok,
         })))
     }
 }

@@ -57,6 +57,8 @@ fn exchange(id: &str, ws: &str, estimate: u64) -> Exchange {
         provider: "p".into(),
         candidates: 1,
         estimated_cost: Money(estimate),
+        max_cost: Money(estimate),
+        policy: None,
     });
     ex
 }
@@ -66,6 +68,7 @@ fn wallet(ledger: Arc<MemLedger>) -> Wallet {
         ledger,
         book: Book::new(),
         workspaces: vec!["paid".into()],
+        charge_byok: false,
     }
 }
 
@@ -136,4 +139,23 @@ fn reservations_hold_and_completion_debits_the_actual_cost() {
     );
     assert_eq!(ledger.balance("paid"), 1100);
     assert_eq!(w.book.held("paid"), Money::ZERO);
+}
+
+#[test]
+fn byok_requests_are_free_unless_configured() {
+    let ledger = Arc::new(MemLedger::default());
+    let mut w = wallet(ledger);
+    let mut ex = exchange("r1", "paid", 1000);
+    ex.byok = true;
+    assert!(
+        matches!(w.on_routed(&head(), &mut ex), switchyard_sdk::Decision::Continue),
+        "an empty wallet does not stop a request on the caller's own provider key"
+    );
+    w.charge_byok = true;
+    let mut ex = exchange("r2", "paid", 1000);
+    ex.byok = true;
+    assert!(matches!(
+        w.on_routed(&head(), &mut ex),
+        switchyard_sdk::Decision::Respond(_)
+    ));
 }

@@ -249,7 +249,12 @@ pub fn routing_field<V: FieldValue>(name: &str, value: &mut V, hints: &mut Routi
 }
 
 /// Note `param` as a field billed outside token pricing (see `BilledExtra`).
-pub fn billed(r: &mut switchyard_sdk::ir::ChatRequest, param: impl Into<String>, feature: &'static str, needs: Option<&'static str>) {
+pub fn billed(
+    r: &mut switchyard_sdk::ir::ChatRequest,
+    param: impl Into<String>,
+    feature: &'static str,
+    needs: Option<&'static str>,
+) {
     r.billed_extras.push(switchyard_sdk::ir::BilledExtra {
         param: param.into(),
         feature,

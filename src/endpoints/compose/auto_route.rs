@@ -228,7 +228,6 @@ impl Composer for RouteComposer {
     }
 }
 
-
 /// The models `auto` could have used for this request, for the price comparison (none when it could
 /// use none, e.g. a pinned model the caller's filters would not route to).
 fn compared(input: &RouteInput, req: &ChatRequest) -> Vec<Entry> {

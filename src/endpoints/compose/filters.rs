@@ -8,8 +8,8 @@ use switchyard_sdk::ir::ChatRequest;
 use switchyard_sdk::Money;
 
 use super::auto_route::SCORED_SHOWN;
-use super::report::entries;
 use super::input::{self, Object};
+use super::report::entries;
 use super::report::Entry;
 use crate::config::{Model, CAPABILITIES, PRICE_TIERS};
 use crate::error::GatewayError;

@@ -27,9 +27,9 @@ use switchyard_sdk::Money;
 use crate::config::Model;
 use crate::error::GatewayError;
 use crate::phases::{Pipeline, Stage, Verdict};
-use crate::translate::Prepared;
 use crate::proxy::ctx::Ctx;
 use crate::proxy::Gateway;
+use crate::translate::Prepared;
 
 /// Which composed endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

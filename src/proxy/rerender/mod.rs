@@ -12,12 +12,12 @@ use serde_json::value::RawValue;
 
 use super::ctx::Ctx;
 use crate::api::Schema;
-use switchyard_sdk::Exchange;
-use crate::wire::json::parse_object;
 use crate::config::Model;
 use crate::error::GatewayError;
 use crate::providers;
 use crate::translate::{self, Plan, Prepared};
+use crate::wire::json::parse_object;
+use switchyard_sdk::Exchange;
 
 /// The fields of a chat body that carry text a phase may have edited.
 const EDITABLE: &[&str] = &["messages", "system", "tools"];

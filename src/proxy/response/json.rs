@@ -12,9 +12,9 @@ use super::retry_next;
 use crate::api::codec;
 use crate::error::GatewayError;
 use crate::providers;
-use crate::translate::{self, Plan};
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
+use crate::translate::{self, Plan};
 
 pub fn translate(buf: &mut Vec<u8>, body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
     if let Some(b) = body.take() {

@@ -24,8 +24,8 @@ use super::attempt;
 use super::ctx::{Answer, Ctx, StreamState};
 use super::headers::{self, Fresh};
 use crate::error::client_status_for_upstream;
-use crate::translate;
 use crate::router::estimate_cost;
+use crate::translate;
 use crate::wire::sse::SseParser;
 
 pub use report::router_json;
@@ -133,7 +133,12 @@ pub fn client_headers(
         } => {
             error = true;
             let retryable = matches!(upstream_status, 429 | 500..=599);
-            let status = if ctx.attempts.len() > 1 && retryable {
+            let byok_refused =
+                matches!(upstream_status, 401 | 403) && ctx.request.byok.key_for(ctx.provider_name()).is_some();
+            let status = if byok_refused {
+                // The key the client brought was refused (`upstream_error::error_for`).
+                401
+            } else if ctx.attempts.len() > 1 && retryable {
                 503
             } else {
                 client_status_for_upstream(*upstream_status)

@@ -6,9 +6,9 @@ use serde_json::Value;
 use switchyard_sdk::ir::Usage;
 use switchyard_sdk::Money;
 
-use crate::wire::Finalizer;
 use crate::proxy::ctx::{AnswerState, Ctx};
 use crate::proxy::router_meta::RouterMeta;
+use crate::wire::Finalizer;
 
 /// Builds the `router` object once the usage is known, and keeps usage and cost for the log.
 pub struct Report<'a> {

@@ -8,11 +8,11 @@ use pingora::{Error, ErrorType};
 
 use super::report::Report;
 use super::retry_next;
-use crate::wire::Incomplete;
 use crate::error::GatewayError;
 use crate::metrics::m;
 use crate::proxy::attempt;
 use crate::proxy::ctx::{Ctx, StreamState};
+use crate::wire::Incomplete;
 
 pub fn translate(state: &mut StreamState, body: &mut Option<Bytes>, eos: bool, ctx: &mut Ctx) -> pingora::Result<()> {
     let StreamState { parser, translator } = state;

@@ -7,11 +7,11 @@ use bytes::Bytes;
 use crate::api::codec;
 use crate::config::Origin;
 use crate::error::{client_status_for_upstream, GatewayError};
-use crate::redact;
-use crate::translate;
 use crate::proxy::attempt;
 use crate::proxy::ctx::Ctx;
 use crate::proxy::failure::stream_error;
+use crate::redact;
+use crate::translate;
 
 /// How much of a provider's error body is kept.
 const MAX_ERROR_BODY: usize = 64 << 10;
@@ -60,6 +60,23 @@ pub fn translate(
 /// redacted); anything else keeps the provider's status class and its message, redacted.
 pub fn error_for(upstream_status: u16, said: &str, retry_after: Option<u64>, ctx: &Ctx) -> GatewayError {
     let provider = ctx.provider_name().to_string();
+    // The client's own provider keys never go back out, whatever shape they have.
+    let said = &*redact::values(said, &ctx.request.byok.values());
+    if matches!(upstream_status, 401 | 403) && ctx.request.byok.key_for(&provider).is_some() {
+        // The provider refused the key the client brought: the client's problem, in its words.
+        let header = ctx
+            .current_model()
+            .and_then(|m| crate::proxy::byok::header_name(&m.provider))
+            .unwrap_or_default();
+        return GatewayError::Rejected(switchyard_sdk::Reject::new(
+            switchyard_sdk::RejectKind::Status { status: 401 },
+            "provider_key_refused",
+            format!(
+                "provider {provider} refused the key sent in {header} ({upstream_status}): {}",
+                redact::for_client(said, &[])
+            ),
+        ));
+    }
     if matches!(upstream_status, 401 | 403) {
         // The provider refused the gateway's own key: the operator's problem. The client gets a
         // generic 502; the provider's words (which may echo the key) go to the log, redacted.

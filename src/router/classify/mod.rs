@@ -15,9 +15,9 @@ mod lang;
 mod lexicon;
 mod rules;
 mod script;
+pub mod sdk;
 mod text;
 mod token_hash;
-pub mod sdk;
 
 #[cfg(test)]
 mod tests;

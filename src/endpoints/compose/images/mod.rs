@@ -14,17 +14,17 @@ use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{ChatRequest, Message, Role, RoutingHints, Usage};
 use switchyard_sdk::Money;
 
+use crate::config::Model;
 use crate::endpoints::compose::input::{self, Object, IMAGE_FIELDS};
 use crate::endpoints::compose::report::{self, Entry};
 use crate::endpoints::compose::Composer;
-use route::{cannot_draw, route};
-use crate::config::Model;
 use crate::error::GatewayError;
 use crate::phases::Verdict;
-use crate::translate::{Plan, Prepared};
 use crate::proxy::ctx::Ctx;
 use crate::proxy::response::router_json;
 use crate::proxy::Gateway;
+use crate::translate::{Plan, Prepared};
+use route::{cannot_draw, route};
 
 pub(super) const TASK: &str = "image_generation";
 /// Most images one request may ask for (OpenAI's limit).

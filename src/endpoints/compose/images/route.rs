@@ -145,7 +145,6 @@ fn pool(
     p
 }
 
-
 pub(super) fn route(
     ctx: &Ctx,
     state: &RouterState,
@@ -322,4 +321,3 @@ fn pinned(
         ..Default::default()
     })
 }
-
