@@ -151,7 +151,7 @@ start_gateway switchyard-nolog "$OUT/gateway-nolog.yaml" "$NL_PORT" "$NL_ADMIN";
 # apply to the benchmark key's workspace rather than the demo one.
 sed -e 's/^    applies_to: {workspaces: \[demo\]}$//' "$ROOT/conf/firewall.yaml" > "$OUT/firewall.yaml"
 sed -e 's/{workspace: demo}, //' "$ROOT/conf/rules.yaml" > "$OUT/rules.yaml"
-grep -q 'demo' "$OUT/firewall.yaml" "$OUT/rules.yaml" && die "could not widen the example policies to every workspace"
+grep -qE 'workspaces: \[demo\]|\{workspace: demo\}' "$OUT/firewall.yaml" "$OUT/rules.yaml" && die "could not widen the example policies to every workspace"
 { sed -e "s#^catalog: .*#catalog: $HERE/models.yaml#" -e 's#switchyard-bench#switchyard-bench-policies#g' "$HERE/gateway.yaml"
   printf 'plugins:\n  firewall: %s\n  rules: %s\n' "$OUT/firewall.yaml" "$OUT/rules.yaml"; } > "$OUT/gateway-policies.yaml"
 start_gateway switchyard-policies "$OUT/gateway-policies.yaml" "$PO_PORT" "$PO_ADMIN"; PO_PID=$PID
