@@ -89,7 +89,8 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
     }
     let adapter = adapter(p.kind);
     adapter.check(req, model).map_err(unsupported)?;
-    let r = adapter.render(req, model).map_err(unsupported)?;
+    let mut r = adapter.render(req, model).map_err(unsupported)?;
+    tool_form_notes(req, model, &mut r.lossy);
     Ok(Prepared {
         path: format!("{}{}", p.origin.base_path(), r.path),
         headers: r.headers,
@@ -100,6 +101,40 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
         },
         lossy: r.lossy,
     })
+}
+
+/// The lossy conversions of the client's tool forms for a provider that has only functions: custom
+/// tools become functions of one string argument, namespaces flatten to `namespace__name`, and
+/// built-in tools are dropped (when the route does not reject them: see `builtin_tools_rejected`).
+fn tool_form_notes(req: &ChatRequest, model: &Model, lossy: &mut Vec<String>) {
+    let f = &req.tool_forms;
+    if f.is_empty() {
+        return;
+    }
+    for name in &f.custom {
+        lossy.push(format!(
+            "tools: custom tool {name} sent as a function with one string argument `input`; its calls come \
+             back as custom_tool_call items"
+        ));
+    }
+    if !f.namespaced.is_empty() {
+        lossy.push(
+            "tools: namespaced functions sent as namespace__name; their calls come back with name and namespace"
+                .into(),
+        );
+    }
+    for kind in dropped_builtin_tools(req) {
+        lossy.push(format!(
+            "tools: built-in tool {kind} dropped: {} does not run built-in tools",
+            model.provider.name
+        ));
+    }
+}
+
+/// The built-in tools (`web_search`, ...) of `req` that its provider will not see: no provider the
+/// gateway speaks to runs them through the formats it renders.
+pub fn dropped_builtin_tools(req: &ChatRequest) -> impl Iterator<Item = &str> {
+    req.tool_forms.builtin.iter().map(|(kind, _)| kind.as_str())
 }
 
 /// Credentials for `p`, as (name, value) pairs.

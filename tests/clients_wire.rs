@@ -1,0 +1,379 @@
+//! What coding agents send, over real sockets: Codex's `additional_tools` input items, `namespace` and
+//! `custom` (freeform) tools with their `custom_tool_call` items, built-in tools (dropped or refused by
+//! route), the WebSocket upgrade it tries first (426 so that it falls back to HTTPS at once), and
+//! refused requests counted under their real endpoint. Each provider kind gets the lossy conversion
+//! (namespaced functions flattened, custom tools as one-string functions) and the client gets its own
+//! forms back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const PATCH: &str = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Prov {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+impl Prov {
+    fn of(path: &str) -> Prov {
+        if path.ends_with("/chat/completions") {
+            Prov::OpenAi
+        } else if path.ends_with("/messages") {
+            Prov::Anthropic
+        } else {
+            Prov::Gemini
+        }
+    }
+    fn model(self) -> &'static str {
+        match self {
+            Prov::OpenAi => "oa/m",
+            Prov::Anthropic => "an/m",
+            Prov::Gemini => "ge/m",
+        }
+    }
+}
+
+/// The function names a provider request offers.
+fn offered(p: Prov, body: &Value) -> Vec<String> {
+    let names = match p {
+        Prov::OpenAi => body["tools"].as_array().map(|t| t.iter().map(|t| t["function"]["name"].clone()).collect()),
+        Prov::Anthropic => body["tools"].as_array().map(|t| t.iter().map(|t| t["name"].clone()).collect()),
+        Prov::Gemini => body["tools"][0]["functionDeclarations"]
+            .as_array()
+            .map(|t| t.iter().map(|t| t["name"].clone()).collect()),
+    };
+    names
+        .unwrap_or_else(Vec::<Value>::new)
+        .into_iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn last_is_tool_result(p: Prov, body: &Value) -> bool {
+    match p {
+        Prov::OpenAi => body["messages"].as_array().unwrap().last().unwrap()["role"] == "tool",
+        Prov::Anthropic => body["messages"].as_array().unwrap().last().unwrap()["content"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result")),
+        Prov::Gemini => body["contents"].as_array().unwrap().last().unwrap()["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.get("functionResponse").is_some()),
+    }
+}
+
+/// The provider calls both the namespaced function and the custom tool (by the names it was
+/// offered), or answers in text once it has their results.
+fn reply(path: &str, body: &Value) -> Reply {
+    let p = Prov::of(path);
+    let stream = body["stream"] == true;
+    let calls = !last_is_tool_result(p, body) && offered(p, body).iter().any(|n| n == "apply_patch");
+    let spawn_args = json!({"message": "hi"});
+    let patch_args = json!({"input": PATCH});
+    match (p, calls, stream) {
+        (Prov::OpenAi, false, _) => Reply::Json(200, completion("up", "done")),
+        (Prov::OpenAi, true, false) => Reply::Json(
+            200,
+            json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "up",
+                   "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                       "tool_calls": [
+                           {"id": "call_ns", "type": "function", "function": {"name": "collab__spawn_agent", "arguments": spawn_args.to_string()}},
+                           {"id": "call_cu", "type": "function", "function": {"name": "apply_patch", "arguments": patch_args.to_string()}}]}}],
+                   "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}),
+        ),
+        (Prov::OpenAi, true, true) => {
+            let c = |delta: Value, fin: Value| {
+                json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "up", "choices": [{"index": 0, "delta": delta, "finish_reason": fin}]}).to_string()
+            };
+            let args = patch_args.to_string();
+            let (a, b) = args.split_at(12);
+            Reply::Sse(
+                vec![
+                    c(json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_cu", "type": "function", "function": {"name": "apply_patch", "arguments": ""}}]}), Value::Null),
+                    c(json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}), Value::Null),
+                    c(json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}), Value::Null),
+                    c(json!({}), json!("tool_calls")),
+                    json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "up", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5}}).to_string(),
+                    "[DONE]".into(),
+                ],
+                Duration::from_millis(2),
+            )
+        }
+        (Prov::Anthropic, _, _) => {
+            let content = if calls {
+                json!([{"type": "tool_use", "id": "toolu_ns", "name": "collab__spawn_agent", "input": spawn_args},
+                       {"type": "tool_use", "id": "toolu_cu", "name": "apply_patch", "input": patch_args}])
+            } else {
+                json!([{"type": "text", "text": "done"}])
+            };
+            Reply::Json(
+                200,
+                json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up", "content": content,
+                       "stop_reason": if calls { "tool_use" } else { "end_turn" }, "stop_sequence": null,
+                       "usage": {"input_tokens": 10, "output_tokens": 5}}),
+            )
+        }
+        (Prov::Gemini, _, _) => {
+            let parts = if calls {
+                json!([{"functionCall": {"name": "collab__spawn_agent", "args": spawn_args}},
+                       {"functionCall": {"name": "apply_patch", "args": patch_args}}])
+            } else {
+                json!([{"text": "done"}])
+            };
+            Reply::Json(
+                200,
+                json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                       "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+                       "modelVersion": "gemini-up", "responseId": "r1"}),
+            )
+        }
+    }
+}
+
+async fn gateway(routing: &str) -> (Upstream, Gateway) {
+    let up = Upstream::start(|_, s| reply(&s.path, &s.json())).await;
+    let base = format!("http://{}", up.addr);
+    let providers = format!(
+        "  oa:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-oa\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n"
+    );
+    let entry = |id: &str| {
+        format!("  - id: {id}\n    pricing: {{input: 1, output: 2}}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat, tools, parallel_tool_calls, streaming]\n")
+    };
+    let cfg = config("", &providers) + routing;
+    let gw = Gateway::start(&cfg, &(entry("oa/m") + &entry("an/m") + &entry("ge/m")));
+    (up, gw)
+}
+
+/// Codex's tools: a namespace of functions, a freeform tool with a grammar, and a plain function
+/// declared in an `additional_tools` input item.
+fn codex_body(model: &str, input: Value) -> Value {
+    json!({
+        "model": model,
+        "instructions": "You are a coding agent.",
+        "input": input,
+        "tools": [
+            {"type": "namespace", "name": "collab", "description": "Agents", "tools": [
+                {"type": "function", "name": "spawn_agent", "description": "Spawn", "strict": false,
+                 "parameters": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}}]},
+            {"type": "custom", "name": "apply_patch", "description": "Edit files.",
+             "format": {"type": "grammar", "syntax": "lark", "definition": "start: begin_patch hunk+ end_patch"}}
+        ],
+        "store": false,
+        "stream": false,
+    })
+}
+
+fn first_input() -> Value {
+    json!([
+        {"type": "additional_tools", "role": "developer", "tools": [
+            {"type": "function", "name": "shell", "description": "Run a command",
+             "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "add a.txt"}]}
+    ])
+}
+
+async fn post(gw: &Gateway, path: &str, body: &Value, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut r = client().post(format!("{}{path}", gw.url)).bearer_auth(KEY).json(body);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.send().await.unwrap()
+}
+
+/// Per provider kind: the lossy conversion on the way up, the client's forms on the way back, and the
+/// calls and their outputs going up again in the next turn.
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_tools_round_trip_per_provider_kind() {
+    let (up, gw) = gateway("").await;
+    for prov in [Prov::OpenAi, Prov::Anthropic, Prov::Gemini] {
+        let before = up.count();
+        let r = post(
+            &gw,
+            "/v1/responses",
+            &codex_body(prov.model(), first_input()),
+            &[("x-openai-internal-codex-responses-lite", "true")],
+        )
+        .await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{prov:?}: {v}");
+        let seen = &up.requests()[before];
+        assert_eq!(Prov::of(&seen.path), prov);
+        let names = offered(prov, &seen.json());
+        for n in ["shell", "collab__spawn_agent", "apply_patch"] {
+            assert!(names.contains(&n.to_string()), "{prov:?} offered {names:?}");
+        }
+        let lossy = v["router"]["lossy"].to_string();
+        assert!(lossy.contains("custom tool apply_patch"), "{lossy}");
+        assert!(lossy.contains("namespace__name"), "{lossy}");
+        let out = v["output"].as_array().unwrap();
+        let fc = out.iter().find(|i| i["type"] == "function_call").unwrap();
+        assert_eq!((fc["name"].as_str(), fc["namespace"].as_str()), (Some("spawn_agent"), Some("collab")), "{v}");
+        assert_eq!(serde_json::from_str::<Value>(fc["arguments"].as_str().unwrap()).unwrap(), json!({"message": "hi"}));
+        let ctc = out.iter().find(|i| i["type"] == "custom_tool_call").unwrap();
+        assert_eq!((ctc["name"].as_str(), ctc["input"].as_str()), (Some("apply_patch"), Some(PATCH)), "{v}");
+
+        // The next turn carries both calls and their outputs, as Codex sends them.
+        let (ns_id, cu_id) = (fc["call_id"].as_str().unwrap(), ctc["call_id"].as_str().unwrap());
+        let mut input = first_input();
+        let items = input.as_array_mut().unwrap();
+        items.push(json!({"type": "function_call", "call_id": ns_id, "name": "spawn_agent", "namespace": "collab", "arguments": "{\"message\":\"hi\"}"}));
+        items.push(json!({"type": "custom_tool_call", "call_id": cu_id, "name": "apply_patch", "input": PATCH}));
+        items.push(json!({"type": "function_call_output", "call_id": ns_id, "output": "spawned"}));
+        items.push(json!({"type": "custom_tool_call_output", "call_id": cu_id, "output": "Done!"}));
+        let r = post(&gw, "/v1/responses", &codex_body(prov.model(), input), &[]).await;
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["output"][0]["content"][0]["text"], "done", "{prov:?}: {v}");
+        let sent = up.requests().last().unwrap().json();
+        let text = sent.to_string();
+        match prov {
+            Prov::OpenAi => {
+                let msgs = sent["messages"].as_array().unwrap();
+                let calls = &msgs.iter().find(|m| m["role"] == "assistant").unwrap()["tool_calls"];
+                assert_eq!(calls[0]["function"]["name"], "collab__spawn_agent", "{sent}");
+                assert_eq!(calls[1]["function"]["name"], "apply_patch");
+                let args: Value = serde_json::from_str(calls[1]["function"]["arguments"].as_str().unwrap()).unwrap();
+                assert_eq!(args, json!({"input": PATCH}));
+                let results: Vec<&Value> = msgs.iter().filter(|m| m["role"] == "tool").collect();
+                assert_eq!(results.len(), 2, "{sent}");
+                assert_eq!(results[1]["tool_call_id"], cu_id);
+            }
+            Prov::Anthropic => {
+                assert!(text.contains("\"name\":\"collab__spawn_agent\""), "{text}");
+                assert!(text.contains("\"tool_use_id\":\"") && text.contains("Done!"), "{text}");
+            }
+            Prov::Gemini => {
+                assert!(text.contains("\"functionResponse\""), "{text}");
+                assert!(text.contains("collab__spawn_agent"), "{text}");
+            }
+        }
+    }
+}
+
+/// A streamed custom tool call: the function's arguments are held until whole, then the client gets
+/// the custom tool call's input events and the item.
+#[tokio::test(flavor = "multi_thread")]
+async fn streamed_custom_tool_call() {
+    let (_up, gw) = gateway("").await;
+    let mut body = codex_body("oa/m", first_input());
+    body["stream"] = json!(true);
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let events: Vec<Value> = sse_data(&text).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(!types.contains(&"response.function_call_arguments.delta"), "{types:?}");
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "response.custom_tool_call_input.done")
+        .unwrap_or_else(|| panic!("{types:?}"));
+    assert_eq!(done["input"], PATCH);
+    let item = events
+        .iter()
+        .find(|e| e["type"] == "response.output_item.done")
+        .unwrap();
+    assert_eq!(item["item"]["type"], "custom_tool_call");
+    assert_eq!(item["item"]["input"], PATCH);
+    let completed = events.last().unwrap();
+    assert_eq!(completed["type"], "response.completed");
+    assert_eq!(completed["response"]["output"][0]["type"], "custom_tool_call");
+}
+
+/// Built-in tools: dropped by default (named in the header and the `router` object), refused with
+/// 400 naming the tool when the route says `reject`.
+#[tokio::test(flavor = "multi_thread")]
+async fn builtin_tools_dropped_by_default_rejected_by_route() {
+    let (up, gw) = gateway("").await;
+    let mut body = codex_body("oa/m", json!("hello"));
+    body["tools"].as_array_mut().unwrap().push(json!({"type": "web_search", "external_web_access": false}));
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers().get("x-jt-dropped-tools").and_then(|v| v.to_str().ok()),
+        Some("web_search")
+    );
+    let v: Value = r.json().await.unwrap();
+    assert!(v["router"]["lossy"].to_string().contains("built-in tool web_search dropped"), "{v}");
+    let sent = up.requests().last().unwrap().json();
+    assert!(!sent.to_string().contains("web_search"), "{sent}");
+    assert_eq!(sent["tools"].as_array().unwrap().len(), 2, "{sent}");
+
+    let routing = "routing:\n  policies:\n    - name: strict\n      match: {models: [oa/m]}\n      builtin_tools: reject\n";
+    let (up, gw) = gateway(routing).await;
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "unsupported_tool", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("web_search"), "{v}");
+    assert_eq!(up.count(), 0);
+    // Another model the policy does not match still drops.
+    body["model"] = json!("an/m");
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+}
+
+/// Codex opens the Responses API over WebSocket first; a 426 makes it fall back to HTTPS at once
+/// (codex-rs `client.rs`: `StatusCode::UPGRADE_REQUIRED` → `FallbackToHttp`). Counted and logged as
+/// `responses`.
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_upgrade_is_answered_426() {
+    let (up, gw) = gateway("").await;
+    let r = client()
+        .get(format!("{}/v1/responses", gw.url))
+        .bearer_auth(KEY)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("openai-beta", "responses_websockets=2026-02-04")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 426);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "websocket_not_supported", "{v}");
+    assert_eq!(up.count(), 0);
+    let m = metrics_with(&gw, "status=\"426\"").await;
+    assert!(
+        m.lines().any(|l| l.starts_with("switchyard_requests_total{endpoint=\"responses\"") && l.contains("status=\"426\"")),
+        "{m}"
+    );
+    gw.wait_log(5, |l| l.contains("\"access\"") && l.contains("426"));
+    let line = gw.access_lines().into_iter().find(|l| l["status"] == 426).unwrap();
+    assert_eq!(line["endpoint"], "responses", "{line}");
+}
+
+/// Refused requests are in the access log and the metrics under their real endpoint: an unknown
+/// path as `unknown`, a wrong method under the path's endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_are_logged_under_their_endpoint() {
+    let (_up, gw) = gateway("").await;
+    let r = client().post(format!("{}/v1/nope", gw.url)).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client().delete(format!("{}/v1/messages", gw.url)).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let m = metrics_with(&gw, "status=\"405\"").await;
+    assert!(
+        m.lines().any(|l| l.starts_with("switchyard_requests_total{endpoint=\"unknown\"") && l.contains("status=\"404\"")),
+        "{m}"
+    );
+    assert!(
+        m.lines().any(|l| l.starts_with("switchyard_requests_total{endpoint=\"messages\"") && l.contains("status=\"405\"")),
+        "{m}"
+    );
+    assert!(!m.contains("endpoint=\"health\""), "{m}");
+    gw.wait_log(5, |l| l.contains("\"access\"") && l.contains("405"));
+    let lines = gw.access_lines();
+    let of = |s: u64| lines.iter().find(|l| l["status"] == s).unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(of(404)["endpoint"], "unknown");
+    assert_eq!(of(405)["endpoint"], "messages");
+}
