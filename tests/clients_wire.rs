@@ -74,6 +74,9 @@ fn last_is_tool_result(p: Prov, body: &Value) -> bool {
 /// The provider calls both the namespaced function and the custom tool (by the names it was
 /// offered), or answers in text once it has their results.
 fn reply(path: &str, body: &Value) -> Reply {
+    if path.ends_with("/messages/count_tokens") {
+        return Reply::Json(200, json!({"input_tokens": 42}));
+    }
     let p = Prov::of(path);
     let stream = body["stream"] == true;
     let calls = !last_is_tool_result(p, body) && offered(p, body).iter().any(|n| n == "apply_patch");
@@ -376,4 +379,44 @@ async fn refused_requests_are_logged_under_their_endpoint() {
     let of = |s: u64| lines.iter().find(|l| l["status"] == s).unwrap_or_else(|| panic!("{lines:?}"));
     assert_eq!(of(404)["endpoint"], "unknown");
     assert_eq!(of(405)["endpoint"], "messages");
+}
+
+/// `messages.countTokens`: an Anthropic provider counts (the client's body, the provider's model
+/// name); for another provider the gateway estimates and says so in a header.
+#[tokio::test(flavor = "multi_thread")]
+async fn count_tokens_passes_to_anthropic_else_estimates() {
+    let (up, gw) = gateway("").await;
+    let body = json!({"model": "an/m", "system": "Be brief.", "messages": [{"role": "user", "content": "Hello there, how many tokens is this?"}],
+                      "tools": [{"name": "get_weather", "input_schema": {"type": "object"}}]});
+    let r = post(&gw, "/v1/messages/count_tokens", &body, &[("anthropic-version", "2023-06-01")]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-jt-token-count").is_none());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v, json!({"input_tokens": 42}));
+    let seen = up.requests().last().unwrap().clone();
+    assert_eq!(seen.path, "/v1/messages/count_tokens");
+    assert_eq!(seen.header("x-api-key"), Some("k-an"));
+    let sent = seen.json();
+    assert_eq!(sent["model"], "m");
+    assert_eq!(sent["tools"][0]["name"], "get_weather");
+    assert!(sent.get("max_tokens").is_none(), "{sent}");
+
+    let before = up.count();
+    let mut body = body;
+    body["model"] = json!("oa/m");
+    let r = post(&gw, "/v1/messages/count_tokens", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("x-jt-token-count").and_then(|v| v.to_str().ok()), Some("estimate"));
+    let v: Value = r.json().await.unwrap();
+    let n = v["input_tokens"].as_u64().unwrap();
+    assert!((10..100).contains(&n), "{v}");
+    assert_eq!(up.count(), before);
+
+    // A bad body is refused in the Messages error shape, naming the field.
+    let r = post(&gw, "/v1/messages/count_tokens", &json!({"model": "an/m"}), &[]).await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["param"], "messages", "{v}");
+    let m = metrics_with(&gw, "endpoint=\"count_tokens\"").await;
+    assert!(m.contains("endpoint=\"count_tokens\""), "{m}");
 }

@@ -18,8 +18,6 @@ pub const X_JT_COST_USD: HeaderName = HeaderName::from_static("x-jt-cost-usd");
 pub const X_JT_COST_BASIS: HeaderName = HeaderName::from_static("x-jt-cost-basis");
 /// The built-in tools removed from the request because its provider does not run them.
 pub const X_JT_DROPPED_TOOLS: HeaderName = HeaderName::from_static("x-jt-dropped-tools");
-/// `estimate`: a token count the gateway estimated rather than the provider counted.
-pub const X_JT_TOKEN_COUNT: HeaderName = HeaderName::from_static("x-jt-token-count");
 
 fn invalid(what: &str) -> Box<Error> {
     Error::explain(ErrorType::InvalidHTTPHeader, format!("invalid header {what}"))

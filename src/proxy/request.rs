@@ -147,6 +147,17 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             let verdict = compose::prepare(kind, s, ctx, gw, &bytes)?;
             proceed(s, ctx, gw, &pipeline, verdict).await
         }
+        Handler::CountTokens => {
+            let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
+            match compose::count_tokens::prepare(s, ctx, gw, &bytes)? {
+                compose::count_tokens::Count::Upstream(verdict) => proceed(s, ctx, gw, &pipeline, verdict).await,
+                compose::count_tokens::Count::Estimate(body) => {
+                    let headers = [("x-jt-token-count", "estimate".to_string())];
+                    let _ = respond::send(s, ctx, 200, "application/json", bytes::Bytes::from(body), &headers).await;
+                    Ok(Flow::Answered)
+                }
+            }
+        }
         Handler::Chat(schema) => {
             let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
             if replayed(s, ctx, gw, &bytes).await? {
