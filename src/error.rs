@@ -31,8 +31,13 @@ pub enum GatewayError {
     /// OpenAI clients take as "not here", falling back to HTTPS at once without retrying.
     #[error("WebSocket is not supported on {path}; send the request over HTTP (POST {path})")]
     WebSocketNotSupported { path: String },
-    #[error("model {model:?} is not in the catalog")]
-    UnknownModel { model: String, param: &'static str },
+    /// `closest`: the catalog names nearest to it, `, `-separated (empty: none near).
+    #[error("model {model:?} is not in the catalog{}", if closest.is_empty() { String::new() } else { format!("; the closest names are: {closest}") })]
+    UnknownModel {
+        model: String,
+        param: &'static str,
+        closest: String,
+    },
     #[error("this key may not use model {model:?}")]
     ModelNotAllowed { model: String },
     #[error("a request body of unknown length over {limit} bytes cannot be proxied; send Content-Length")]

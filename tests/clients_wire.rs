@@ -143,6 +143,10 @@ fn reply(path: &str, body: &Value) -> Reply {
 }
 
 async fn gateway(routing: &str) -> (Upstream, Gateway) {
+    gateway_with(routing, "").await
+}
+
+async fn gateway_with(routing: &str, aliases: &str) -> (Upstream, Gateway) {
     let up = Upstream::start(|_, s| reply(&s.path, &s.json())).await;
     let base = format!("http://{}", up.addr);
     let providers = format!(
@@ -152,7 +156,7 @@ async fn gateway(routing: &str) -> (Upstream, Gateway) {
         format!("  - id: {id}\n    pricing: {{input: 1, output: 2}}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat, tools, parallel_tool_calls, streaming]\n")
     };
     let cfg = config("", &providers) + routing;
-    let gw = Gateway::start(&cfg, &(entry("oa/m") + &entry("an/m") + &entry("ge/m")));
+    let gw = Gateway::start(&cfg, &(entry("oa/m") + &entry("an/m") + &entry("ge/m") + aliases));
     (up, gw)
 }
 
@@ -419,4 +423,44 @@ async fn count_tokens_passes_to_anthropic_else_estimates() {
     assert_eq!(v["error"]["param"], "messages", "{v}");
     let m = metrics_with(&gw, "endpoint=\"count_tokens\"").await;
     assert!(m.contains("endpoint=\"count_tokens\""), "{m}");
+}
+
+/// Model names as clients send them: exact catalog names first, then the `aliases` section's exact
+/// names, then the longest matching pattern; a pattern may name a model, a chain or `auto`. An
+/// unknown name's 404 lists the closest catalog names.
+#[tokio::test(flavor = "multi_thread")]
+async fn wildcard_aliases_route_client_model_names() {
+    let aliases = "aliases:\n  \"claude-opus-*\": an/m\n  \"claude-*\": [ge/m, an/m]\n  \"gpt-5*\": auto\n  gpt-5-mini: oa/m\n";
+    let (up, gw) = gateway_with("", aliases).await;
+    let messages = |model: &str| json!({"model": model, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]});
+    let cases = [
+        ("claude-opus-4-8", "an/m", "/v1/messages"),
+        ("claude-haiku-4-5", "ge/m", "/v1beta/models/m:generateContent"),
+        ("gpt-5-mini", "oa/m", "/v1/chat/completions"),
+    ];
+    for (name, id, path) in cases {
+        let r = post(&gw, "/v1/messages", &messages(name), &[]).await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{name}: {v}");
+        assert_eq!(v["router"]["model"], id, "{name}: {v}");
+        assert_eq!(v["router"]["requested_model"], name);
+        assert!(v["router"]["reason"].as_str().unwrap().contains("matched alias"), "{v}");
+        assert_eq!(up.requests().last().unwrap().path, path, "{name}");
+    }
+    // The chain after the pattern's first model is its fallback.
+    let r = post(&gw, "/v1/messages", &messages("claude-3-haiku"), &[]).await;
+    let v: Value = r.json().await.unwrap();
+    let candidates: Vec<&str> = v["router"]["attempts"].as_array().unwrap().iter().map(|a| a["model"].as_str().unwrap()).collect();
+    assert_eq!(candidates[0], "ge/m", "{v}");
+    // `gpt-5*` routes automatically, as `auto` would.
+    let r = post(&gw, "/v1/responses", &json!({"model": "gpt-5.5-codex", "input": "hi"}), &[]).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["router"]["mode"], "balanced", "{v}");
+    // An unknown name: 404 naming the closest catalog names.
+    let r = post(&gw, "/v1/messages", &messages("an/mm"), &[]).await;
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "model_not_found");
+    assert!(v["error"]["message"].as_str().unwrap().contains("closest names are: an/m"), "{v}");
 }

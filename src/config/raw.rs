@@ -237,6 +237,17 @@ pub struct RawLimits {
 #[serde(deny_unknown_fields)]
 pub struct RawCatalog {
     pub models: Vec<RawModel>,
+    /// Names clients send (exact, or patterns with `*`) → a model, a fallback chain, or `auto`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, RawAliasTarget>,
+}
+
+/// An alias's target: one name (a model id or alias, `auto`, `auto:<mode>`) or a chain of models.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAliasTarget {
+    One(String),
+    Chain(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

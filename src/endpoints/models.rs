@@ -80,6 +80,7 @@ pub fn info(call: &Call) -> Result<Value, GatewayError> {
         _ => Err(GatewayError::UnknownModel {
             model: name.to_string(),
             param: "model",
+            closest: String::new(),
         }),
     }
 }
