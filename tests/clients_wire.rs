@@ -77,6 +77,9 @@ fn reply(path: &str, body: &Value) -> Reply {
     if path.ends_with("/messages/count_tokens") {
         return Reply::Json(200, json!({"input_tokens": 42}));
     }
+    if path.ends_with("/responses") {
+        return responses_reply(body);
+    }
     let p = Prov::of(path);
     let stream = body["stream"] == true;
     let calls = !last_is_tool_result(p, body) && offered(p, body).iter().any(|n| n == "apply_patch");
@@ -142,6 +145,33 @@ fn reply(path: &str, body: &Value) -> Reply {
     }
 }
 
+/// A Responses-API provider's answer: a web search it ran, then text.
+fn responses_reply(body: &Value) -> Reply {
+    let response = |status: &str, output: Value, usage: Value| {
+        json!({"id": "resp_up1", "object": "response", "created_at": 1, "status": status, "model": "gpt-up",
+               "output": output, "usage": usage, "tools": body["tools"], "store": false})
+    };
+    let output = json!([
+        {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}},
+        {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+         "content": [{"type": "output_text", "text": "found", "annotations": []}]}]);
+    let usage = json!({"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 3,
+                       "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 13});
+    if body["stream"] != true {
+        return Reply::Json(200, response("completed", output, usage));
+    }
+    let ev = |v: Value| v.to_string();
+    Reply::Sse(
+        vec![
+            ev(json!({"type": "response.created", "sequence_number": 0, "response": response("in_progress", json!([]), Value::Null)})),
+            ev(json!({"type": "response.output_item.done", "sequence_number": 1, "output_index": 0, "item": output[0]})),
+            ev(json!({"type": "response.output_text.delta", "sequence_number": 2, "item_id": "msg_1", "output_index": 1, "content_index": 0, "delta": "found"})),
+            ev(json!({"type": "response.completed", "sequence_number": 3, "response": response("completed", output, usage)})),
+        ],
+        Duration::from_millis(2),
+    )
+}
+
 async fn gateway(routing: &str) -> (Upstream, Gateway) {
     gateway_with(routing, "").await
 }
@@ -150,13 +180,16 @@ async fn gateway_with(routing: &str, aliases: &str) -> (Upstream, Gateway) {
     let up = Upstream::start(|_, s| reply(&s.path, &s.json())).await;
     let base = format!("http://{}", up.addr);
     let providers = format!(
-        "  oa:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-oa\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n"
+        "  rs:\n    kind: openai_compatible\n    responses_api: true\n    base_url: {base}/v1\n    api_key: k-rs\n  oa:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-oa\n  an:\n    kind: anthropic\n    base_url: {base}/v1\n    api_key: k-an\n  ge:\n    kind: gemini\n    base_url: {base}/v1beta\n    api_key: k-ge\n"
     );
     let entry = |id: &str| {
         format!("  - id: {id}\n    pricing: {{input: 1, output: 2}}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat, tools, parallel_tool_calls, streaming]\n")
     };
     let cfg = config("", &providers) + routing;
-    let gw = Gateway::start(&cfg, &(entry("oa/m") + &entry("an/m") + &entry("ge/m") + aliases));
+    let gw = Gateway::start(
+        &cfg,
+        &(entry("oa/m") + &entry("an/m") + &entry("ge/m") + &entry("rs/m") + aliases),
+    );
     (up, gw)
 }
 
@@ -463,4 +496,52 @@ async fn wildcard_aliases_route_client_model_names() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "model_not_found");
     assert!(v["error"]["message"].as_str().unwrap().contains("closest names are: an/m"), "{v}");
+}
+
+/// A provider that speaks the Responses API gets the client's body with only `model` changed:
+/// built-in tools, namespaces, custom tools and fields the gateway does not know all pass; the
+/// answer keeps every item, with the catalog id, cost and `router` added.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_pass_through_keeps_the_body() {
+    let routing = "routing:\n  builtin_tools: reject\n";
+    let (up, gw) = gateway(routing).await;
+    let mut body = codex_body("rs/m", first_input());
+    body["tools"].as_array_mut().unwrap().push(json!({"type": "web_search", "search_context_size": "low"}));
+    body["a_field_from_tomorrow"] = json!({"x": [1, 2]});
+    body["fallback"] = json!(["oa/m"]);
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-jt-dropped-tools").is_none());
+    let v: Value = r.json().await.unwrap();
+    let seen = up.requests().last().unwrap().clone();
+    assert_eq!(seen.path, "/v1/responses");
+    assert_eq!(seen.header("authorization"), Some("Bearer k-rs"));
+    let mut expected = body.clone();
+    expected["model"] = json!("m");
+    expected.as_object_mut().unwrap().remove("fallback");
+    assert_eq!(seen.json(), expected);
+    assert_eq!(v["model"], "rs/m");
+    assert_eq!(v["output"][0]["type"], "web_search_call", "{v}");
+    assert_eq!(v["output"][1]["content"][0]["text"], "found");
+    assert!(v["usage"]["cost"].as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(v["router"]["model"], "rs/m");
+    assert_eq!(v["router"]["lossy"], json!([]));
+
+    body["stream"] = json!(true);
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let events: Vec<Value> = sse_data(&text).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    assert_eq!(events[0]["response"]["model"], "rs/m", "{text}");
+    assert_eq!(events[1]["item"]["type"], "web_search_call");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "response.completed");
+    assert_eq!(last["response"]["router"]["model"], "rs/m");
+    assert!(last["response"]["usage"]["cost"].as_f64().unwrap() > 0.0);
+    assert!(text.contains("event: response.completed\n") || text.contains("\"type\":\"response.completed\""));
+
+    // The same body routed to a provider without the Responses API: refused by this route's rule.
+    body["model"] = json!("oa/m");
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 400);
 }

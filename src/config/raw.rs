@@ -153,6 +153,10 @@ pub struct RawProvider {
     pub idle_timeout_ms: Option<u64>,
     /// Behaviour of a `mock` provider.
     pub simulate: Option<RawSimulate>,
+    /// The provider speaks the Responses API (`POST {base}/responses`): Responses clients' bodies
+    /// pass through. Default: true for `openai`, false for the other kinds (only `openai_compatible`
+    /// may set it).
+    pub responses_api: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

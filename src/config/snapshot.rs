@@ -139,6 +139,8 @@ pub struct Provider {
     pub headers: Vec<(String, String)>,
     pub timeouts: Timeouts,
     pub simulate: Option<RawSimulate>,
+    /// Speaks the Responses API too (`POST {base}/responses`).
+    pub responses_api: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -422,6 +424,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         api_key: Some("k".into()),
         key_required: true,
         key_env: None,
+        responses_api: false,
         headers: Vec::new(),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),

@@ -169,7 +169,6 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             header_mode_into_hints(s, &mut ctx.ex);
             let verdict = pipeline.run(Stage::Request, s.req_header(), &mut ctx.ex)?;
             if let Verdict::Continue = verdict {
-                builtin_tools_allowed(&snap, &ctx.ex)?;
                 let input = RouteInput {
                     snap: &snap,
                     ex: &ctx.ex,
@@ -178,7 +177,9 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
                     no_fallback: ctx.request.no_fallback,
                     state: &gw.router,
                 };
-                ctx.decision.route = Some(router::resolve(&input)?);
+                let route = router::resolve(&input)?;
+                builtin_tools_allowed(&snap, &ctx.ex, schema, &route)?;
+                ctx.decision.route = Some(route);
             }
             proceed(s, ctx, gw, &pipeline, verdict).await
         }
@@ -188,12 +189,25 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
     }
 }
 
-/// A request carrying built-in tools (`web_search`, ...), which no provider runs through the gateway,
-/// is refused when its route (`routing.builtin_tools`, or the matching policy's) says `reject`; by
-/// default they are dropped and named (`translate::dropped_builtin_tools`).
-fn builtin_tools_allowed(snap: &crate::config::Snapshot, ex: &switchyard_sdk::Exchange) -> Result<(), GatewayError> {
+/// A request carrying built-in tools (`web_search`, ...) routed to a provider that does not run them
+/// (anything but a Responses pass-through) is refused when its route (`routing.builtin_tools`, or
+/// the matching policy's) says `reject`; by default they are dropped and named
+/// (`translate::dropped_builtin_tools`).
+fn builtin_tools_allowed(
+    snap: &crate::config::Snapshot,
+    ex: &switchyard_sdk::Exchange,
+    schema: Schema,
+    route: &router::Route,
+) -> Result<(), GatewayError> {
     let Some(req) = ex.request() else { return Ok(()) };
-    let Some(kind) = crate::translate::dropped_builtin_tools(req).next() else {
+    let runs = route
+        .candidates
+        .first()
+        .is_some_and(|m| crate::translate::passes_responses(schema, m) && !ex.request_modified());
+    if runs {
+        return Ok(());
+    }
+    let Some(kind) = crate::translate::dropped_builtin_tools(req, None).next() else {
         return Ok(());
     };
     let id = ex.identity.as_ref();

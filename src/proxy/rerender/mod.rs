@@ -24,15 +24,29 @@ const EDITABLE: &[&str] = &["messages", "system", "tools"];
 
 /// The current attempt's request for `model`.
 pub fn prepare(ctx: &Ctx, model: &Arc<Model>) -> Result<Prepared, GatewayError> {
-    prepare_for(ctx.request.schema, &ctx.ex, &ctx.request.body, model)
+    prepare_watched(ctx.request.schema, &ctx.ex, &ctx.request.body, model, !ctx.decision.hooks.is_empty())
 }
 
 /// The request in `ex` (the client's `body` in `schema`) as `model`'s provider would receive it.
 pub fn prepare_for(schema: Schema, ex: &Exchange, body: &[u8], model: &Arc<Model>) -> Result<Prepared, GatewayError> {
+    prepare_watched(schema, ex, body, model, false)
+}
+
+/// Like [`prepare_for`]; `watched`: a phase reads the answer in canonical terms. A Responses body
+/// passes through only when no phase edited the request or watches the answer (the canonical
+/// request and answer are then the ones the phases see, so it is translated).
+fn prepare_watched(
+    schema: Schema,
+    ex: &Exchange,
+    body: &[u8],
+    model: &Arc<Model>,
+    watched: bool,
+) -> Result<Prepared, GatewayError> {
     let req = ex
         .request()
         .ok_or_else(|| GatewayError::Internal("no parsed request".into()))?;
-    let mut p = translate::prepare(schema, model, req, body)?;
+    let pass_responses = !watched && !ex.request_modified();
+    let mut p = translate::prepare_with(schema, model, req, body, pass_responses)?;
     if ex.request_modified() && matches!(p.plan, Plan::PassOpenAi | Plan::PassAnthropic) {
         let adapter = providers::adapter(model.provider.kind);
         let unsupported = |reason: String| GatewayError::Unsupported {

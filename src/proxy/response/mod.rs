@@ -172,7 +172,7 @@ pub fn client_headers(
             headers::X_JT_FALLBACK,
             if ctx.attempts.len() > 1 { "true" } else { "false" },
         );
-        let dropped: Vec<&str> = crate::translate::dropped_builtin_tools(req).collect();
+        let dropped: Vec<&str> = crate::translate::dropped_builtin_tools(req, ctx.upstream.plan).collect();
         if !dropped.is_empty() {
             h.put(headers::X_JT_DROPPED_TOOLS, &dropped.join(", "))?;
         }
