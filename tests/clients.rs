@@ -11,6 +11,12 @@
 
 mod common;
 
+/// An Anthropic stream event as Anthropic sends it, with its `event:` line (the SDKs dispatch on it);
+/// the harness writes `data: ` before the text, and a field may follow `data` within an event.
+fn named(e: &serde_json::Value) -> String {
+    format!("{e}\nevent: {}", e["type"].as_str().unwrap_or_default())
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,6 +113,12 @@ fn read_call(tools: &[String], dir: &str) -> Option<(String, Value)> {
     if has("Read") {
         return Some(("Read".into(), json!({"file_path": file})));
     }
+    // Codex's default "code mode": one freeform tool, `exec` in the `functions` namespace (flattened
+    // by the gateway for a provider without namespaces), whose input is JavaScript calling its tools.
+    if has("functions__exec") {
+        let js = format!("const r = await tools.exec_command({{cmd: \"cat {file}\"}});\ntext(r);");
+        return Some(("functions__exec".into(), json!({ "input": js })));
+    }
     if has("exec_command") {
         return Some(("exec_command".into(), json!({"cmd": format!("cat {file}")})));
     }
@@ -199,7 +211,7 @@ fn reply(path: &str, body: &Value, dir: &str) -> Reply {
             ev.push(json!({"type": "content_block_stop", "index": 0}));
             ev.push(json!({"type": "message_delta", "delta": {"stop_reason": if call.is_some() { "tool_use" } else { "end_turn" }, "stop_sequence": null}, "usage": {"output_tokens": 10}}));
             ev.push(json!({"type": "message_stop"}));
-            Reply::Sse(ev.into_iter().map(|e| e.to_string()).collect(), gap)
+            Reply::Sse(ev.iter().map(named).collect(), gap)
         }
     }
 }
@@ -224,9 +236,17 @@ async fn setup(wire: Wire) -> (Upstream, Gateway, tempfile::TempDir) {
     (up, gw, work)
 }
 
-/// Run `cmd` to its end (at most `limit`), returning exit success, stdout and stderr.
+/// Run `cmd` to its end (at most `limit`, then its whole process group is killed, so that no helper
+/// it started keeps the pipes open), returning exit success, stdout and stderr.
 fn run(mut cmd: Command, limit: Duration) -> (bool, String, String) {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let out = child.stdout.take().unwrap();
     let err = child.stderr.take().unwrap();
     let read = |mut r: Box<dyn std::io::Read + Send>| {
@@ -243,7 +263,7 @@ fn run(mut cmd: Command, limit: Duration) -> (bool, String, String) {
             break Some(s);
         }
         if start.elapsed() > limit {
-            let _ = child.kill();
+            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
             let _ = child.wait();
             break None;
         }
@@ -309,9 +329,10 @@ async fn codex(wire: Wire, tool_loop: bool) {
     clean(&mut cmd, home.path());
     cmd.current_dir(work.path())
         .env("CODEX_HOME", home.path())
-        .env("OPENAI_BASE_URL", format!("{}/v1", gw.url))
-        .env("OPENAI_API_KEY", KEY)
-        .args(["exec", prompt]);
+        // `codex exec` takes its key from CODEX_API_KEY, and the built-in OpenAI provider's base URL
+        // from the `openai_base_url` setting (OPENAI_BASE_URL is no longer read).
+        .env("CODEX_API_KEY", KEY)
+        .args(["exec", "-c", &format!("openai_base_url=\"{}/v1\"", gw.url), prompt]);
     let started = Instant::now();
     let (ok, out, err) = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(120))).await.unwrap();
     let took = started.elapsed();
