@@ -545,3 +545,28 @@ async fn responses_pass_through_keeps_the_body() {
     let r = post(&gw, "/v1/responses", &body, &[]).await;
     assert_eq!(r.status(), 400);
 }
+
+/// `auto` with built-in tools puts a model whose provider runs them (Responses pass-through) first,
+/// even when the mode alone would choose another; without them the mode decides.
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_prefers_a_provider_that_runs_builtin_tools() {
+    let up = Upstream::start(|_, s| reply(&s.path, &s.json())).await;
+    let base = format!("http://{}", up.addr);
+    let providers = format!(
+        "  rs:\n    kind: openai_compatible\n    responses_api: true\n    base_url: {base}/v1\n    api_key: k-rs\n  oa:\n    kind: openai_compatible\n    base_url: {base}/v1\n    api_key: k-oa\n"
+    );
+    let entry = |id: &str, price: f64| {
+        format!("  - id: {id}\n    pricing: {{input: {price}, output: {price}}}\n    context_window: 100000\n    max_output: 4096\n    capabilities: [chat, tools, streaming]\n    quality: {{chat: 0.8}}\n")
+    };
+    let gw = Gateway::start(&config("", &providers), &(entry("oa/cheap", 0.1) + &entry("rs/dear", 20.0)));
+    let mut body = json!({"model": "auto:cost", "input": "hello"});
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["router"]["model"], "oa/cheap", "{v}");
+    body["tools"] = json!([{"type": "web_search"}]);
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert!(r.headers().get("x-jt-dropped-tools").is_none());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["router"]["model"], "rs/dear", "{v}");
+    assert_eq!(up.requests().last().unwrap().json()["tools"][0]["type"], "web_search");
+}
