@@ -570,3 +570,42 @@ async fn auto_prefers_a_provider_that_runs_builtin_tools() {
     assert_eq!(v["router"]["model"], "rs/dear", "{v}");
     assert_eq!(up.requests().last().unwrap().json()["tools"][0]["type"], "web_search");
 }
+
+/// A phase's edit (the firewall masking an address in the prompt) reaches a Responses pass-through:
+/// the conversation is rendered again as `input` (the instructions as a system message, calls with
+/// their namespace and custom form); every other field still passes as the client sent it.
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_pass_through_carries_a_phase_edit() {
+    let plugins = "plugins:\n  firewall:\n    policies:\n      - name: pii\n        rules:\n          - {name: emails, detector: email, scope: [prompt], action: mask}\n";
+    let (up, gw) = gateway(plugins).await;
+    let mut input = first_input();
+    let items = input.as_array_mut().unwrap();
+    items.push(json!({"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": PATCH}));
+    items.push(json!({"type": "custom_tool_call_output", "call_id": "c1", "output": "Done!"}));
+    items.push(json!({"type": "function_call", "call_id": "c2", "name": "spawn_agent", "namespace": "collab", "arguments": "{}"}));
+    items.push(json!({"type": "function_call_output", "call_id": "c2", "output": "ok"}));
+    items.push(json!({"role": "user", "content": "mail ada@example.com please"}));
+    let mut body = codex_body("rs/m", input);
+    body["tools"].as_array_mut().unwrap().push(json!({"type": "web_search"}));
+    body["a_field_from_tomorrow"] = json!(1);
+    let r = post(&gw, "/v1/responses", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    let seen = up.requests().last().unwrap().clone();
+    assert_eq!(seen.path, "/v1/responses");
+    let sent = seen.json();
+    let text = sent.to_string();
+    assert!(!text.contains("ada@example.com") && text.contains("[EMAIL]"), "{text}");
+    assert_eq!(sent["tools"], body["tools"], "{sent}");
+    assert_eq!(sent["a_field_from_tomorrow"], 1);
+    assert!(sent.get("instructions").is_none(), "{sent}");
+    let items = sent["input"].as_array().unwrap();
+    assert_eq!(items[0]["type"], "additional_tools", "{sent}");
+    assert_eq!(items[0]["tools"][0]["name"], "shell");
+    assert_eq!(items[1]["role"], "system");
+    assert_eq!(items[1]["content"][0]["text"], "You are a coding agent.");
+    let ctc = items.iter().find(|i| i["type"] == "custom_tool_call").unwrap();
+    assert_eq!((ctc["name"].as_str(), ctc["input"].as_str()), (Some("apply_patch"), Some(PATCH)));
+    assert!(items.iter().any(|i| i["type"] == "custom_tool_call_output" && i["call_id"] == "c1"));
+    let fc = items.iter().find(|i| i["type"] == "function_call").unwrap();
+    assert_eq!((fc["name"].as_str(), fc["namespace"].as_str()), (Some("spawn_agent"), Some("collab")));
+}

@@ -203,7 +203,7 @@ fn builtin_tools_allowed(
     let runs = route
         .candidates
         .first()
-        .is_some_and(|m| crate::translate::passes_responses(schema, m) && !ex.request_modified());
+        .is_some_and(|m| crate::translate::passes_responses(schema, m));
     if runs {
         return Ok(());
     }

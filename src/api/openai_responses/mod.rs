@@ -57,6 +57,7 @@ impl ClientCodec for ResponsesCodec {
     }
 }
 
+pub mod input;
 mod one_pass;
 mod parse;
 mod render;
