@@ -609,3 +609,27 @@ async fn responses_pass_through_carries_a_phase_edit() {
     let fc = items.iter().find(|i| i["type"] == "function_call").unwrap();
     assert_eq!((fc["name"].as_str(), fc["namespace"].as_str()), (Some("spawn_agent"), Some("collab")));
 }
+
+/// A bad `aliases` entry is a configuration problem naming the file, line and entry.
+#[test]
+fn bad_aliases_are_refused_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config("", "  p:\n    kind: mock\n");
+    std::fs::write(dir.path().join("switchyard.yaml"), cfg).unwrap();
+    let models = format!(
+        "models:\n{}aliases:\n  \"claude-*\": nope/missing\n  \"*\": p/m\n  p/m: auto\n",
+        model("p/m", "m", &[])
+    );
+    std::fs::write(dir.path().join("models.yaml"), models).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["check", "--config"])
+        .arg(dir.path().join("switchyard.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("aliases.claude-*") && text.contains("\"nope/missing\" is not a model"), "{text}");
+    assert!(text.contains("at least one character besides `*`"), "{text}");
+    assert!(text.contains("already a model's id or alias"), "{text}");
+    assert!(text.contains("models.yaml:"), "{text}");
+}

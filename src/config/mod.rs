@@ -13,6 +13,9 @@ mod source;
 pub mod store;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
