@@ -307,6 +307,10 @@ async fn claude(wire: Wire, tool_loop: bool) {
         Wire::Anthropic => "/v1/messages",
     };
     assert!(inference.iter().all(|s| s.path == want_path), "{paths:?}");
+    // Its default model names reached the one model through the catalog's aliases.
+    let log = gw.access_lines();
+    let named: Vec<&str> = log.iter().filter_map(|l| l["requested_model"].as_str()).collect();
+    assert!(!named.is_empty() && named.iter().all(|n| n.starts_with("claude-")), "{named:?}");
     if tool_loop {
         assert!(out.contains(SECRET), "stdout: {out}\nstderr: {err}");
         let last = turn(wire, &inference.last().unwrap().json());
@@ -349,6 +353,8 @@ async fn codex(wire: Wire, tool_loop: bool) {
         Wire::Anthropic => "/v1/messages",
     };
     assert!(!seen.is_empty() && seen.iter().all(|s| s.path == want_path), "{paths:?}");
+    let named: Vec<&str> = log.iter().filter_map(|l| l["requested_model"].as_str()).collect();
+    assert!(!named.is_empty() && named.iter().all(|n| n.starts_with("gpt-")), "{named:?}");
     if tool_loop {
         assert!(out.contains(SECRET), "stdout: {out}\nstderr: {err}");
         let last = turn(wire, &seen.last().unwrap().json());
