@@ -27,8 +27,17 @@ pub enum GatewayError {
         /// The methods the path takes, `, `-separated (the `Allow` header).
         allowed: String,
     },
-    #[error("model {model:?} is not in the catalog")]
-    UnknownModel { model: String, param: &'static str },
+    /// A WebSocket upgrade (Codex tries the Responses API over WebSocket first): 426, which the
+    /// OpenAI clients take as "not here", falling back to HTTPS at once without retrying.
+    #[error("WebSocket is not supported on {path}; send the request over HTTP (POST {path})")]
+    WebSocketNotSupported { path: String },
+    /// `closest`: the catalog names nearest to it, `, `-separated (empty: none near).
+    #[error("model {model:?} is not in the catalog{}", if closest.is_empty() { String::new() } else { format!("; the closest names are: {closest}") })]
+    UnknownModel {
+        model: String,
+        param: &'static str,
+        closest: String,
+    },
     #[error("this key may not use model {model:?}")]
     ModelNotAllowed { model: String },
     #[error("a request body of unknown length over {limit} bytes cannot be proxied; send Content-Length")]
@@ -128,6 +137,7 @@ impl GatewayError {
             GatewayError::InvalidRequest { .. } => 400,
             GatewayError::UnknownEndpoint { .. } | GatewayError::UnknownModel { .. } => 404,
             GatewayError::MethodNotAllowed { .. } => 405,
+            GatewayError::WebSocketNotSupported { .. } => 426,
             GatewayError::ModelNotAllowed { .. } => 403,
             GatewayError::LengthRequired { .. } => 411,
             GatewayError::PayloadTooLarge { .. } => 413,
@@ -153,6 +163,7 @@ impl GatewayError {
             GatewayError::InvalidRequest { code, .. } => code,
             GatewayError::UnknownEndpoint { .. } => "unknown_endpoint",
             GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
+            GatewayError::WebSocketNotSupported { .. } => "websocket_not_supported",
             GatewayError::UnknownModel { .. } => "model_not_found",
             GatewayError::ModelNotAllowed { .. } => "model_not_allowed",
             GatewayError::LengthRequired { .. } => "length_required",
@@ -182,6 +193,7 @@ impl GatewayError {
             GatewayError::Rejected(r) => r.kind.error_type(),
             GatewayError::InvalidRequest { .. }
             | GatewayError::MethodNotAllowed { .. }
+            | GatewayError::WebSocketNotSupported { .. }
             | GatewayError::LengthRequired { .. }
             | GatewayError::PayloadTooLarge { .. }
             | GatewayError::BodyTimeout => "invalid_request_error",

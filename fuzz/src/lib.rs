@@ -81,6 +81,9 @@ pub fn plans() -> Vec<(Plan, &'static Arc<Model>, String)> {
         if kind == ProviderKind::Anthropic {
             out.push((Plan::PassAnthropic, m, format!("pass-anthropic <- {}", m.id)));
         }
+        if m.provider.responses_api {
+            out.push((Plan::PassResponses, m, format!("pass-responses <- {}", m.id)));
+        }
     }
     out
 }

@@ -205,7 +205,7 @@ impl ServeHttp for AdminApp {
                     }
                 }
             }
-            Handler::Chat(_) | Handler::Compose(_) | Handler::Local(_) => json_reply(
+            Handler::Chat(_) | Handler::Compose(_) | Handler::CountTokens | Handler::Local(_) => json_reply(
                 StatusCode::NOT_FOUND,
                 json!({"error": {"type": "not_found_error", "code": "unknown_endpoint", "message": format!("unknown admin endpoint {method} {path}"), "http_status": 404}}),
             ),

@@ -19,6 +19,54 @@ fn tier_from_price(output: Price) -> &'static str {
     }
 }
 
+/// The catalog's `aliases` section: every target a model of the catalog (by id or alias), `auto` or
+/// `auto:<mode>`; an exact name may not shadow a model's own name.
+pub(crate) fn validate_aliases(
+    catalog: Catalog,
+    raw: BTreeMap<String, super::raw::RawAliasTarget>,
+    src: &Source,
+    problems: &mut Vec<Problem>,
+) -> Catalog {
+    use super::raw::RawAliasTarget;
+    use super::snapshot::{AliasRule, AliasTarget};
+    let mut rules = Vec::with_capacity(raw.len());
+    for (pattern, target) in raw {
+        let at = format!("aliases.{pattern}");
+        if pattern.is_empty() || pattern.chars().all(|c| c == '*') {
+            problems.push(src.problem(&at, "a pattern needs at least one character besides `*`"));
+            continue;
+        }
+        if !pattern.contains('*') && catalog.get(&pattern).is_some() {
+            problems.push(src.problem(&at, format!("{pattern:?} is already a model's id or alias")));
+            continue;
+        }
+        let names = match target {
+            RawAliasTarget::One(t) if t == "auto" || t == "router" || t.starts_with("auto:") => {
+                rules.push(AliasRule {
+                    pattern,
+                    target: AliasTarget::Auto(t),
+                });
+                continue;
+            }
+            RawAliasTarget::One(t) => vec![t],
+            RawAliasTarget::Chain(c) => c,
+        };
+        if names.is_empty() {
+            problems.push(src.problem(&at, "an empty chain names no model"));
+            continue;
+        }
+        if let Some(bad) = names.iter().find(|n| catalog.get(n).is_none()) {
+            problems.push(src.problem(&at, format!("{bad:?} is not a model of the catalog")));
+            continue;
+        }
+        rules.push(AliasRule {
+            pattern,
+            target: AliasTarget::Models(names),
+        });
+    }
+    catalog.with_rules(rules)
+}
+
 pub(crate) fn validate_catalog(
     raw: Vec<RawModel>,
     providers: &BTreeMap<String, Arc<Provider>>,

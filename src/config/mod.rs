@@ -13,6 +13,9 @@ mod source;
 pub mod store;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -76,6 +79,7 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
     let server = validate::validate_server(&raw, &src, &dir, &mut problems);
     let providers = validate::validate_providers(&raw.providers, &src, &mut problems);
     let catalog = catalog::validate_catalog(raw_catalog.models, &providers, &cat_src, &mut problems);
+    let catalog = catalog::validate_aliases(catalog, raw_catalog.aliases, &cat_src, &mut problems);
     let keys = validate::validate_keys(&raw.keys, &src, &mut problems);
     let store = store::validate_store(&raw.store, &src, &dir, &mut problems);
     let webhooks = store::validate_webhooks(&raw.webhooks, &src, &mut problems);

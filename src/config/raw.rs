@@ -157,6 +157,10 @@ pub struct RawProvider {
     /// caching (a top-level `cache_control`), so translated conversations hit the prompt cache.
     #[serde(default)]
     pub auto_cache: bool,
+    /// The provider speaks the Responses API (`POST {base}/responses`): Responses clients' bodies
+    /// pass through. Default: true for `openai`, false for the other kinds (only `openai_compatible`
+    /// may set it).
+    pub responses_api: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -245,6 +249,17 @@ pub struct RawLimits {
 #[serde(deny_unknown_fields)]
 pub struct RawCatalog {
     pub models: Vec<RawModel>,
+    /// Names clients send (exact, or patterns with `*`) → a model, a fallback chain, or `auto`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, RawAliasTarget>,
+}
+
+/// An alias's target: one name (a model id or alias, `auto`, `auto:<mode>`) or a chain of models.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawAliasTarget {
+    One(String),
+    Chain(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

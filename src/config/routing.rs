@@ -68,6 +68,9 @@ pub struct RawRouting {
     pub session_max_bytes: u64,
     /// The classifier's weights file, relative to the config file; the built-in weights when absent.
     pub classifier: Option<String>,
+    /// What happens to built-in tools (`web_search`, ...) on a provider that does not run them:
+    /// `drop` (the default) or `reject`.
+    pub builtin_tools: String,
     pub policies: Vec<RawPolicy>,
 }
 
@@ -83,6 +86,7 @@ impl Default for RawRouting {
             session_max_entries: 100_000,
             session_max_bytes: 16 << 20,
             classifier: None,
+            builtin_tools: "drop".into(),
             policies: Vec::new(),
         }
     }
@@ -105,6 +109,8 @@ pub struct RawPolicy {
     /// An A/B split: the first candidate is drawn by weight, sticky per session (or key).
     #[serde(default)]
     pub split: Vec<RawArm>,
+    /// `drop` or `reject`: overrides `routing.builtin_tools` for the requests this policy matches.
+    pub builtin_tools: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +168,29 @@ pub struct Policy {
     pub models: Vec<String>,
     pub chain: Vec<String>,
     pub split: Vec<Arm>,
+    pub builtin_tools: Option<BuiltinTools>,
+}
+
+/// What happens to a request's built-in tools (`web_search`, `file_search`, ...) when the provider
+/// that serves it does not run them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuiltinTools {
+    /// Removed from the request, named in the `router` object's `lossy` notes and the
+    /// `x-jt-dropped-tools` header: an agent routed elsewhere keeps working without them.
+    #[default]
+    Drop,
+    /// 400 `unsupported_tool`, naming the tool.
+    Reject,
+}
+
+impl BuiltinTools {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "drop" => Some(BuiltinTools::Drop),
+            "reject" => Some(BuiltinTools::Reject),
+            _ => None,
+        }
+    }
 }
 
 /// A workspace's routing defaults: the YAML's (`workspaces.<name>`), with what the workspace stored
@@ -223,6 +252,7 @@ pub struct Routing {
     /// The classifier's weights file (absolute), when the config names one; the router builds the
     /// classifier from it.
     pub classifier_weights: Option<std::path::PathBuf>,
+    pub builtin_tools: BuiltinTools,
     pub policies: Vec<Policy>,
     pub workspaces: HashMap<String, Preferences>,
 }
@@ -294,6 +324,7 @@ impl Default for Routing {
             session_max_entries: 100_000,
             session_max_bytes: 16 << 20,
             classifier_weights: None,
+            builtin_tools: BuiltinTools::Drop,
             policies: Vec::new(),
             workspaces: HashMap::new(),
         }
@@ -357,6 +388,23 @@ pub fn validate(
         ws_problems.push(("routing.breaker_failures".into(), "must be at least 1".into()));
     }
     let classifier_weights = raw.classifier.as_ref().map(|p| dir.join(p));
+    let mut builtin = |field: String, v: &str| {
+        BuiltinTools::parse(v).or_else(|| {
+            ws_problems.push((field, format!("unknown builtin_tools {v:?}; use drop or reject")));
+            None
+        })
+    };
+    let builtin_tools = builtin("routing.builtin_tools".into(), &raw.builtin_tools).unwrap_or_default();
+    let policy_builtin: Vec<Option<BuiltinTools>> = raw
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.builtin_tools
+                .as_deref()
+                .and_then(|v| builtin(format!("routing.policies[{i}].builtin_tools"), v))
+        })
+        .collect();
     let mut policies = Vec::new();
     for (i, p) in raw.policies.iter().enumerate() {
         let pm = p
@@ -395,6 +443,7 @@ pub fn validate(
                     weight: a.weight,
                 })
                 .collect(),
+            builtin_tools: policy_builtin.get(i).copied().flatten(),
         });
     }
     let mut prefs = HashMap::new();
@@ -449,6 +498,7 @@ pub fn validate(
         session_max_entries: usize::try_from(raw.session_max_entries).unwrap_or(usize::MAX),
         session_max_bytes: usize::try_from(raw.session_max_bytes).unwrap_or(usize::MAX),
         classifier_weights,
+        builtin_tools,
         policies,
         workspaces: prefs,
     }

@@ -141,6 +141,8 @@ pub struct Provider {
     pub simulate: Option<RawSimulate>,
     /// Translated requests carry Anthropic's automatic prompt caching (`auto_cache`).
     pub auto_cache: bool,
+    /// Speaks the Responses API too (`POST {base}/responses`).
+    pub responses_api: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -216,6 +218,44 @@ pub struct Catalog {
     pub models: Vec<Arc<Model>>,
     /// Ids and aliases to models.
     index: HashMap<String, Arc<Model>>,
+    /// The catalog's `aliases` section: exact names first, then patterns, longest first.
+    rules: Vec<AliasRule>,
+}
+
+/// A name clients send, mapped by the catalog's `aliases` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasRule {
+    /// An exact name, or a pattern where `*` stands for any run of characters.
+    pub pattern: String,
+    pub target: AliasTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasTarget {
+    /// A model id or alias, then its fallback chain.
+    Models(Vec<String>),
+    /// `auto` or `auto:<mode>`.
+    Auto(String),
+}
+
+/// Whether `name` matches `pattern` (`*`: any run of characters, possibly empty).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for p in middle {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 impl Catalog {
@@ -227,11 +267,40 @@ impl Catalog {
                 index.insert(a.clone(), m.clone());
             }
         }
-        Catalog { models, index }
+        Catalog {
+            models,
+            index,
+            rules: Vec::new(),
+        }
+    }
+
+    /// With the `aliases` section's rules: exact names first, then patterns by length, so that
+    /// the most specific pattern wins (`claude-opus-*` over `claude-*`).
+    pub fn with_rules(mut self, mut rules: Vec<AliasRule>) -> Self {
+        rules.sort_by_key(|r| (r.pattern.contains('*'), std::cmp::Reverse(r.pattern.len())));
+        self.rules = rules;
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<Model>> {
         self.index.get(name)
+    }
+
+    /// The `aliases` rule for a name that is no model's id or alias.
+    pub fn alias_rule(&self, name: &str) -> Option<&AliasRule> {
+        self.rules.iter().find(|r| glob_match(&r.pattern, name))
+    }
+
+    /// Up to `n` ids and aliases closest to `name` (for an unknown model's error), closest first.
+    pub fn closest(&self, name: &str, n: usize) -> Vec<&str> {
+        let mut scored: Vec<(f64, &str)> = self
+            .index
+            .keys()
+            .map(|k| (strsim::jaro_winkler(&name.to_ascii_lowercase(), &k.to_ascii_lowercase()), k.as_str()))
+            .filter(|(s, _)| *s > 0.6)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        scored.into_iter().take(n).map(|(_, k)| k).collect()
     }
 }
 
@@ -397,6 +466,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         api_key: Some("k".into()),
         key_required: true,
         key_env: None,
+        responses_api: false,
         headers: Vec::new(),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),

@@ -250,6 +250,18 @@ pub(crate) fn validate_providers(
             idle: ms(p.idle_timeout_ms, 60_000, "idle_timeout_ms", problems),
         };
         let simulate = (kind == ProviderKind::Mock).then(|| p.simulate.clone().unwrap_or_default());
+        let responses_api = match (kind, p.responses_api) {
+            (ProviderKind::OpenAi, r) => r.unwrap_or(true),
+            (ProviderKind::OpenAiCompatible, r) => r.unwrap_or(false),
+            (_, Some(true)) => {
+                problems.push(src.problem(
+                    at("responses_api"),
+                    "only openai and openai_compatible providers speak the Responses API",
+                ));
+                false
+            }
+            (_, _) => false,
+        };
         out.insert(
             name.clone(),
             Arc::new(Provider {
@@ -263,6 +275,7 @@ pub(crate) fn validate_providers(
                 timeouts,
                 simulate,
                 auto_cache: p.auto_cache,
+                responses_api,
             }),
         );
     }

@@ -15,6 +15,8 @@
 //! - `wallet`: `GET /v1/wallet`; `webhooks`: `POST /v1/webhooks/polar` (signed top-ups);
 //! - `preferences`: `GET /v1/preferences`, `PUT`/`DELETE /v1/preferences/{key}`,
 //!   `GET /v1/preferences/suggestions`;
+//! - `compose::count_tokens`: `POST /v1/messages/count_tokens` (an Anthropic provider counts; others
+//!   get an estimate, flagged in a header);
 //! - `compose`: `POST /v1/auto/route`, `POST /v1/models/route`, `POST /v1/images/generations`, whose
 //!   upstream call goes through the proxy's hooks like any other and whose answer is composed
 //!   around the provider's;
@@ -103,6 +105,8 @@ pub enum Handler {
     Chat(Schema),
     /// An answer composed around an upstream call (auto/route, models/route, images).
     Compose(compose::Kind),
+    /// `POST /v1/messages/count_tokens`: counted by an Anthropic provider, else estimated here.
+    CountTokens,
     /// Answered from the catalog and the router's state, as JSON.
     Local(LocalFn),
     /// Answered after awaiting the store (both listeners).
@@ -188,6 +192,12 @@ pub static ROUTES: &[Route] = &[
         Exact("/v1/messages"),
         E::Messages,
         H::Chat(Schema::AnthropicMessages),
+    ),
+    route(
+        Method::POST,
+        Exact("/v1/messages/count_tokens"),
+        E::CountTokens,
+        H::CountTokens,
     ),
     route(
         Method::POST,

@@ -82,6 +82,7 @@ pub fn info(call: &Call) -> Result<Value, GatewayError> {
         _ => Err(GatewayError::UnknownModel {
             model: name.to_string(),
             param: "model",
+            closest: String::new(),
         }),
     }
 }

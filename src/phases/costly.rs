@@ -23,6 +23,16 @@ const TOKEN_PRICED_BETAS: &[&str] = &[
     "structured-outputs-",
     "context-management-",
     "token-counting-",
+    // What Claude Code (2.1) sends on every request: its own name, and flags for request shapes
+    // (per-turn settings, tools changing mid-conversation, thinking counts, effort, deferred tool
+    // loading) that are priced in tokens. The billed tools those shapes could carry (code execution,
+    // web search) are flagged by the tool itself (`billed_extras`).
+    "claude-code-",
+    "per-turn-control-",
+    "mid-conversation-tool-changes-",
+    "thinking-token-count-",
+    "advanced-tool-use-",
+    "effort-",
 ];
 
 pub struct CostlyFeatures;

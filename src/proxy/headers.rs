@@ -16,6 +16,8 @@ pub const X_JT_LATENCY_MS: HeaderName = HeaderName::from_static("x-jt-latency-ms
 pub const X_JT_FALLBACK: HeaderName = HeaderName::from_static("x-jt-fallback");
 pub const X_JT_COST_USD: HeaderName = HeaderName::from_static("x-jt-cost-usd");
 pub const X_JT_COST_BASIS: HeaderName = HeaderName::from_static("x-jt-cost-basis");
+/// The built-in tools removed from the request because its provider does not run them.
+pub const X_JT_DROPPED_TOOLS: HeaderName = HeaderName::from_static("x-jt-dropped-tools");
 
 fn invalid(what: &str) -> Box<Error> {
     Error::explain(ErrorType::InvalidHTTPHeader, format!("invalid header {what}"))

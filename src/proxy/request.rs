@@ -29,6 +29,11 @@ fn header<'a>(s: &'a Session, name: &str) -> Option<&'a str> {
     s.req_header().headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// `Upgrade: websocket` (any case, possibly among other protocols).
+fn is_websocket_upgrade(s: &Session) -> bool {
+    header(s, "upgrade").is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
 fn client_schema_name(schema: Schema) -> &'static str {
     match schema {
         Schema::OpenAiChat => "chat",
@@ -38,6 +43,14 @@ fn client_schema_name(schema: Schema) -> &'static str {
 }
 
 pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Result<Flow, GatewayError> {
+    if is_websocket_upgrade(s) {
+        let path = endpoints::normalize(s.req_header().uri.path()).to_string();
+        // Counted under the endpoint the client meant (POST is the HTTP form of every upgrade we see).
+        ctx.ex.endpoint = endpoints::find(Listener::Client, &Method::POST, &path)
+            .or_else(|_| endpoints::find(Listener::Client, &Method::GET, &path))
+            .map_or(switchyard_sdk::Endpoint::Unknown, |r| r.endpoint);
+        return Err(GatewayError::WebSocketNotSupported { path });
+    }
     let route = match endpoints::find(Listener::Client, &s.req_header().method, s.req_header().uri.path()) {
         Ok(r) => r,
         Err(e) => {
@@ -139,6 +152,17 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             let verdict = compose::prepare(kind, s, ctx, gw, &bytes)?;
             proceed(s, ctx, gw, &pipeline, verdict).await
         }
+        Handler::CountTokens => {
+            let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
+            match compose::count_tokens::prepare(s, ctx, gw, &bytes)? {
+                compose::count_tokens::Count::Upstream(verdict) => proceed(s, ctx, gw, &pipeline, verdict).await,
+                compose::count_tokens::Count::Estimate(body) => {
+                    let headers = [("x-jt-token-count", "estimate".to_string())];
+                    let _ = respond::send(s, ctx, 200, "application/json", bytes::Bytes::from(body), &headers).await;
+                    Ok(Flow::Answered)
+                }
+            }
+        }
         Handler::Chat(schema) => {
             let bytes = body::read(s, limits, &mut ctx.request.body_budget).await?;
             if replayed(s, ctx, gw, &bytes).await? {
@@ -158,7 +182,9 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
                     no_fallback: ctx.request.no_fallback,
                     state: &gw.router,
                 };
-                ctx.decision.route = Some(router::resolve(&input)?);
+                let route = router::resolve(&input)?;
+                builtin_tools_allowed(&snap, &ctx.ex, schema, &route)?;
+                ctx.decision.route = Some(route);
             }
             proceed(s, ctx, gw, &pipeline, verdict).await
         }
@@ -166,6 +192,48 @@ pub async fn handle(s: &mut Session, ctx: &mut Ctx, gw: &super::Gateway) -> Resu
             Err(GatewayError::Internal("an admin route on the client listener".into()))
         }
     }
+}
+
+/// A request carrying built-in tools (`web_search`, ...) routed to a provider that does not run them
+/// (anything but a Responses pass-through) is refused when its route (`routing.builtin_tools`, or
+/// the matching policy's) says `reject`; by default they are dropped and named
+/// (`translate::dropped_builtin_tools`).
+fn builtin_tools_allowed(
+    snap: &crate::config::Snapshot,
+    ex: &switchyard_sdk::Exchange,
+    schema: Schema,
+    route: &router::Route,
+) -> Result<(), GatewayError> {
+    let Some(req) = ex.request() else { return Ok(()) };
+    let runs = route
+        .candidates
+        .first()
+        .is_some_and(|m| crate::translate::passes_responses(schema, m));
+    if runs {
+        return Ok(());
+    }
+    let Some(kind) = crate::translate::dropped_builtin_tools(req, None).next() else {
+        return Ok(());
+    };
+    let id = ex.identity.as_ref();
+    let policy = snap.routing.policy_for(
+        id.map(|i| &*i.key_name),
+        id.map(|i| &*i.workspace),
+        &req.model,
+        &req.metadata,
+    );
+    let rule = policy.and_then(|p| p.builtin_tools).unwrap_or(snap.routing.builtin_tools);
+    if rule == crate::config::routing::BuiltinTools::Reject {
+        return Err(GatewayError::InvalidRequest {
+            code: "unsupported_tool",
+            message: format!(
+                "built-in tool {kind:?} runs only at a provider that offers it, and this route rejects \
+                 built-in tools (routing.builtin_tools: reject); remove it or declare a function tool"
+            ),
+            param: Some("tools".into()),
+        });
+    }
+    Ok(())
 }
 
 /// The `x-jt-route` header (which wins over body fields) becomes the request's mode hint before the

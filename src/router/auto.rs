@@ -256,6 +256,11 @@ pub fn rank_models<'a>(
         let byok = |s: &Scored| ex.byok_providers.contains(&s.model.provider.name);
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(byok(b).cmp(&byok(a))));
     }
+    if !req.tool_forms.builtin.is_empty() && policy.is_none_or(|p| p.chain.is_empty()) {
+        // Built-in tools (web_search, ...) run only at a provider that takes the Responses body as
+        // it is: such a model goes first when one is eligible (a stable sort keeps the scores' order).
+        ranked.sort_by_key(|s| !crate::translate::passes_responses(input.schema, &s.model));
+    }
     if let Some(p) = policy.filter(|p| !p.chain.is_empty()) {
         // A configured chain keeps its order; the scores only explain it.
         ranked.sort_by_key(|s| {

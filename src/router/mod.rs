@@ -15,7 +15,7 @@ use switchyard_sdk::ir::{ChatRequest, ResponseFormat};
 use switchyard_sdk::{Exchange, Identity, Money};
 
 use crate::api::Schema;
-use crate::config::{Model, ProviderKind, Snapshot};
+use crate::config::{AliasTarget, Model, ProviderKind, Snapshot};
 use crate::error::GatewayError;
 use crate::translate;
 use health::Health;
@@ -135,6 +135,7 @@ fn usable(
     let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
         model: name.to_string(),
         param,
+        closest: String::new(),
     })?;
     permitted_with(m, id, name, byok)?;
     Ok(m.clone())
@@ -236,13 +237,34 @@ pub fn resolve(input: &RouteInput) -> Result<Route, GatewayError> {
     if let Some(mode) = auto_mode(&req.model) {
         return auto::resolve(input, req, mode);
     }
-    pinned(input, req)
+    let catalog = &input.snap.catalog;
+    if catalog.get(&req.model).is_none() {
+        if let Some(rule) = catalog.alias_rule(&req.model) {
+            let via = format!("{} matched alias {:?}", req.model, rule.pattern);
+            let mut route = match &rule.target {
+                AliasTarget::Auto(word) => auto::resolve(input, req, auto_mode(word).flatten())?,
+                AliasTarget::Models(chain) => pinned(input, req, &chain[0], &chain[1..])?,
+            };
+            route.reason = format!("{via}; {}", route.reason);
+            return Ok(route);
+        }
+        let closest = catalog.closest(&req.model, 3);
+        if !closest.is_empty() {
+            return Err(GatewayError::UnknownModel {
+                model: req.model.clone(),
+                param: "model",
+                closest: closest.join(", "),
+            });
+        }
+    }
+    pinned(input, req, &req.model, &[])
 }
 
-/// A model named by the request, then the caller's `fallback` chain, then a matching policy's chain.
-fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> {
+/// The model `name` (the request's, or an alias rule's first), then the rule's chain, the caller's
+/// `fallback` chain, then a matching policy's chain.
+fn pinned(input: &RouteInput, req: &ChatRequest, name: &str, alias_chain: &[String]) -> Result<Route, GatewayError> {
     let (snap, ex) = (input.snap, input.ex);
-    let first = usable(snap, ex.identity.as_ref(), &req.model, "model", &ex.byok_providers)?;
+    let first = usable(snap, ex.identity.as_ref(), name, "model", &ex.byok_providers)?;
     if let Some(reason) = auto::hinted_out(&first, &req.routing) {
         return Err(GatewayError::NoEligibleModel {
             reasons: vec![(first.id.clone(), reason)],
@@ -265,11 +287,15 @@ fn pinned(input: &RouteInput, req: &ChatRequest) -> Result<Route, GatewayError> 
     let mut reason = format!("model {} pinned by the request", first.id);
     let mut filtered = Vec::new();
     let mut candidates = vec![first];
-    let chain = req.routing.fallback.iter().map(|f| (f.as_str(), "fallback")).chain(
-        policy
-            .into_iter()
-            .flat_map(|p| p.chain.iter().map(|c| (c.as_str(), "policy chain"))),
-    );
+    let chain = alias_chain
+        .iter()
+        .map(|c| (c.as_str(), "alias chain"))
+        .chain(req.routing.fallback.iter().map(|f| (f.as_str(), "fallback")))
+        .chain(
+            policy
+                .into_iter()
+                .flat_map(|p| p.chain.iter().map(|c| (c.as_str(), "policy chain"))),
+        );
     for (name, origin) in chain {
         let m = match origin {
             "fallback" => usable(snap, id, name, "fallback", &ex.byok_providers)?,

@@ -14,6 +14,7 @@ use crate::config::{Model, Provider, ProviderKind};
 use crate::error::GatewayError;
 use crate::providers::anthropic::{self, passthrough as anthropic_passthrough};
 use crate::providers::openai::passthrough as openai_passthrough;
+use crate::providers::openai::responses as responses_passthrough;
 use crate::providers::{adapter, openai, ProviderAdapter, ProviderError, ANTHROPIC_VERSION};
 use crate::wire::json::parse_object;
 use crate::wire::{Finalizer, StreamTranslator};
@@ -26,6 +27,8 @@ pub enum Plan {
     PassOpenAi,
     /// Anthropic Messages client and Anthropic provider: likewise.
     PassAnthropic,
+    /// OpenAI Responses client and a provider that speaks the Responses API: likewise.
+    PassResponses,
     /// Through the canonical IR.
     Translate {
         codec: &'static dyn ClientCodec,
@@ -77,14 +80,32 @@ pub fn check(schema: Schema, req: &ChatRequest, model: &Model) -> Result<(), Str
     check_stop(req, model)?;
     if (schema == Schema::OpenAiChat && is_openai_schema(model.provider.kind))
         || (schema == Schema::AnthropicMessages && model.provider.kind == ProviderKind::Anthropic)
+        || passes_responses(schema, model)
     {
         return Ok(());
     }
     adapter(model.provider.kind).check(req, model).map_err(String::from)
 }
 
+/// A Responses client and a provider that speaks the Responses API: the body passes through.
+pub fn passes_responses(schema: Schema, model: &Model) -> bool {
+    schema == Schema::OpenAiResponses && model.provider.responses_api
+}
+
 /// Render the client's request for `model`'s provider.
 pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) -> Result<Prepared, GatewayError> {
+    prepare_with(schema, model, req, body, true)
+}
+
+/// Like [`prepare`]; `pass_responses: false` translates a Responses request even for a provider that
+/// speaks the Responses API (a phase edited the request, or watches the answer in canonical terms).
+pub fn prepare_with(
+    schema: Schema,
+    model: &Model,
+    req: &ChatRequest,
+    body: &[u8],
+    pass_responses: bool,
+) -> Result<Prepared, GatewayError> {
     let p = &model.provider;
     // Whatever stops the adapter (a feature it cannot carry, a body it cannot write) makes the model
     // ineligible for this request.
@@ -116,9 +137,19 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
             lossy,
         });
     }
+    if pass_responses && passes_responses(schema, model) {
+        return Ok(Prepared {
+            path: format!("{}/responses", p.origin.base_path()),
+            headers: Vec::new(),
+            body: Bytes::from(responses_passthrough::render_request(&parse_object(body)?, model)),
+            plan: Plan::PassResponses,
+            lossy: Vec::new(),
+        });
+    }
     let adapter = adapter(p.kind);
     adapter.check(req, model).map_err(unsupported)?;
-    let r = adapter.render(req, model).map_err(unsupported)?;
+    let mut r = adapter.render(req, model).map_err(unsupported)?;
+    tool_form_notes(req, model, &mut r.lossy);
     Ok(Prepared {
         path: format!("{}{}", p.origin.base_path(), r.path),
         headers: r.headers,
@@ -129,6 +160,46 @@ pub fn prepare(schema: Schema, model: &Model, req: &ChatRequest, body: &[u8]) ->
         },
         lossy: r.lossy,
     })
+}
+
+/// The lossy conversions of the client's tool forms for a provider that has only functions: custom
+/// tools become functions of one string argument, namespaces flatten to `namespace__name`, and
+/// built-in tools are dropped (when the route does not reject them: see `builtin_tools_rejected`).
+fn tool_form_notes(req: &ChatRequest, model: &Model, lossy: &mut Vec<String>) {
+    let f = &req.tool_forms;
+    if f.is_empty() {
+        return;
+    }
+    for name in &f.custom {
+        lossy.push(format!(
+            "tools: custom tool {name} sent as a function with one string argument `input`; its calls come \
+             back as custom_tool_call items"
+        ));
+    }
+    if !f.namespaced.is_empty() {
+        lossy.push(
+            "tools: namespaced functions sent as namespace__name; their calls come back with name and namespace"
+                .into(),
+        );
+    }
+    for kind in dropped_builtin_tools(req, None) {
+        lossy.push(format!(
+            "tools: built-in tool {kind} dropped: {} does not run built-in tools",
+            model.provider.name
+        ));
+    }
+}
+
+/// The built-in tools (`web_search`, ...) of `req` that its provider will not see under `plan`
+/// (`None`: a plan not chosen yet, or a translation): all but with a Responses pass-through, whose
+/// provider runs them.
+pub fn dropped_builtin_tools(req: &ChatRequest, plan: Option<Plan>) -> impl Iterator<Item = &str> {
+    let dropped = !matches!(plan, Some(Plan::PassResponses));
+    req.tool_forms
+        .builtin
+        .iter()
+        .filter(move |_| dropped)
+        .map(|(kind, _)| kind.as_str())
 }
 
 /// Credentials for `p`, as (name, value) pairs.
@@ -161,6 +232,7 @@ pub fn translate_json_for(
     let out = match plan {
         Plan::PassOpenAi => openai_passthrough::rewrite_response(body, &model.id, fin),
         Plan::PassAnthropic => anthropic_passthrough::rewrite_response(body, &model.id, fin),
+        Plan::PassResponses => responses_passthrough::rewrite_response(body, &model.id, fin),
         Plan::Translate { codec, adapter } => adapter
             .parse_response(body, model)
             .map(|resp| codec.render_response(&resp, req, &model.id, fin)),
@@ -172,14 +244,14 @@ pub fn translate_json_for(
 pub fn retry_after_in_body(plan: Plan, body: &[u8]) -> Option<u64> {
     match plan {
         Plan::Translate { adapter, .. } => adapter.retry_after(body),
-        Plan::PassOpenAi | Plan::PassAnthropic => None,
+        Plan::PassOpenAi | Plan::PassAnthropic | Plan::PassResponses => None,
     }
 }
 
 /// The message of a provider's error body.
 pub fn error_message(plan: Plan, body: &[u8]) -> String {
     match plan {
-        Plan::PassOpenAi => openai::error_message(body),
+        Plan::PassOpenAi | Plan::PassResponses => openai::error_message(body),
         Plan::PassAnthropic => anthropic::Anthropic.error_message(body),
         Plan::Translate { adapter, .. } => adapter.error_message(body),
     }
@@ -193,6 +265,7 @@ pub fn stream_translator(plan: Plan, req: &ChatRequest, model: &Model) -> Box<dy
             req.stream_include_usage,
         )),
         Plan::PassAnthropic => Box::new(anthropic_passthrough::PassthroughStream::new(model.id.clone())),
+        Plan::PassResponses => Box::new(responses_passthrough::PassthroughStream::new(model.id.clone())),
         Plan::Translate { codec, adapter } => Box::new(Pipeline::new(
             adapter.stream_decoder(model),
             codec.stream_encoder(req, &model.id),

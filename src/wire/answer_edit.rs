@@ -171,6 +171,19 @@ pub fn with_model(fields: &Fields, model_id: &str) -> Vec<u8> {
     out
 }
 
+/// The object of `fields` with the field `key`'s value replaced by `value` (JSON text).
+pub fn with_field(fields: &Fields, key: &str, value: &[u8]) -> Vec<u8> {
+    let size: usize = fields.iter().map(|(k, v)| k.len() + v.get().len() + 4).sum();
+    let mut out = Vec::with_capacity(size + value.len());
+    write_object(
+        &mut out,
+        fields,
+        |k, _| if k == key { Edit::Write(Cow::Borrowed(value)) } else { Edit::Keep },
+        &[],
+    );
+    out
+}
+
 /// The last object of an answer, edited for the client: `model` becomes the catalog id, `usage`
 /// becomes `usage` with `cost` added (left as written when `usage` is `None`, added when the object
 /// has none), and our `router` object ends it; every other field is copied as raw text, in order.

@@ -104,6 +104,48 @@ pub struct Tool {
     pub strict: Option<bool>,
 }
 
+/// Tools a client schema declares that are not plain functions (the Responses API's `custom`,
+/// `namespace` and built-in tools). Custom and namespaced tools are also in `ChatRequest::tools` as
+/// functions (a named lossy conversion for providers without them); this says how to name their
+/// calls back in the client's schema.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolForms {
+    /// Function names that stand for a freeform (`custom`) tool: one string argument, `input`.
+    pub custom: Vec<String>,
+    /// Namespaced functions: (the function name sent to the provider, namespace, name in it).
+    pub namespaced: Vec<(String, String, String)>,
+    /// Built-in tools, run by the provider (`web_search`, `file_search`, ...): their `type` and
+    /// the whole declaration as the client wrote it.
+    pub builtin: Vec<(String, JsonText)>,
+}
+
+impl ToolForms {
+    pub fn is_empty(&self) -> bool {
+        self.custom.is_empty() && self.namespaced.is_empty() && self.builtin.is_empty()
+    }
+
+    /// Whether `name` is a freeform tool's function.
+    pub fn is_custom(&self, name: &str) -> bool {
+        self.custom.iter().any(|c| c == name)
+    }
+
+    /// The (namespace, name) a flattened function name stands for.
+    pub fn namespace_of(&self, flat: &str) -> Option<(&str, &str)> {
+        self.namespaced
+            .iter()
+            .find(|(f, _, _)| f == flat)
+            .map(|(_, ns, n)| (ns.as_str(), n.as_str()))
+    }
+
+    /// The flattened function name of `name` in `namespace`.
+    pub fn flat_name(&self, namespace: &str, name: &str) -> Option<&str> {
+        self.namespaced
+            .iter()
+            .find(|(_, ns, n)| ns == namespace && n == name)
+            .map(|(f, _, _)| f.as_str())
+    }
+}
+
 /// A JSON value kept as its text: a client's tool schema passes to every provider verbatim, and
 /// building a `Value` tree of it cost more than parsing all the messages' text (load-tests/RESULTS.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +247,8 @@ pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
     pub tools: Vec<Tool>,
+    /// What `tools` does not say about the client's tools (custom, namespaced, built-in).
+    pub tool_forms: ToolForms,
     pub tool_choice: Option<ToolChoice>,
     pub parallel_tool_calls: Option<bool>,
     pub temperature: Option<f64>,

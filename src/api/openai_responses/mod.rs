@@ -5,9 +5,16 @@
 //! stream accumulator (`lib/streaming/responses`), which must be able to consume what is written here.
 //!
 //! Refused with a 400 that names the field: stored state (`previous_response_id`, `conversation`,
-//! `background`, `item_reference` items, stored `prompt`s), because the gateway keeps no responses; and
-//! built-in tools (web search, file search, computer use, ...), which only OpenAI's own servers run.
-//! Clients such as Codex that send the whole conversation each turn (`store: false`) need neither.
+//! `background`, `item_reference` items, stored `prompt`s), because the gateway keeps no responses.
+//! Clients such as Codex that send the whole conversation each turn (`store: false`) need none.
+//!
+//! Codex's tool forms are taken: `additional_tools` input items (tools declared in the input),
+//! `namespace` tools (their functions flattened to `namespace__name`), `custom` freeform tools (a
+//! function of one string argument, `input`) with their `custom_tool_call` items, and built-in tools,
+//! kept whole in `ChatRequest::tool_forms` for a provider that runs them. Rendering undoes the
+//! flattening: calls come back with their namespace, custom tools' calls as `custom_tool_call`. A
+//! provider that speaks the Responses API gets the client's body instead
+//! (`providers::openai::responses`), when nothing needs the canonical form.
 
 use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
@@ -50,6 +57,7 @@ impl ClientCodec for ResponsesCodec {
     }
 }
 
+pub mod input;
 mod one_pass;
 mod parse;
 mod render;

@@ -3,7 +3,10 @@
 
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
-use switchyard_sdk::ir::{ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
+use serde_json::value::RawValue;
+use switchyard_sdk::ir::{
+    ChatRequest, JsonText, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, ToolForms,
+};
 
 use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
@@ -12,7 +15,7 @@ use crate::error::GatewayError;
 
 use super::one_pass::OnePassInput;
 use super::wire::{
-    ItemKind, PartKind, TextOr, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireSummary, WireText,
+    ItemKind, PartKind, TextOr, WireCustomFormat, WireFormat, WireItem, WirePart, WireReasoning, WireRole, WireSummary, WireText,
     WireTool, WireToolChoice,
 };
 
@@ -139,6 +142,9 @@ pub(super) struct Conversation {
     outputs: Vec<usize>,
     /// Items taken so far.
     pub(super) items: usize,
+    /// Tools declared in `additional_tools` items.
+    tools: Vec<Tool>,
+    forms: ToolForms,
 }
 
 impl Conversation {
@@ -260,12 +266,31 @@ impl Conversation {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
                 let name = it.name.ok_or_else(|| missing(&format!("input[{i}].name")))?;
                 let arguments = it.arguments.ok_or_else(|| missing(&format!("input[{i}].arguments")))?;
+                let name = match it.namespace {
+                    Some(ns) => flat_name(&ns, &name),
+                    None => name,
+                };
                 self.function_call(ToolCall { id, name, arguments });
             }
-            ItemKind::FunctionCallOutput => {
+            ItemKind::CustomToolCall => {
+                let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
+                let name = it.name.ok_or_else(|| missing(&format!("input[{i}].name")))?;
+                let input = it.input.ok_or_else(|| missing(&format!("input[{i}].input")))?;
+                let name = match it.namespace {
+                    Some(ns) => flat_name(&ns, &name),
+                    None => name,
+                };
+                let arguments = serde_json::json!({ CUSTOM_INPUT: input }).to_string();
+                self.function_call(ToolCall { id, name, arguments });
+            }
+            ItemKind::FunctionCallOutput | ItemKind::CustomToolCallOutput => {
                 let id = it.call_id.ok_or_else(|| missing(&format!("input[{i}].call_id")))?;
                 let output = it.output.ok_or_else(|| missing(&format!("input[{i}].output")))?;
                 self.function_call_output(i, id, convert_content(output, i, "output")?);
+            }
+            ItemKind::AdditionalTools => {
+                let tools = it.tools.ok_or_else(|| missing(&format!("input[{i}].tools")))?;
+                add_tools(tools, &format!("input[{i}].tools"), &mut self.tools, &mut self.forms)?;
             }
             ItemKind::Reasoning => {
                 // Raw reasoning (`content`) when given, else the summary: the text a provider that
@@ -293,7 +318,8 @@ impl Conversation {
                     format!("input[{i}].type"),
                     format!(
                         "input item type {t:?} is not supported; use message, function_call, \
-                         function_call_output and reasoning items"
+                         function_call_output, custom_tool_call, custom_tool_call_output, reasoning and \
+                         additional_tools items"
                     ),
                 ))
             }
@@ -301,8 +327,9 @@ impl Conversation {
         Ok(())
     }
 
-    /// The canonical messages: `instructions` first, as a system message.
-    fn finish(mut self, instructions: Option<String>) -> Result<Vec<Message>, GatewayError> {
+    /// The canonical messages: `instructions` first, as a system message. The tools declared in
+    /// the input join the request's.
+    fn finish(mut self, instructions: Option<String>, r: &mut ChatRequest) -> Result<(), GatewayError> {
         if self.items == 0 {
             return Err(GatewayError::invalid("input", "input has no items"));
         }
@@ -310,7 +337,13 @@ impl Conversation {
         if let Some(text) = instructions.filter(|t| !t.is_empty()) {
             self.msgs.insert(0, Message::new(Role::System, vec![Part::Text(text)]));
         }
-        Ok(self.msgs)
+        r.messages = self.msgs;
+        r.tools.append(&mut self.tools);
+        let f = &mut r.tool_forms;
+        f.custom.append(&mut self.forms.custom);
+        f.namespaced.append(&mut self.forms.namespaced);
+        f.builtin.append(&mut self.forms.builtin);
+        Ok(())
     }
 }
 
@@ -372,38 +405,132 @@ fn read_input(input: TextOr<WireItem>) -> Result<Conversation, GatewayError> {
     Ok(c)
 }
 
-fn convert_tools(tools: Vec<WireTool>) -> Result<Vec<Tool>, GatewayError> {
-    tools
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| {
-            if t.kind != "function" {
-                return Err(unsupported(
-                    format!("tools[{i}].type"),
-                    format!(
-                        "tool type {:?} is not supported: built-in tools run on OpenAI's servers only; \
-                         declare a function tool instead",
-                        t.kind
-                    ),
-                ));
+/// The argument a freeform (`custom`) tool's function takes: its whole input, as one string.
+pub(super) const CUSTOM_INPUT: &str = "input";
+
+/// The function name a namespaced function is sent under to providers without namespaces.
+fn flat_name(namespace: &str, name: &str) -> String {
+    format!("{namespace}__{name}")
+}
+
+/// A custom tool as a function of one string argument (a named lossy conversion): its input format
+/// (a grammar) goes into the description, the only place a function has for it.
+fn custom_function(name: String, description: Option<String>, format: Option<WireCustomFormat>) -> Tool {
+    let mut desc = description.unwrap_or_default();
+    if let Some(WireCustomFormat {
+        kind,
+        syntax,
+        definition: Some(def),
+    }) = format
+    {
+        if kind == "grammar" {
+            if !desc.is_empty() {
+                desc.push_str("\n\n");
             }
-            Ok(Tool {
-                name: t.name.ok_or_else(|| missing(&format!("tools[{i}].name")))?,
-                description: t.description,
-                parameters: t
-                    .parameters
-                    .map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
-                // Absent stays absent: each provider's own default applies.
-                strict: t.strict,
-            })
-        })
-        .collect()
+            let syntax = syntax.as_deref().unwrap_or("grammar");
+            desc.push_str(&format!("The `{CUSTOM_INPUT}` argument must follow this {syntax} grammar:\n{def}"));
+        }
+    }
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {CUSTOM_INPUT: {"type": "string", "description": "The tool's whole input, as free text."}},
+        "required": [CUSTOM_INPUT],
+        "additionalProperties": false,
+    });
+    Tool {
+        name,
+        description: (!desc.is_empty()).then_some(desc),
+        parameters: JsonText::parse(&schema.to_string()).unwrap_or_else(|_| JsonText::empty_object_schema()),
+        strict: None,
+    }
+}
+
+fn function(t: WireTool, name: String) -> Tool {
+    Tool {
+        name,
+        description: t.description,
+        parameters: t
+            .parameters
+            .map_or_else(JsonText::empty_object_schema, JsonText::from_raw),
+        // Absent stays absent: each provider's own default applies.
+        strict: t.strict,
+    }
+}
+
+/// Tool declarations (`tools`, or an `additional_tools` item's `tools`, at `at`) into canonical
+/// functions, and how to name their calls back (`forms`). Functions and custom tools inside a
+/// namespace are flattened to `namespace__name`; built-in tools are kept whole for a provider
+/// that runs them.
+fn add_tools(
+    raw: Vec<Box<RawValue>>,
+    at: &str,
+    tools: &mut Vec<Tool>,
+    forms: &mut ToolForms,
+) -> Result<(), GatewayError> {
+    for (i, raw) in raw.into_iter().enumerate() {
+        let t: WireTool =
+            serde_json::from_str(raw.get()).map_err(|e| GatewayError::invalid(format!("{at}[{i}]"), e.to_string()))?;
+        match t.kind.as_str() {
+            "function" => {
+                let name = t.name.clone().ok_or_else(|| missing(&format!("{at}[{i}].name")))?;
+                tools.push(function(t, name));
+            }
+            "custom" => {
+                let name = t.name.ok_or_else(|| missing(&format!("{at}[{i}].name")))?;
+                forms.custom.push(name.clone());
+                tools.push(custom_function(name, t.description, t.format));
+            }
+            "namespace" => {
+                let ns = t.name.ok_or_else(|| missing(&format!("{at}[{i}].name")))?;
+                let children = t.tools.ok_or_else(|| missing(&format!("{at}[{i}].tools")))?;
+                for (j, c) in children.into_iter().enumerate() {
+                    let name = c.name.clone().ok_or_else(|| missing(&format!("{at}[{i}].tools[{j}].name")))?;
+                    let flat = flat_name(&ns, &name);
+                    match c.kind.as_str() {
+                        "function" => tools.push(function(c, flat.clone())),
+                        "custom" => {
+                            forms.custom.push(flat.clone());
+                            tools.push(custom_function(flat.clone(), c.description, c.format));
+                        }
+                        other => {
+                            return Err(unsupported(
+                                format!("{at}[{i}].tools[{j}].type"),
+                                format!("a namespace holds function and custom tools, not {other:?}"),
+                            ))
+                        }
+                    }
+                    forms.namespaced.push((flat, ns.clone(), name));
+                }
+            }
+            // Built-in tools (web_search, file_search, code_interpreter, ...) run at the provider:
+            // kept as written, for a provider that runs them (see `translate::builtin_tools`).
+            kind => forms.builtin.push((kind.to_string(), JsonText::from_raw(raw))),
+        }
+    }
+    Ok(())
+}
+
+/// Two tools sent under one function name would make their calls ambiguous (a namespace's
+/// flattened name meeting another function's).
+fn check_tool_names(tools: &[Tool]) -> Result<(), GatewayError> {
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(GatewayError::invalid(
+            "tools",
+            format!(
+                "two tools are named {:?} (namespaced tools are sent as namespace__name); rename one",
+                w[0]
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn convert_tool_choice(c: WireToolChoice) -> Result<ToolChoice, GatewayError> {
     Ok(match c {
         WireToolChoice::Mode(m) => crate::api::openai_chat::tool_choice_mode(&m)?,
-        WireToolChoice::Object { kind, name } if kind == "function" => {
+        WireToolChoice::Object { kind, name } if kind == "function" || kind == "custom" => {
             ToolChoice::Named(name.ok_or_else(|| missing("tool_choice.name"))?)
         }
         WireToolChoice::Object { kind, .. } => {
@@ -461,7 +588,14 @@ impl Fields for ResponsesFields {
             "input" if V::PRECISE_ERRORS => self.input = v.read(k)?.map(Input::Wire),
             "input" => self.input = v.read::<OnePassInput>(k)?.map(|i| Input::Read(i.0)),
             "instructions" => self.instructions = v.read(k)?,
-            "tools" => r.tools = convert_tools(v.read(k)?.unwrap_or_default())?,
+            "tools" => {
+                let raw: Vec<Box<RawValue>> = v.read(k)?.unwrap_or_default();
+                let mut tools = Vec::with_capacity(raw.len());
+                add_tools(raw, k, &mut tools, &mut r.tool_forms)?;
+                // Input-declared tools may have come first.
+                tools.append(&mut r.tools);
+                r.tools = tools;
+            }
             "tool_choice" => r.tool_choice = v.read(k)?.map(convert_tool_choice).transpose()?,
             "parallel_tool_calls" => r.parallel_tool_calls = v.read(k)?,
             "text" => {
@@ -591,7 +725,10 @@ pub(super) fn parse(body: &[u8]) -> Result<ParsedRequest, GatewayError> {
         Input::Wire(items) => read_input(items)?,
         Input::Read(c) => c,
     };
-    r.messages = conversation.finish(instructions)?;
+    conversation.finish(instructions, &mut r)?;
+    if !r.tool_forms.namespaced.is_empty() {
+        check_tool_names(&r.tools)?;
+    }
     // A Responses stream always ends with usage (in `response.completed`), so ask the provider for it.
     r.stream_include_usage = r.stream;
     Ok(ParsedRequest { request: r })

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use serde_json::{json, Map, Value};
 use switchyard_sdk::ir::{
-    ChatRequest, ChatResponse, FinishReason, OutPart, Part, ResponseFormat, Role, ToolChoice, Usage,
+    ChatRequest, ChatResponse, FinishReason, OutPart, Part, ResponseFormat, Role, ToolChoice, ToolForms, Usage,
 };
 use switchyard_sdk::Money;
 
@@ -48,10 +48,56 @@ pub(super) fn response_id(upstream: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Kind {
     Message,
-    FunctionCall { call_id: String, name: String },
+    /// A function's call; `namespace` when the function is a namespace's (its `name` is then its
+    /// own, not the flattened one the provider saw).
+    FunctionCall {
+        call_id: String,
+        name: String,
+        namespace: Option<String>,
+    },
+    /// A freeform tool's call: the item's text is the function's JSON arguments, whose one string
+    /// is the call's `input`.
+    CustomToolCall {
+        call_id: String,
+        name: String,
+        namespace: Option<String>,
+    },
     Reasoning { signature: Option<String> },
     /// A message whose one content part is a `refusal` (the model declined, in its own words).
     Refusal,
+}
+
+/// The item kind a canonical tool call comes back as, in the client's terms (the lossy conversion
+/// of custom and namespaced tools undone): a custom tool's call, or a function call with its
+/// namespace.
+pub(super) fn call_kind(forms: &ToolForms, call_id: String, name: &str) -> Kind {
+    let (namespace, own) = match forms.namespace_of(name) {
+        Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+        None => (None, name.to_string()),
+    };
+    if forms.is_custom(name) {
+        Kind::CustomToolCall {
+            call_id,
+            name: own,
+            namespace,
+        }
+    } else {
+        Kind::FunctionCall {
+            call_id,
+            name: own,
+            namespace,
+        }
+    }
+}
+
+/// A custom tool call's input, from the arguments of the function it was sent as (as they are
+/// when a model did not keep to the schema).
+pub(super) fn custom_input(arguments: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        input: String,
+    }
+    serde_json::from_str::<Args>(arguments).map_or_else(|_| arguments.to_string(), |a| a.input)
 }
 
 /// One output item. Ids are derived from the response id and the item's position, so the stream
@@ -73,12 +119,16 @@ impl Item {
         let base = response_id.strip_prefix("resp_").unwrap_or(response_id);
         let prefix = match &mut kind {
             Kind::Message | Kind::Refusal => "msg",
-            Kind::FunctionCall { call_id, .. } => {
+            Kind::FunctionCall { call_id, .. } | Kind::CustomToolCall { call_id, .. } => {
                 if call_id.is_empty() {
                     // The client answers by call_id: a provider that gave none still needs one.
                     *call_id = format!("call_{base}_{index}");
                 }
-                "fc"
+                if matches!(kind, Kind::CustomToolCall { .. }) {
+                    "ctc"
+                } else {
+                    "fc"
+                }
             }
             Kind::Reasoning { .. } => "rs",
         };
@@ -137,8 +187,31 @@ impl Item {
                 json!({"id": self.id, "type": "message", "status": status, "content": content,
                        "role": "assistant"})
             }
-            Kind::FunctionCall { call_id, name } => json!({"id": self.id, "type": "function_call",
-                "status": status, "arguments": text, "call_id": call_id, "name": name}),
+            Kind::FunctionCall {
+                call_id,
+                name,
+                namespace,
+            } => {
+                let mut v = json!({"id": self.id, "type": "function_call", "status": status, "arguments": text,
+                                   "call_id": call_id, "name": name});
+                if let Some(ns) = namespace {
+                    v["namespace"] = json!(ns);
+                }
+                v
+            }
+            Kind::CustomToolCall {
+                call_id,
+                name,
+                namespace,
+            } => {
+                let input = if text.is_empty() { String::new() } else { custom_input(text) };
+                let mut v = json!({"id": self.id, "type": "custom_tool_call", "status": status, "input": input,
+                                   "call_id": call_id, "name": name});
+                if let Some(ns) = namespace {
+                    v["namespace"] = json!(ns);
+                }
+                v
+            }
             Kind::Reasoning { signature } => {
                 let summary = if text.is_empty() {
                     json!([])
@@ -180,7 +253,7 @@ pub(super) fn output_text(text: &str) -> Value {
 /// Canonical answer parts → output items, in order. Text parts in a row are one message (a
 /// stream's text deltas are one message too); each reasoning block is its own item, so its
 /// signature stays with its text.
-pub(super) fn items_of(parts: &[OutPart], response_id: &str, incomplete: bool) -> Vec<Item> {
+pub(super) fn items_of(parts: &[OutPart], response_id: &str, incomplete: bool, forms: &ToolForms) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(parts.len());
     for p in parts {
         match p {
@@ -202,10 +275,7 @@ pub(super) fn items_of(parts: &[OutPart], response_id: &str, incomplete: bool) -
                 }
             }
             OutPart::ToolCall(c) => {
-                let kind = Kind::FunctionCall {
-                    call_id: c.id.clone(),
-                    name: c.name.clone(),
-                };
+                let kind = call_kind(forms, c.id.clone(), &c.name);
                 items.push(Item::new(kind, response_id, items.len(), c.arguments.clone()));
             }
         }
@@ -431,7 +501,9 @@ pub(super) fn render_response(
     let id = response_id(&resp.id);
     let (o, error) = outcome(resp.finish.as_ref(), fin);
     note_unknown_reasoning(resp.usage.as_ref(), fin);
-    let mut items = items_of(&resp.parts, &id, o.status != "completed");
+    let no_forms = ToolForms::default();
+    let forms = req.map_or(&no_forms, |r| &r.tool_forms);
+    let mut items = items_of(&resp.parts, &id, o.status != "completed", forms);
     if let (Some(lp), Some(msg)) = (&resp.logprobs, items.iter_mut().find(|i| i.is_message())) {
         msg.logprobs = Some(logprobs_json(lp));
     }

@@ -7,11 +7,11 @@
 //! lifecycle events build JSON values.
 
 use serde_json::{json, Value};
-use switchyard_sdk::ir::{ChatRequest, FinishReason, StreamEvent, Usage};
+use switchyard_sdk::ir::{ChatRequest, FinishReason, StreamEvent, ToolForms, Usage};
 
 use super::render::{
-    self, echo, json_str, json_u64, json_value, now_secs, outcome, response_id, usage_json, write_response, Head, Item,
-    Kind, State,
+    self, call_kind, custom_input, echo, json_str, json_u64, json_value, now_secs, outcome, response_id, usage_json,
+    write_response, Head, Item, Kind, State,
 };
 use crate::api::StreamEncoder;
 use crate::wire::Finalizer;
@@ -33,6 +33,8 @@ pub(super) struct Encoder {
     sealed: bool,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
+    /// How the client declared its tools (custom and namespaced calls are named back).
+    forms: ToolForms,
 }
 
 /// Start an event: `event:` line and the data object's `type` and `sequence_number`.
@@ -93,6 +95,7 @@ impl Encoder {
             sealed: false,
             finish: None,
             usage: None,
+            forms: req.tool_forms.clone(),
         }
     }
 
@@ -196,6 +199,18 @@ impl Encoder {
                 begin(out, seq, "response.function_call_arguments.done");
                 item_ref(out, it, pos);
                 str_field(out, "arguments", &it.text);
+                end(out);
+            }
+            // The input is known once the function's arguments are whole: one delta, then done.
+            Kind::CustomToolCall { .. } => {
+                let input = custom_input(&it.text);
+                begin(out, seq, "response.custom_tool_call_input.delta");
+                item_ref(out, it, pos);
+                str_field(out, "delta", &input);
+                end(out);
+                begin(out, seq, "response.custom_tool_call_input.done");
+                item_ref(out, it, pos);
+                str_field(out, "input", &input);
                 end(out);
             }
             Kind::Reasoning { .. } => {
@@ -312,7 +327,8 @@ impl Encoder {
     fn tool_start(&mut self, out: &mut Vec<u8>, index: usize, call_id: String, name: String) {
         self.ensure_started(out);
         self.close_open(out, "completed");
-        let pos = self.add_item(out, Kind::FunctionCall { call_id, name });
+        let kind = call_kind(&self.forms, call_id, &name);
+        let pos = self.add_item(out, kind);
         self.calls.push((index, pos));
     }
 
@@ -329,7 +345,7 @@ impl Encoder {
         let Some(it) = self.items.get_mut(pos) else {
             return;
         };
-        if self.open == Some(pos) {
+        if self.open == Some(pos) && matches!(it.kind, Kind::FunctionCall { .. }) {
             begin(out, &mut self.seq, "response.function_call_arguments.delta");
             item_ref(out, it, pos);
             str_field(out, "delta", args);

@@ -44,6 +44,11 @@ pub(super) enum ItemKind {
     FunctionCall,
     FunctionCallOutput,
     Reasoning,
+    /// Tools declared inside the input (Codex), rather than in `tools`.
+    AdditionalTools,
+    /// A call of a freeform (`custom`) tool, and its output.
+    CustomToolCall,
+    CustomToolCallOutput,
     Other(String),
 }
 
@@ -61,6 +66,9 @@ impl<'de> Deserialize<'de> for ItemKind {
                     "function_call" => ItemKind::FunctionCall,
                     "function_call_output" => ItemKind::FunctionCallOutput,
                     "reasoning" => ItemKind::Reasoning,
+                    "additional_tools" => ItemKind::AdditionalTools,
+                    "custom_tool_call" => ItemKind::CustomToolCall,
+                    "custom_tool_call_output" => ItemKind::CustomToolCallOutput,
                     other => ItemKind::Other(other.to_string()),
                 })
             }
@@ -92,6 +100,12 @@ pub(super) struct WireItem {
     pub(super) output: Option<TextOr<WirePart>>,
     pub(super) summary: Option<Vec<WireSummary>>,
     pub(super) encrypted_content: Option<String>,
+    /// A function call's namespace (a `namespace` tool's function).
+    pub(super) namespace: Option<String>,
+    /// A custom tool call's freeform input.
+    pub(super) input: Option<String>,
+    /// An `additional_tools` item's tools, each as written (see [`WireTool`]).
+    pub(super) tools: Option<Vec<Box<serde_json::value::RawValue>>>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +145,8 @@ pub(super) struct WirePart {
     pub(super) cache_control: Option<Value>,
 }
 
+/// A tool declaration: a function, a namespace of functions, a freeform (`custom`) tool, or a
+/// built-in tool (whose declaration is kept whole, as written).
 #[derive(Deserialize)]
 pub(super) struct WireTool {
     #[serde(rename = "type")]
@@ -139,6 +155,18 @@ pub(super) struct WireTool {
     pub(super) description: Option<String>,
     pub(super) parameters: Option<Box<serde_json::value::RawValue>>,
     pub(super) strict: Option<bool>,
+    /// A namespace's functions.
+    pub(super) tools: Option<Vec<WireTool>>,
+    /// A custom tool's input format (`text`, or a `grammar` with `syntax` and `definition`).
+    pub(super) format: Option<WireCustomFormat>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct WireCustomFormat {
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    pub(super) syntax: Option<String>,
+    pub(super) definition: Option<String>,
 }
 
 #[derive(Deserialize)]

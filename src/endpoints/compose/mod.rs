@@ -14,6 +14,7 @@
 //! - `report`: the parts of the answer both flows share (price comparison, timing, context).
 
 mod auto_route;
+pub mod count_tokens;
 mod filters;
 mod images;
 pub mod input;

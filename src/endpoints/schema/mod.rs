@@ -68,6 +68,7 @@ fn handle(call: &Call, suffix: &str, op: Op) -> Result<Value, GatewayError> {
             return Err(GatewayError::UnknownModel {
                 model: name.to_string(),
                 param: "model",
+                closest: String::new(),
             })
         }
     };

@@ -5,10 +5,12 @@
 //!
 //! `render` builds the request body, `parse` reads a whole answer and error bodies, `stream` decodes
 //! the SSE stream, `wire` holds the wire types, and `passthrough` forwards an OpenAI chat client's
-//! body as is (the same schema on both sides).
+//! body as is (the same schema on both sides), and `responses` forwards a Responses client's body
+//! to a provider that speaks the Responses API.
 
 mod parse;
 pub mod passthrough;
+pub mod responses;
 mod render;
 mod stream;
 mod wire;

@@ -104,7 +104,7 @@ fn watched(
 ) -> Result<Vec<u8>, Unusable> {
     let adapter = match plan {
         Plan::Translate { adapter, .. } => adapter,
-        Plan::PassOpenAi | Plan::PassAnthropic => providers::adapter(model.provider.kind),
+        Plan::PassOpenAi | Plan::PassAnthropic | Plan::PassResponses => providers::adapter(model.provider.kind),
     };
     let mut resp = adapter
         .parse_response(buf, model)

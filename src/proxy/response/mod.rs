@@ -177,6 +177,10 @@ pub fn client_headers(
             headers::X_JT_FALLBACK,
             if ctx.attempts.len() > 1 { "true" } else { "false" },
         );
+        let dropped: Vec<&str> = crate::translate::dropped_builtin_tools(req, ctx.upstream.plan).collect();
+        if !dropped.is_empty() {
+            h.put(headers::X_JT_DROPPED_TOOLS, &dropped.join(", "))?;
+        }
         if error {
             // An error answer is not billed.
             h.put_static(headers::X_JT_COST_USD, "0");

@@ -125,6 +125,8 @@ impl<'de> Visitor<'de> for Item<'_> {
                 "arguments" => once(&mut arguments, map.next_value()?, &mut seen[6])?,
                 "encrypted_content" => once(&mut encrypted, map.next_value()?, &mut seen[7])?,
                 "summary" => once(&mut summary, map.next_value()?, &mut seen[8])?,
+                // A namespaced call, and the fields of item kinds left to the checked path.
+                "namespace" | "input" | "tools" => return Err(fail()),
                 // `id`, `status`, and whatever else: the wire structs ignore them too.
                 _ => {
                     map.next_value::<IgnoredAny>()?;

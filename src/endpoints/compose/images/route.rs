@@ -250,6 +250,7 @@ fn pinned(
         let m = snap.catalog.get(name).ok_or_else(|| GatewayError::UnknownModel {
             model: name.to_string(),
             param,
+            closest: String::new(),
         })?;
         permitted(m, id, name)?;
         Ok(m.clone())
