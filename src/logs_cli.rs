@@ -8,23 +8,42 @@ use crate::endpoints::logs::parse_time;
 use crate::store::export::{self, LogQuery, StatusFilter, MAX_LIMIT};
 use crate::store::Location;
 
-/// What to print.
-#[derive(Debug, Clone, Default)]
+/// What to print (the `switchyard logs` arguments).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
-    /// The database file; else the config's `store.path`.
+    /// The database file (default: the config's store.path).
+    #[arg(long)]
     pub db: Option<PathBuf>,
+    #[arg(long, default_value = "conf/switchyard.yaml")]
     pub config: PathBuf,
-    /// `table`, `json` or `csv`.
+    /// table, json or csv (json and csv are the same as GET /v1/org/logs).
+    #[arg(long, default_value = "table")]
     pub format: String,
+    #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// Only this workspace (default: every workspace).
+    #[arg(long)]
     pub workspace: Option<String>,
+    /// From this time on (RFC 3339 or Unix seconds).
+    #[arg(long)]
     pub since: Option<String>,
+    /// Before this time.
+    #[arg(long)]
     pub until: Option<String>,
+    /// The model that answered, or the one asked for.
+    #[arg(long)]
     pub model: Option<String>,
+    /// An HTTP status (429) or a class (4xx).
+    #[arg(long)]
     pub status: Option<String>,
+    /// A key's name.
+    #[arg(long)]
     pub key: Option<String>,
+    /// Continue after a previous page.
+    #[arg(long)]
     pub cursor: Option<i64>,
-    /// Write here instead of standard output.
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 

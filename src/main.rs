@@ -82,42 +82,7 @@ enum Command {
         command: KeysCommand,
     },
     /// Print or export the request log from the database file (offline, read-only), newest first.
-    Logs {
-        #[arg(long, default_value = "conf/switchyard.yaml")]
-        config: PathBuf,
-        /// The database file (default: the config's store.path).
-        #[arg(long)]
-        db: Option<PathBuf>,
-        /// table, json or csv (json and csv are the same as GET /v1/org/logs).
-        #[arg(long, default_value = "table")]
-        format: String,
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-        /// Only this workspace (default: every workspace).
-        #[arg(long)]
-        workspace: Option<String>,
-        /// From this time on (RFC 3339 or Unix seconds).
-        #[arg(long)]
-        since: Option<String>,
-        /// Before this time.
-        #[arg(long)]
-        until: Option<String>,
-        /// The model that answered, or the one asked for.
-        #[arg(long)]
-        model: Option<String>,
-        /// An HTTP status (429) or a class (4xx).
-        #[arg(long)]
-        status: Option<String>,
-        /// A key's name.
-        #[arg(long)]
-        key: Option<String>,
-        /// Continue after a previous page.
-        #[arg(long)]
-        cursor: Option<i64>,
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
+    Logs(switchyard::logs_cli::Args),
 }
 
 #[derive(Subcommand)]
@@ -314,34 +279,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Logs {
-            config,
-            db,
-            format,
-            limit,
-            workspace,
-            since,
-            until,
-            model,
-            status,
-            key,
-            cursor,
-            output,
-        } => {
-            let args = switchyard::logs_cli::Args {
-                db,
-                config,
-                format,
-                limit,
-                workspace,
-                since,
-                until,
-                model,
-                status,
-                key,
-                cursor,
-                output,
-            };
+        Command::Logs(args) => {
             match switchyard::logs_cli::run(&args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
