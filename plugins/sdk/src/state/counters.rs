@@ -23,13 +23,28 @@ pub enum Period {
 impl Period {
     /// The counter's label for the period containing `now_ms`: `day:2026-12-06`, `month:2026-12`,
     /// `total`.
+    ///
+    /// Every settled request asks for these, so the day's labels are formatted once and copied after
+    /// (the calendar formatting was most of the caps phase's work per request).
     pub fn label(self, now_ms: i64) -> String {
-        let t = DateTime::<Utc>::from_timestamp_millis(now_ms).unwrap_or_default();
-        match self {
-            Period::Day => format!("day:{:04}-{:02}-{:02}", t.year(), t.month(), t.day()),
-            Period::Month => format!("month:{:04}-{:02}", t.year(), t.month()),
-            Period::Total => "total".to_string(),
+        static TODAY: Mutex<Option<(i64, [String; 2])>> = Mutex::new(None);
+        if self == Period::Total {
+            return "total".to_string();
         }
+        let day = now_ms.div_euclid(24 * 3600 * 1000);
+        let mut today = TODAY.lock().unwrap_or_else(|e| e.into_inner());
+        let labels = match &*today {
+            Some((d, labels)) if *d == day => labels,
+            _ => {
+                let t = DateTime::<Utc>::from_timestamp_millis(now_ms).unwrap_or_default();
+                let labels = [
+                    format!("day:{:04}-{:02}-{:02}", t.year(), t.month(), t.day()),
+                    format!("month:{:04}-{:02}", t.year(), t.month()),
+                ];
+                &today.insert((day, labels)).1
+            }
+        };
+        labels[usize::from(self == Period::Month)].clone()
     }
 
     /// The word a refusal uses: `daily`, `monthly`, `total`.
