@@ -115,17 +115,28 @@ impl Phase for FirewallPhase {
             .map(|id| self.fw.window(*id))
             .max()
             .unwrap_or(0);
-        ex.put_data(
-            NAME,
-            RequestState {
-                level,
-                response: plan.response,
-                later: plan.later,
-                want: None,
-                window,
-                stream: StreamState::default(),
-            },
-        );
+        // The Headers stage left its state for inference requests: fill it in place rather than box a
+        // second one per request.
+        match ex.data_mut::<RequestState>(NAME) {
+            Some(st) => {
+                st.response = plan.response;
+                st.later = plan.later;
+                st.window = window;
+                st.want = None;
+                st.stream = StreamState::default();
+            }
+            None => ex.put_data(
+                NAME,
+                RequestState {
+                    level,
+                    response: plan.response,
+                    later: plan.later,
+                    want: None,
+                    window,
+                    stream: StreamState::default(),
+                },
+            ),
+        }
         Decision::Continue
     }
 
