@@ -143,6 +143,9 @@ pub struct Provider {
     pub auto_cache: bool,
     /// Speaks the Responses API too (`POST {base}/responses`).
     pub responses_api: bool,
+    /// The header a client brings its own key for this provider in (`x-openai-key`, `x-<name>-key`
+    /// for an OpenAI-compatible one), made once here rather than on every request.
+    pub byok_header: Option<http::HeaderName>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -156,6 +159,20 @@ impl std::fmt::Debug for Provider {
 }
 
 impl Provider {
+    /// The bring-your-own-key header for a provider of `kind` named `name`: `None` for a mock, or a
+    /// name that cannot be a header.
+    pub fn byok_header_for(kind: ProviderKind, name: &str) -> Option<http::HeaderName> {
+        match kind {
+            ProviderKind::OpenAi => Some(http::HeaderName::from_static("x-openai-key")),
+            ProviderKind::Anthropic => Some(http::HeaderName::from_static("x-anthropic-key")),
+            ProviderKind::Gemini => Some(http::HeaderName::from_static("x-gemini-key")),
+            ProviderKind::OpenAiCompatible => {
+                http::HeaderName::from_bytes(format!("x-{}-key", name.to_ascii_lowercase()).as_bytes()).ok()
+            }
+            ProviderKind::Mock => None,
+        }
+    }
+
     /// Usable for requests: mock providers always, others once they have a key (or need none, like a
     /// local OpenAI-compatible server configured without `api_key_env`).
     pub fn available(&self) -> bool {
@@ -467,6 +484,7 @@ pub fn test_model(kind: ProviderKind, quirks: super::raw::Quirks) -> Arc<Model> 
         key_required: true,
         key_env: None,
         responses_api: false,
+        byok_header: Provider::byok_header_for(kind, "p"),
         headers: Vec::new(),
         timeouts: Timeouts {
             connect: Duration::from_secs(1),

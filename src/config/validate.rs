@@ -276,6 +276,7 @@ pub(crate) fn validate_providers(
                 simulate,
                 auto_cache: p.auto_cache,
                 responses_api,
+                byok_header: Provider::byok_header_for(kind, name),
             }),
         );
     }

@@ -140,7 +140,8 @@ pub fn preview(call: &Call) -> Result<Value, GatewayError> {
     };
     out["classification"] = route
         .classification
-        .clone()
+        .as_ref()
+        .map(crate::router::RouteClass::to_json)
         .or_else(|| {
             ex.classification_if_known()
                 .map(|c| crate::router::classify::Classification::from_sdk(c).to_json())

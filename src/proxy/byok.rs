@@ -7,21 +7,15 @@
 
 use std::sync::Arc;
 
-use crate::config::{Provider, ProviderKind, Snapshot};
+use crate::config::{Provider, Snapshot};
 use crate::error::GatewayError;
 
 /// The scope word that allows a key to bring provider keys.
 pub const SCOPE: &str = "byok";
 
 /// The header that carries a key for provider `p` (lower case), if its kind takes one.
-pub fn header_name(p: &Provider) -> Option<String> {
-    match p.kind {
-        ProviderKind::OpenAi => Some("x-openai-key".into()),
-        ProviderKind::Anthropic => Some("x-anthropic-key".into()),
-        ProviderKind::Gemini => Some("x-gemini-key".into()),
-        ProviderKind::OpenAiCompatible => Some(format!("x-{}-key", p.name.to_ascii_lowercase())),
-        ProviderKind::Mock => None,
-    }
+pub fn header_name(p: &Provider) -> Option<&http::HeaderName> {
+    p.byok_header.as_ref()
 }
 
 /// The provider keys a request brought, by provider name.
@@ -44,7 +38,7 @@ impl ProviderKeys {
         let mut keys = Vec::new();
         for p in snap.providers.values() {
             let Some(name) = header_name(p) else { continue };
-            if let Some(v) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) {
+            if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
                 let v = v.trim();
                 if !v.is_empty() {
                     keys.push((p.name.clone(), v.to_string()));

@@ -9,7 +9,7 @@ use switchyard_sdk::ir::Part;
 
 use super::ctx::Ctx;
 use crate::config::routing::ContentMode;
-use crate::router::classify::{Task, Tier};
+use crate::router::classify::Task;
 use crate::router::RouterState;
 use crate::store::log::{AttemptRow, LogRow};
 
@@ -60,23 +60,15 @@ pub fn row(
     let id = ctx.ex.identity.as_ref();
     let route = ctx.decision.route.take();
     let class = ctx.ex.classification_if_known().cloned();
-    let from_route = |field: &str| {
-        route
-            .as_ref()
-            .and_then(|r| r.classification.as_ref())
-            .and_then(|c| c.get(field))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
+    let routed = route.as_ref().and_then(|r| r.classification.as_ref());
     let task = class
         .as_ref()
         .map(|c| c.task)
-        .or_else(|| from_route("task").and_then(|t| Task::parse(&t)).map(Task::as_str));
-    let tier = class.as_ref().map(|c| c.complexity_tier).or_else(|| {
-        from_route("complexity_tier")
-            .and_then(|t| Tier::parse(&t))
-            .map(Tier::as_str)
-    });
+        .or_else(|| routed.and_then(|c| c.task()).and_then(Task::parse).map(Task::as_str));
+    let tier = class
+        .as_ref()
+        .map(|c| c.complexity_tier)
+        .or_else(|| routed.and_then(|c| c.tier()));
     let attempts: Vec<AttemptRow> = ctx
         .attempts
         .iter_mut()

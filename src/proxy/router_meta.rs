@@ -140,7 +140,7 @@ pub struct RouterMeta<'a> {
     requested_model: Option<&'a str>,
     mode: Option<&'static str>,
     reason: Option<&'a str>,
-    classification: Option<&'a Value>,
+    classification: Option<&'a crate::router::RouteClass>,
     candidates: &'a [crate::router::score::ScoredShown],
     filtered: Vec<Filtered<'a>>,
     policy: Option<&'a str>,

@@ -368,7 +368,7 @@ pub fn resolve(input: &RouteInput, req: &ChatRequest, named_mode: Option<&str>) 
         mode: mode.as_str(),
         reason,
         estimated_cost,
-        classification: Some(class.to_json()),
+        classification: Some(super::RouteClass::Classified(class)),
         scored,
         filtered,
         policy: policy.map(|p| p.name.clone()),

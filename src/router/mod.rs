@@ -76,7 +76,7 @@ pub struct Route {
     /// Pre-flight cost estimate for the first candidate.
     pub estimated_cost: Money,
     /// The classifier's view of the prompt (`auto` only).
-    pub classification: Option<Value>,
+    pub classification: Option<RouteClass>,
     /// The best-scored models with their terms (`auto` only).
     pub scored: Vec<score::ScoredShown>,
     /// Models left out, and why.
@@ -86,6 +86,50 @@ pub struct Route {
     pub split_arm: Option<String>,
     /// The session kept this model.
     pub sticky: bool,
+}
+
+/// A route's classification: the classifier's (kept as the struct, serialized once where the `router`
+/// object is written), or one an endpoint states (the Images API: `image_generation`, by definition).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteClass {
+    Classified(classify::Classification),
+    Stated(Value),
+}
+
+impl RouteClass {
+    pub fn task(&self) -> Option<&str> {
+        match self {
+            RouteClass::Classified(c) => Some(c.task.as_str()),
+            RouteClass::Stated(v) => v.get("task").and_then(Value::as_str),
+        }
+    }
+
+    pub fn tier(&self) -> Option<&'static str> {
+        match self {
+            RouteClass::Classified(c) => Some(c.complexity_tier.as_str()),
+            RouteClass::Stated(v) => v
+                .get("complexity_tier")
+                .and_then(Value::as_str)
+                .and_then(classify::Tier::parse)
+                .map(classify::Tier::as_str),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            RouteClass::Classified(c) => c.to_json(),
+            RouteClass::Stated(v) => v.clone(),
+        }
+    }
+}
+
+impl serde::Serialize for RouteClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RouteClass::Classified(c) => c.serialize(s),
+            RouteClass::Stated(v) => v.serialize(s),
+        }
+    }
 }
 
 /// What a routing decision needs besides the snapshot.

@@ -3,7 +3,6 @@
 //! exit, so a restart keeps a day's (and a month's) spend. Day counters older than 40 days and month
 //! counters older than 13 months are deleted at maintenance.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection};
@@ -27,7 +26,7 @@ impl StoreCounters {
                 Money(u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0)),
             ))
         })?;
-        let mut spent: Table<(Money, bool)> = HashMap::new();
+        let mut spent: Table<(Money, bool)> = Table::default();
         for row in rows {
             let (scope, period, v) = row?;
             spent.entry(scope).or_default().insert(period, (v, false));

@@ -14,6 +14,8 @@
 mod window;
 
 use std::collections::HashMap;
+
+use switchyard_sdk::state::counters::FastMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -55,7 +57,7 @@ impl ScopeState {
 /// The shared state of every key's and workspace's limits.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    scopes: Mutex<HashMap<String, ScopeState>>,
+    scopes: Mutex<FastMap<String, ScopeState>>,
 }
 
 impl Limiter {

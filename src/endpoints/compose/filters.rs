@@ -242,7 +242,7 @@ pub(super) fn filtered_route(
             mode: ranking.mode.as_str(),
             reason,
             estimated_cost,
-            classification: Some(ranking.class.to_json()),
+            classification: Some(crate::router::RouteClass::Classified(ranking.class.clone())),
             scored,
             filtered,
             policy: ranking.policy.map(|p| p.name.clone()),

@@ -106,7 +106,7 @@ pub fn comparison(ctx: &Ctx, entries: Vec<Entry>, same_usage: &dyn Fn(&Model) ->
             .route
             .as_ref()
             .and_then(|r| r.classification.as_ref())
-            .and_then(|c| c["task"].as_str())
+            .and_then(|c| c.task())
             .unwrap_or("chat")
             .to_string();
         entries.push(Entry {

@@ -67,7 +67,7 @@ pub fn error_for(upstream_status: u16, said: &str, retry_after: Option<u64>, ctx
         let header = ctx
             .current_model()
             .and_then(|m| crate::proxy::byok::header_name(&m.provider))
-            .unwrap_or_default();
+            .map_or("", |h| h.as_str());
         return GatewayError::Rejected(switchyard_sdk::Reject::new(
             switchyard_sdk::RejectKind::Status { status: 401 },
             "provider_key_refused",

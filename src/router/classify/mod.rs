@@ -140,17 +140,26 @@ pub struct Classification {
 
 impl Classification {
     pub fn to_json(&self) -> Value {
-        json!({
-            "task": self.task.as_str(),
-            "confidence": round3(self.confidence),
-            "runner_up": self.runner_up.as_str(),
-            "complexity_tier": self.complexity_tier.as_str(),
-            "complexity_score": round3(self.complexity_score),
-            "language": self.language,
-            "tokens": self.tokens,
-            "strong": round3(self.strong),
-            "reasons": self.reasons,
-        })
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// As the `router` object and the route endpoints show it. Serialized straight from the struct: an
+/// `auto` answer writes it once, and building a `Value` map first cost more than writing it.
+impl serde::Serialize for Classification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Classification", 9)?;
+        m.serialize_field("task", self.task.as_str())?;
+        m.serialize_field("confidence", &round3(self.confidence))?;
+        m.serialize_field("runner_up", self.runner_up.as_str())?;
+        m.serialize_field("complexity_tier", self.complexity_tier.as_str())?;
+        m.serialize_field("complexity_score", &round3(self.complexity_score))?;
+        m.serialize_field("language", self.language)?;
+        m.serialize_field("tokens", &self.tokens)?;
+        m.serialize_field("strong", &round3(self.strong))?;
+        m.serialize_field("reasons", &self.reasons)?;
+        m.end()
     }
 }
 

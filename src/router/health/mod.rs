@@ -11,7 +11,7 @@
 //! The provider-wide breaker counts only connection failures and timeouts (a provider's error
 //! answers are about a request or a model), and opens only once they were seen on two of its models.
 
-use std::collections::HashMap;
+use switchyard_sdk::state::counters::FastMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -166,7 +166,7 @@ struct State {
 
 #[derive(Default)]
 struct Table {
-    entries: RwLock<HashMap<Arc<str>, Arc<Mutex<State>>>>,
+    entries: RwLock<FastMap<Arc<str>, Arc<Mutex<State>>>>,
 }
 
 impl Table {

@@ -4,7 +4,6 @@
 //! step under the book's lock, so no other request sees the money twice or not at all. The limit is the
 //! caller's (a wallet's balance, a cost cap's remaining spend), read under the same lock.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::money::Money;
@@ -12,7 +11,7 @@ use crate::money::Money;
 /// What is held per account.
 #[derive(Debug, Default)]
 pub struct Book {
-    held: Mutex<HashMap<String, Money>>,
+    held: Mutex<super::counters::FastMap<String, Money>>,
 }
 
 /// A request's hold on an account. Dropped without [`Reservation::settle`] (the request failed or was
@@ -80,7 +79,7 @@ impl Book {
         held.get(account).copied().unwrap_or(Money::ZERO)
     }
 
-    fn release(&self, held: &mut HashMap<String, Money>, account: &str, amount: Money) {
+    fn release(&self, held: &mut super::counters::FastMap<String, Money>, account: &str, amount: Money) {
         if let Some(h) = held.get_mut(account) {
             *h = Money(h.0.saturating_sub(amount.0));
             if h.0 == 0 {

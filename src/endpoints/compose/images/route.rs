@@ -227,7 +227,7 @@ pub(super) fn route(
             mode: mode.as_str(),
             reason,
             estimated_cost,
-            classification: Some(classification),
+            classification: Some(crate::router::RouteClass::Stated(classification)),
             scored,
             filtered: p.filtered,
             ..Default::default()
@@ -317,7 +317,7 @@ fn pinned(
         mode: "pinned",
         reason,
         estimated_cost,
-        classification: Some(classification),
+        classification: Some(crate::router::RouteClass::Stated(classification)),
         filtered,
         ..Default::default()
     })
