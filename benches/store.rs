@@ -96,13 +96,7 @@ fn main() {
     // The cache phase, built as the registry builds it, with one stored answer.
     let plugin = switchyard_cache::CachePlugin;
     let state = PluginState::new();
-    let env = BuildEnv {
-        state: &state,
-        config_dir: std::path::Path::new("."),
-        kv: None,
-        ledger: None,
-        counters: None,
-    };
+    let env = BuildEnv::new(&state, std::path::Path::new("."));
     let phase = plugin.build(Some(&serde_json::json!({})), &env).unwrap().unwrap();
     let head = http::Request::builder()
         .header("X-GR-Cache-TTL", "600")

@@ -428,6 +428,61 @@ fn check_refuses_bad_policies_with_file_line_and_field() {
     );
 }
 
+/// A rule or a cap naming a model, provider or policy the configuration does not have would do
+/// nothing (or fail every request it fires on): `check` names the field instead; known names pass.
+#[test]
+fn check_refuses_rules_and_caps_naming_what_the_config_does_not_have() {
+    let d = tempfile::tempdir().unwrap();
+    let write = |rules: &str, caps: &str| {
+        std::fs::write(
+            d.path().join("switchyard.yaml"),
+            format!(
+                "providers:\n  p: {{kind: mock}}\nrouting:\n  policies:\n    - {{name: cheap, match: {{}}, chain: [p/m]}}\nplugins:\n  rules:\n    rules:\n{rules}  caps:\n    routes:\n{caps}"
+            ),
+        )
+        .unwrap();
+    };
+    std::fs::write(
+        d.path().join("models.yaml"),
+        "models:\n  - id: p/m\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 100\n    aliases: [fast]\n",
+    )
+    .unwrap();
+    let check = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["check", "--config"])
+            .arg(d.path().join("switchyard.yaml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    write(
+        "      - {name: a, then: [{pin_model: p/nope}]}\n      - {name: b, then: [{pin_provider: q}]}\n      - {name: c, then: [{fallback: [p/m, p/gone]}]}\n      - {name: d, then: [{exclude_providers: [p, z]}]}\n",
+        "      - {model: p/missing, daily_dollars: 1}\n      - {policy: dear, monthly_dollars: 5}\n",
+    );
+    let (ok, text) = check();
+    assert!(!ok, "{text}");
+    for (field, name) in [
+        ("plugins.rules.rules[0].then[0].pin_model", "p/nope"),
+        ("plugins.rules.rules[1].then[0].pin_provider", "\"q\""),
+        ("plugins.rules.rules[2].then[0].fallback[1]", "p/gone"),
+        ("plugins.rules.rules[3].then[0].exclude_providers[1]", "\"z\""),
+        ("plugins.caps.routes[0].model", "p/missing"),
+        ("plugins.caps.routes[1].policy", "dear"),
+    ] {
+        let line = text.lines().find(|l| l.contains(field)).unwrap_or_else(|| panic!("no {field} in {text}"));
+        assert!(line.contains(name) && line.contains("switchyard.yaml:"), "{line}");
+    }
+    assert!(!text.contains("fallback[0]") && !text.contains("exclude_providers[0]"), "{text}");
+    // Ids, aliases, routing words, providers and policies that exist pass.
+    write(
+        "      - {name: a, then: [{pin_model: fast}]}\n      - {name: b, then: [{pin_provider: p}]}\n      - {name: c, then: [{fallback: [p/m, auto]}]}\n",
+        "      - {model: p/m, daily_dollars: 1}\n      - {policy: cheap, monthly_dollars: 5}\n",
+    );
+    let (ok, text) = check();
+    assert!(ok, "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_swaps_policies_under_load_without_a_failed_request() {
     let (_up, gw) = gateway(MASK_EMAILS).await;

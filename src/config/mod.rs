@@ -99,9 +99,14 @@ pub fn load(path: &Path, assemble: &dyn Assemble) -> Result<Snapshot, Problems> 
         Vec::new()
     });
     let keys = Arc::new(keys);
+    let names = plugins::ConfigNames {
+        catalog: &catalog,
+        providers: &providers,
+        routing: &routing,
+    };
     let phases = if problems.is_empty() {
         assemble
-            .phases(&sections, &server, &keys, store.as_ref(), &dir)
+            .phases(&sections, &server, &keys, store.as_ref(), &dir, &names)
             .unwrap_or_else(|p| {
                 problems.extend(p);
                 Vec::new()

@@ -53,7 +53,31 @@ pub trait Assemble {
         keys: &Arc<KeyStore>,
         store: Option<&crate::store::Settings>,
         dir: &Path,
+        names: &dyn switchyard_sdk::Names,
     ) -> Result<Vec<Arc<dyn switchyard_sdk::Phase>>, Vec<Problem>>;
+}
+
+/// The names a configuration being loaded defines, for the plugins' checks.
+pub struct ConfigNames<'a> {
+    pub catalog: &'a super::Catalog,
+    pub providers: &'a std::collections::BTreeMap<String, Arc<super::Provider>>,
+    pub routing: &'a super::routing::Routing,
+}
+
+impl switchyard_sdk::Names for ConfigNames<'_> {
+    fn is_model(&self, name: &str) -> bool {
+        self.catalog.get(name).is_some()
+            || self.catalog.alias_rule(name).is_some()
+            || crate::router::auto_mode(name).is_some()
+    }
+
+    fn is_provider(&self, name: &str) -> bool {
+        self.providers.contains_key(name)
+    }
+
+    fn is_policy(&self, name: &str) -> bool {
+        self.routing.policies.iter().any(|p| p.name == name)
+    }
 }
 
 /// The plugin sections: a section written inline, or a file it names (relative to the config).

@@ -133,6 +133,7 @@ impl config::Assemble for Registry {
         keys: &Arc<KeyStore>,
         store: Option<&store::Settings>,
         dir: &Path,
+        names: &dyn switchyard_sdk::Names,
     ) -> Result<Vec<Arc<dyn Phase>>, Vec<Problem>> {
         let mut problems = Vec::new();
         let store = self.store_for(store, dir).map_err(|p| vec![p])?;
@@ -171,6 +172,7 @@ impl config::Assemble for Registry {
             counters: store
                 .as_ref()
                 .map(|s| s.counters.clone() as Arc<dyn switchyard_sdk::state::counters::SpendCounters>),
+            names: Some(names),
         };
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = Vec::new();

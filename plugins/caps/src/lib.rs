@@ -22,7 +22,7 @@ use serde_json::json;
 use switchyard_sdk::state::counters::{MemoryCounters, Period, SpendCounters};
 use switchyard_sdk::state::reserve::{Book, Reservation};
 use switchyard_sdk::{
-    BuildEnv, Built, ConfigError, Decision, Exchange, Money, Outcome, Phase, Plugin, Reject, RejectKind,
+    BuildEnv, Built, ConfigError, Decision, Exchange, Money, Names, Outcome, Phase, Plugin, Reject, RejectKind,
 };
 
 const NAME: &str = "caps";
@@ -106,7 +106,9 @@ struct Caps {
     charge_byok: bool,
 }
 
-fn compile(cfg: Config) -> Result<Caps, Vec<ConfigError>> {
+/// `names`: the configuration's, when known: a route cap must name a catalog model or a policy that
+/// exists (a misspelt one would cap nothing).
+fn compile(cfg: Config, names: Option<&dyn Names>) -> Result<Caps, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let mut out = Caps {
         charge_byok: cfg.charge_byok,
@@ -150,6 +152,12 @@ fn compile(cfg: Config) -> Result<Caps, Vec<ConfigError>> {
             ));
         }
         match (r.model, r.policy) {
+            (Some(m), None) if names.is_some_and(|n| !n.is_model(&m)) => {
+                errors.push(ConfigError::new(at("model"), switchyard_sdk::unknown("model", &m)));
+            }
+            (None, Some(p)) if names.is_some_and(|n| !n.is_policy(&p)) => {
+                errors.push(ConfigError::new(at("policy"), switchyard_sdk::unknown("routing policy", &p)));
+            }
             (Some(m), None) => {
                 let caps = caps_of(format!("model:{m}"), format!("model {m:?}"), daily, monthly, None);
                 out.models.entry(m).or_default().extend(caps);
@@ -181,7 +189,7 @@ impl Plugin for CapsPlugin {
             Some(s) => switchyard_sdk::typed(s).map_err(|e| vec![e])?,
             None => Config::default(),
         };
-        let caps = compile(cfg)?;
+        let caps = compile(cfg, env.names)?;
         let counters: Arc<dyn SpendCounters> = match env.counters.clone() {
             Some(c) => c,
             None => env.state.get_or_init(NAME, MemoryCounters::default),

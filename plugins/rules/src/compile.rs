@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use regex::RegexBuilder;
 use serde_json::{Map, Value};
-use switchyard_sdk::{typed, ConfigError, Money};
+use switchyard_sdk::{typed, ConfigError, Money, Names};
 
 use crate::config::{RawAction, RawCond, RawConfig, RawMeta, RawRule, RawTime, TagArg, TextArg};
 use crate::rule::{
@@ -32,8 +32,13 @@ impl RuleSet {
     /// Validate and compile the plugin's section. Every problem is returned, each with the path of
     /// the field at fault inside the section (`rules[2].when.any[0].input_matches`).
     pub fn from_section(section: &Value) -> Result<RuleSet, Vec<ConfigError>> {
+        RuleSet::from_section_with(section, None)
+    }
+
+    /// As [`RuleSet::from_section`], checking the models and providers the actions name.
+    pub fn from_section_with(section: &Value, names: Option<&dyn Names>) -> Result<RuleSet, Vec<ConfigError>> {
         let raw: RawConfig = typed(section).map_err(|e| vec![e])?;
-        compile(raw)
+        compile(raw, names)
     }
 
     /// How many rules the set has.
@@ -52,13 +57,19 @@ impl RuleSet {
 }
 
 #[derive(Default)]
-struct Compiler {
+struct Compiler<'n> {
     errors: Vec<ConfigError>,
     text: IndexBuilder,
+    /// The configuration's models and providers, when known: a rule that pins or falls back to one
+    /// that does not exist fails the check rather than the requests it fires on.
+    config_names: Option<&'n dyn Names>,
 }
 
-fn compile(raw: RawConfig) -> Result<RuleSet, Vec<ConfigError>> {
-    let mut c = Compiler::default();
+fn compile(raw: RawConfig, names: Option<&dyn Names>) -> Result<RuleSet, Vec<ConfigError>> {
+    let mut c = Compiler {
+        config_names: names,
+        ..Compiler::default()
+    };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rules = Vec::with_capacity(raw.rules.len());
     for (i, r) in raw.rules.into_iter().enumerate() {
@@ -102,7 +113,21 @@ fn nonempty(s: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
-impl Compiler {
+impl Compiler<'_> {
+    /// Whether `name` is a configured model (`provider: false`) or provider; an error at `path` if not.
+    fn known(&mut self, name: &str, provider: bool, path: String) -> bool {
+        let Some(n) = self.config_names else { return true };
+        let (ok, what) = if provider {
+            (n.is_provider(name), "provider")
+        } else {
+            (n.is_model(name), "model")
+        };
+        if !ok {
+            self.err(path, switchyard_sdk::unknown(what, name));
+        }
+        ok
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError::new(path, message));
     }
@@ -331,10 +356,12 @@ impl Compiler {
         };
         match raw {
             RawAction::PinModel(m) => match nonempty(m) {
+                Some(m) if !self.known(m, false, format!("{path}.pin_model")) => {}
                 Some(m) => push(ActionKind::PinModel(m.into()), format!("pin_model {m}")),
                 None => self.err(format!("{path}.pin_model"), "the model is empty"),
             },
             RawAction::PinProvider(p) => match nonempty(p) {
+                Some(p) if !self.known(p, true, format!("{path}.pin_provider")) => {}
                 Some(p) => push(ActionKind::PinProvider(p.into()), format!("pin_provider {p}")),
                 None => self.err(format!("{path}.pin_provider"), "the provider is empty"),
             },
@@ -349,13 +376,24 @@ impl Compiler {
                 ),
             },
             RawAction::Fallback(list) => {
-                if let Some(list) = self.names(list, &format!("{path}.fallback"), "model") {
+                let all_known = (0..list.len())
+                    .filter(|k| !self.known(&list[*k], false, format!("{path}.fallback[{k}]")))
+                    .count()
+                    == 0;
+                if let Some(list) = self.names(list, &format!("{path}.fallback"), "model").filter(|_| all_known) {
                     let label = format!("fallback {}", list.join(", "));
                     push(ActionKind::Fallback(list), label);
                 }
             }
             RawAction::ExcludeProviders(list) => {
-                if let Some(list) = self.names(list, &format!("{path}.exclude_providers"), "provider") {
+                let all_known = (0..list.len())
+                    .filter(|k| !self.known(&list[*k], true, format!("{path}.exclude_providers[{k}]")))
+                    .count()
+                    == 0;
+                if let Some(list) = self
+                    .names(list, &format!("{path}.exclude_providers"), "provider")
+                    .filter(|_| all_known)
+                {
                     let label = format!("exclude_providers {}", list.join(", "));
                     push(ActionKind::ExcludeProviders(list), label);
                 }

@@ -37,11 +37,11 @@ impl Plugin for RulesPlugin {
     }
 
     /// No section, or a section without rules: no phase (nothing runs per request).
-    fn build(&self, section: Option<&Value>, _env: &BuildEnv) -> Result<Option<Arc<dyn Phase>>, Vec<ConfigError>> {
+    fn build(&self, section: Option<&Value>, env: &BuildEnv) -> Result<Option<Arc<dyn Phase>>, Vec<ConfigError>> {
         let Some(section) = section else {
             return Ok(None);
         };
-        let rules = RuleSet::from_section(section)?;
+        let rules = RuleSet::from_section_with(section, env.names)?;
         if rules.is_empty() {
             return Ok(None);
         }

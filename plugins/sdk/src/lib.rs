@@ -19,7 +19,7 @@ pub use exchange::{
 };
 pub use money::{Money, Price};
 pub use phase::{AnswerWatch, Decision, Outcome, Phase, Reject, RejectKind, StreamDecision};
-pub use plugin::{typed, BuildEnv, Built, ConfigError, Plugin, PluginState};
+pub use plugin::{typed, unknown, BuildEnv, Built, ConfigError, Names, Plugin, PluginState};
 pub use state::{Credit, Credited, KeyValue, KvEntry, Ledger, LedgerEntry, StoreError, StoreFuture};
 
 #[cfg(test)]

@@ -55,6 +55,22 @@ pub fn typed<T: DeserializeOwned>(section: &Value) -> Result<T, ConfigError> {
     })
 }
 
+/// The names a configuration defines (catalog models and aliases, providers, routing policies), so a
+/// section naming one that does not exist fails `switchyard check` with its field, rather than every
+/// request it would apply to.
+pub trait Names {
+    /// A catalog id or alias, a name the catalog's `aliases` section maps, or a routing word (`auto`,
+    /// `router`, `auto:<mode>`).
+    fn is_model(&self, name: &str) -> bool;
+    fn is_provider(&self, name: &str) -> bool;
+    fn is_policy(&self, name: &str) -> bool;
+}
+
+/// `"x" is not in the catalog` and the like, for a [`ConfigError`].
+pub fn unknown(what: &str, name: &str) -> String {
+    format!("{name:?} is not a configured {what}")
+}
+
 /// What a plugin may use while it builds its phase.
 pub struct BuildEnv<'a> {
     /// State that survives reloads, keyed by plugin.
@@ -68,6 +84,9 @@ pub struct BuildEnv<'a> {
     /// The spend counters, checkpointed to the store (`None`: the store is off; a plugin keeps its own
     /// in memory).
     pub counters: Option<Arc<dyn crate::state::counters::SpendCounters>>,
+    /// The configuration's names (`None`: not known here, as in unit tests and benches; names are
+    /// then not checked).
+    pub names: Option<&'a dyn Names>,
 }
 
 impl<'a> BuildEnv<'a> {
@@ -79,6 +98,7 @@ impl<'a> BuildEnv<'a> {
             kv: None,
             ledger: None,
             counters: None,
+            names: None,
         }
     }
 }
