@@ -4,7 +4,7 @@
 //! - one streamed answer cut into a few thousand small deltas, per event;
 //! - `redact_secrets` over 8 KB.
 //!
-//! Run with `cargo bench -p switchyard-firewall`.
+//! Run with `cargo bench -p switchyard-firewall` (`FIREWALL_BENCH=matches` for one case).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -284,10 +284,21 @@ fn bench_redact() {
     report(&format!("redact_secrets, {} B without secrets", text.len()), samples);
 }
 
+/// `FIREWALL_BENCH=prompt|matches|stream|redact` runs one case (to profile it alone); unset, all.
 fn main() {
     let p = FirewallPlugin::compile(Some(&config())).expect("bench config");
-    bench_prompt(&*p, false);
-    bench_prompt(&*p, true);
-    bench_stream(&*p);
-    bench_redact();
+    let only = std::env::var("FIREWALL_BENCH").ok();
+    let run = |case: &str| only.as_deref().is_none_or(|o| o == case);
+    if run("prompt") {
+        bench_prompt(&*p, false);
+    }
+    if run("matches") {
+        bench_prompt(&*p, true);
+    }
+    if run("stream") {
+        bench_stream(&*p);
+    }
+    if run("redact") {
+        bench_redact();
+    }
 }

@@ -5,6 +5,8 @@
 //! edits and written back only when something was masked, so an untouched request keeps the core's
 //! pass-through path.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use switchyard_sdk::ir::{ChatRequest, ChatResponse, OutPart, Part};
 
@@ -28,7 +30,7 @@ pub(crate) struct Checker<'f> {
     joined: String,
     pub reports: Vec<Report>,
     /// The rules reported at the location of the last text (one report per rule and location).
-    reported: (String, RuleBits),
+    reported: (Arc<str>, RuleBits),
 }
 
 impl<'f> Checker<'f> {
@@ -39,7 +41,7 @@ impl<'f> Checker<'f> {
             scratch: Scratch::default(),
             joined: String::new(),
             reports: Vec::new(),
-            reported: (String::new(), RuleBits::default()),
+            reported: (Arc::from(""), RuleBits::default()),
         }
     }
 
@@ -58,7 +60,7 @@ impl<'f> Checker<'f> {
             Outcome::Clean
         } else {
             mask::sort(&mut hits);
-            self.decide(text, scope, location(), &hits)
+            self.decide(text, scope, location().into(), &hits)
         };
         self.hits = hits;
         out
@@ -104,7 +106,7 @@ impl<'f> Checker<'f> {
 
     /// What one text's (sorted) matches do: the first block refuses; otherwise every rule that
     /// matched is reported once for this location, and masks are merged and applied.
-    fn decide(&mut self, text: &str, scope: Scope, location: String, hits: &[RuleHit]) -> Outcome {
+    fn decide(&mut self, text: &str, scope: Scope, location: Arc<str>, hits: &[RuleHit]) -> Outcome {
         let fw = self.fw;
         let report = |h: &RuleHit| Report {
             rule: h.rule,
@@ -206,7 +208,7 @@ impl<'a> Walk<'a, '_> {
             Some(per) => {
                 for ((target, text), hits) in items.into_iter().zip(per) {
                     if !hits.is_empty() {
-                        let out = self.c.decide(text, scope, target.location(self.req), &hits);
+                        let out = self.c.decide(text, scope, target.location(self.req).into(), &hits);
                         self.outcome(target, out)?;
                     }
                 }

@@ -149,8 +149,8 @@ impl Audience {
 /// One compiled rule.
 #[derive(Debug)]
 pub(crate) struct Rule {
-    pub policy: Box<str>,
-    pub name: Box<str>,
+    pub policy: Arc<str>,
+    pub name: Arc<str>,
     pub action: Action,
     /// `Scope::bit`s.
     pub scopes: u8,

@@ -2,6 +2,8 @@
 //! one per rule and location), and for a block also a [`TraceEntry`] and the 403 [`Reject`]. Each
 //! names the policy and rule and carries a redacted sample, never the matched text.
 
+use std::sync::Arc;
+
 use switchyard_sdk::{Exchange, FirewallEntry, Reject, RejectKind, TraceEntry};
 
 use crate::policy::{Firewall, RuleId, Scope};
@@ -11,7 +13,7 @@ use crate::policy::{Firewall, RuleId, Scope};
 pub(crate) struct Report {
     pub rule: RuleId,
     pub scope: Scope,
-    pub location: String,
+    pub location: Arc<str>,
     pub sample: String,
 }
 
@@ -19,8 +21,8 @@ impl Firewall {
     pub(crate) fn entry(&self, r: Report) -> FirewallEntry {
         let rule = self.rule(r.rule);
         FirewallEntry {
-            policy: rule.policy.to_string(),
-            rule: rule.name.to_string(),
+            policy: rule.policy.clone(),
+            rule: rule.name.clone(),
             action: rule.action.as_str(),
             scope: r.scope.as_str(),
             sample: r.sample,
@@ -58,6 +60,6 @@ impl Firewall {
                 rule.policy, rule.name, rule.what, r.location
             ),
         )
-        .with_param(r.location.clone())
+        .with_param(r.location.to_string())
     }
 }

@@ -194,7 +194,7 @@ impl StreamState {
         Report {
             rule: h.rule,
             scope: Scope::Response,
-            location: "answer".to_string(),
+            location: "answer".into(),
             sample: sample(&self.buf[h.start..h.end], h.detector),
         }
     }

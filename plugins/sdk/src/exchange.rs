@@ -187,8 +187,10 @@ pub struct TraceEntry {
 /// One firewall action applied to this request or its answer. Never holds the matched text itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirewallEntry {
-    pub policy: String,
-    pub rule: String,
+    /// Shared with the compiled rule and the other entries of a request (a prompt that matches
+    /// dozens of rules reports dozens of entries: copying these was most of the reporting's cost).
+    pub policy: std::sync::Arc<str>,
+    pub rule: std::sync::Arc<str>,
     /// `block`, `mask` or `warn`.
     pub action: &'static str,
     /// `prompt`, `response` or `metadata`.
@@ -196,7 +198,7 @@ pub struct FirewallEntry {
     /// What matched, redacted (e.g. `j***@e***.com`, `sk-p…(51)`), never the secret itself.
     pub sample: String,
     /// Where it matched (`messages[1].content`, `answer`).
-    pub location: String,
+    pub location: std::sync::Arc<str>,
 }
 
 /// The routing decision, as the phases that run after it see it.

@@ -57,7 +57,7 @@ fn moderate_blocks_sensitive_numbers_and_secrets_before_inference() {
         assert_eq!((r.kind, r.code), (RejectKind::Forbidden, "firewall_blocked"));
         let e = ex.firewall.last().unwrap();
         assert_eq!(
-            (e.policy.as_str(), e.rule.as_str(), e.action),
+            (&*e.policy, &*e.rule, e.action),
             ("guardrails", rule, "block")
         );
         assert_eq!(ex.trace.last().unwrap().rule, format!("guardrails/{rule}"));
@@ -73,7 +73,7 @@ fn moderate_masks_contacts_in_the_prompt_only() {
     assert_continue(run(&*p, &mut ex, Some("moderate")));
     assert!(ex.request_modified());
     assert_eq!(text_of(&ex, 0), "I am [EMAIL], call [PHONE].");
-    let rules: Vec<&str> = ex.firewall.iter().map(|e| e.rule.as_str()).collect();
+    let rules: Vec<&str> = ex.firewall.iter().map(|e| &*e.rule).collect();
     assert_eq!(rules, vec!["moderate/email", "moderate/phone"]);
     assert!(p.watch_answer(&ex).is_none(), "moderate leaves the answer alone");
 }
@@ -84,7 +84,7 @@ fn strict_also_masks_the_answer_whole_and_streamed() {
     let mut ex = exchange(user(&format!("I am {EMAIL}")));
     assert_continue(run(&*p, &mut ex, Some("strict")));
     assert_eq!(text_of(&ex, 0), "I am [EMAIL]");
-    assert_eq!(ex.firewall[0].rule, "strict/email");
+    assert_eq!(&*ex.firewall[0].rule, "strict/email");
     let out = answer_whole(&*p, &mut ex, &format!("Reach {EMAIL} or {PHONE}.")).unwrap();
     assert_eq!(out, "Reach [EMAIL] or [PHONE].");
 
@@ -99,7 +99,7 @@ fn strict_also_masks_the_answer_whole_and_streamed() {
     let rules: Vec<(&str, &str)> = ex
         .firewall
         .iter()
-        .map(|e| (e.rule.as_str(), e.location.as_str()))
+        .map(|e| (&*e.rule, &*e.location))
         .collect();
     assert_eq!(rules, vec![("strict/email", "answer"), ("strict/phone", "answer")]);
     let r = rejected(run(&*p, &mut exchange(user("4111111111111111")), Some("strict")));
@@ -133,7 +133,7 @@ fn the_header_never_turns_a_configured_policy_off() {
         let mut ex = exchange(user("4111 1111 1111 1111"));
         let r = rejected(run(&*p, &mut ex, header));
         assert_eq!(
-            ex.firewall.last().unwrap().policy,
+            &*ex.firewall.last().unwrap().policy,
             "pii",
             "{header:?}: the configured rule fires first"
         );

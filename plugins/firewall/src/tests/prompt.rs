@@ -35,13 +35,13 @@ fn block_refuses_with_403_and_reports_without_the_match() {
     assert_eq!(ex.firewall.len(), 1);
     let e = &ex.firewall[0];
     assert_eq!(
-        (e.policy.as_str(), e.rule.as_str(), e.action, e.scope),
+        (&*e.policy, &*e.rule, e.action, e.scope),
         ("pii", "cards", "block", "prompt")
     );
-    assert_eq!(e.location, "messages[0].content");
+    assert_eq!(&*e.location, "messages[0].content");
     assert_eq!(e.sample, "4***1");
     let t = ex.trace.last().unwrap();
-    assert_eq!((t.phase, t.rule.as_str(), t.fired), ("firewall", "pii/cards", true));
+    assert_eq!((t.phase, &*t.rule, t.fired), ("firewall", "pii/cards", true));
     assert_eq!(t.actions, vec!["block".to_string()]);
     assert_not_leaked(&ex, Some(&r), CARD);
     assert_not_leaked(&ex, Some(&r), "4111111111111111");
@@ -60,7 +60,7 @@ fn mask_rewrites_the_request_and_warn_only_reports() {
     let got: Vec<(&str, &str, &str)> = ex
         .firewall
         .iter()
-        .map(|e| (e.rule.as_str(), e.action, e.sample.as_str()))
+        .map(|e| (&*e.rule, e.action, e.sample.as_str()))
         .collect();
     assert_eq!(
         got,
@@ -108,7 +108,7 @@ fn overlapping_substrings_of_different_rules_all_match() {
     let got: Vec<(&str, &str)> = ex
         .firewall
         .iter()
-        .map(|e| (e.rule.as_str(), e.sample.as_str()))
+        .map(|e| (&*e.rule, e.sample.as_str()))
         .collect();
     assert_eq!(
         got,
@@ -202,7 +202,7 @@ fn every_text_of_the_prompt_is_masked() {
         }
     );
     assert_eq!(req.tools[0].description.as_deref(), Some("Sends mail as [EMAIL]"));
-    let locations: Vec<&str> = ex.firewall.iter().map(|e| e.location.as_str()).collect();
+    let locations: Vec<&str> = ex.firewall.iter().map(|e| &*e.location).collect();
     assert_eq!(
         locations,
         vec![
@@ -317,7 +317,7 @@ fn metadata_scope_covers_metadata_strings_and_user() {
     assert_eq!(req.metadata["owner"], "[EMAIL]");
     assert_eq!(req.metadata["tags"], json!(["x", "[EMAIL]"]));
     assert_eq!(req.metadata["phone"], "(555) 123-4567", "metadata is not prompt");
-    let locations: Vec<(&str, &str)> = ex.firewall.iter().map(|e| (e.location.as_str(), e.scope)).collect();
+    let locations: Vec<(&str, &str)> = ex.firewall.iter().map(|e| (&*e.location, e.scope)).collect();
     assert_eq!(
         locations,
         vec![
@@ -440,7 +440,7 @@ fn answers_are_masked_or_blocked_whole() {
     let locations: Vec<(&str, &str, &str)> = ex
         .firewall
         .iter()
-        .map(|e| (e.rule.as_str(), e.location.as_str(), e.scope))
+        .map(|e| (&*e.rule, &*e.location, e.scope))
         .collect();
     assert_eq!(
         locations,

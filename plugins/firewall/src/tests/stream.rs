@@ -310,7 +310,7 @@ fn warn_rules_report_once_per_stream() {
         .firewall
         .iter()
         .filter(|e| e.action == "warn")
-        .map(|e| e.rule.as_str())
+        .map(|e| &*e.rule)
         .collect();
     assert_eq!(warns, vec!["note"]);
 }
