@@ -6,17 +6,7 @@ mod common;
 
 use std::process::Command;
 
-fn check(dir: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["check", "--config"])
-        .arg(dir.join("switchyard.yaml"))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
+use common::check;
 
 fn write(dir: &std::path::Path, cfg: &str, models: &str) {
     std::fs::write(dir.join("switchyard.yaml"), cfg).unwrap();

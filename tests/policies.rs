@@ -411,13 +411,8 @@ fn check_refuses_bad_policies_with_file_line_and_field() {
         "policies:\n  - name: p\n    rules:\n      - {name: a, detector: horoscope, scope: prompt, action: block}\n      - {name: b, regex: \"(a*)*$\", scope: prompt, action: warn}\n      - {name: c, regex: \"x{1000}{1000}\", scope: prompt, action: warn}\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["check", "--config"])
-        .arg(d.path().join("switchyard.yaml"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{text}");
+    let (ok, text) = check(d.path());
+    assert!(!ok, "{text}");
     assert!(text.contains("firewall.yaml:4: policies[0].rules[0]"), "{text}");
     assert!(text.contains("horoscope"), "{text}");
     assert!(text.contains("firewall.yaml:5: policies[0].rules[1].regex"), "{text}");
@@ -447,20 +442,11 @@ fn check_refuses_rules_and_caps_naming_what_the_config_does_not_have() {
         "models:\n  - id: p/m\n    pricing: {input: 1, output: 2}\n    context_window: 1000\n    max_output: 100\n    aliases: [fast]\n",
     )
     .unwrap();
-    let check = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args(["check", "--config"])
-            .arg(d.path().join("switchyard.yaml"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    };
     write(
         "      - {name: a, then: [{pin_model: p/nope}]}\n      - {name: b, then: [{pin_provider: q}]}\n      - {name: c, then: [{fallback: [p/m, p/gone]}]}\n      - {name: d, then: [{exclude_providers: [p, z]}]}\n",
         "      - {model: p/missing, daily_dollars: 1}\n      - {policy: dear, monthly_dollars: 5}\n",
     );
-    let (ok, text) = check();
+    let (ok, text) = check(d.path());
     assert!(!ok, "{text}");
     for (field, name) in [
         ("plugins.rules.rules[0].then[0].pin_model", "p/nope"),
@@ -470,16 +456,22 @@ fn check_refuses_rules_and_caps_naming_what_the_config_does_not_have() {
         ("plugins.caps.routes[0].model", "p/missing"),
         ("plugins.caps.routes[1].policy", "dear"),
     ] {
-        let line = text.lines().find(|l| l.contains(field)).unwrap_or_else(|| panic!("no {field} in {text}"));
+        let line = text
+            .lines()
+            .find(|l| l.contains(field))
+            .unwrap_or_else(|| panic!("no {field} in {text}"));
         assert!(line.contains(name) && line.contains("switchyard.yaml:"), "{line}");
     }
-    assert!(!text.contains("fallback[0]") && !text.contains("exclude_providers[0]"), "{text}");
+    assert!(
+        !text.contains("fallback[0]") && !text.contains("exclude_providers[0]"),
+        "{text}"
+    );
     // Ids, aliases, routing words, providers and policies that exist pass.
     write(
         "      - {name: a, then: [{pin_model: fast}]}\n      - {name: b, then: [{pin_provider: p}]}\n      - {name: c, then: [{fallback: [p/m, auto]}]}\n",
         "      - {model: p/m, daily_dollars: 1}\n      - {policy: cheap, monthly_dollars: 5}\n",
     );
-    let (ok, text) = check();
+    let (ok, text) = check(d.path());
     assert!(ok, "{text}");
 }
 

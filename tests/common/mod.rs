@@ -251,6 +251,19 @@ pub async fn metrics_with(gw: &Gateway, needle: &str) -> String {
     }
 }
 
+/// `switchyard check` on `dir/switchyard.yaml`: whether it passed, and what it printed (both streams).
+pub fn check(dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["check", "--config"])
+        .arg(dir.join("switchyard.yaml"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
