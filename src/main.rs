@@ -279,15 +279,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Logs(args) => {
-            match switchyard::logs_cli::run(&args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("switchyard: {e}");
-                    ExitCode::FAILURE
-                }
+        Command::Logs(args) => match switchyard::logs_cli::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchyard: {e}");
+                ExitCode::FAILURE
             }
-        }
+        },
         Command::Keys { command } => match command {
             KeysCommand::Generate { test, name, workspace } => match keys::generate(test) {
                 Ok(key) => {

@@ -29,7 +29,9 @@ const SECRET: &str = "pineapple-4217";
 const HELLO: &str = "Hello from the fake provider.";
 
 fn bin(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node_modules/.bin").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients/node_modules/.bin")
+        .join(name);
     assert!(
         p.exists(),
         "{} is missing: run .ci/setup (npm ci in tests/clients)",
@@ -78,7 +80,11 @@ fn turn(wire: Wire, body: &Value) -> Turn {
                 .unwrap_or_default(),
             tools: body["tools"]
                 .as_array()
-                .map(|t| t.iter().filter_map(|t| t["function"]["name"].as_str().map(String::from)).collect())
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|t| t["function"]["name"].as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
             result: (last["role"] == "tool").then(|| text_of(&last["content"])),
         },
@@ -137,7 +143,11 @@ fn reply(path: &str, body: &Value, dir: &str) -> Reply {
     if path.ends_with("/count_tokens") {
         return Reply::Json(200, json!({"input_tokens": 100}));
     }
-    let wire = if path.ends_with("/chat/completions") { Wire::OpenAi } else { Wire::Anthropic };
+    let wire = if path.ends_with("/chat/completions") {
+        Wire::OpenAi
+    } else {
+        Wire::Anthropic
+    };
     let t = turn(wire, body);
     let call = if t.result.is_none() && t.prompt.contains("secret.txt") {
         read_call(&t.tools, dir)
@@ -172,7 +182,10 @@ fn reply(path: &str, body: &Value, dir: &str) -> Reply {
             match &call {
                 Some((name, args)) => {
                     ev.push(c(json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}}]}), Value::Null));
-                    ev.push(c(json!({"tool_calls": [{"index": 0, "function": {"arguments": args.to_string()}}]}), Value::Null));
+                    ev.push(c(
+                        json!({"tool_calls": [{"index": 0, "function": {"arguments": args.to_string()}}]}),
+                        Value::Null,
+                    ));
                     ev.push(c(json!({}), json!("tool_calls")));
                 }
                 None => {
@@ -197,7 +210,9 @@ fn reply(path: &str, body: &Value, dir: &str) -> Reply {
             )
         }
         (Wire::Anthropic, true) => {
-            let mut ev = vec![json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 100, "output_tokens": 1}}})];
+            let mut ev = vec![
+                json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 100, "output_tokens": 1}}}),
+            ];
             match &call {
                 Some((name, args)) => {
                     ev.push(json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}));
@@ -263,7 +278,9 @@ fn run(mut cmd: Command, limit: Duration) -> (bool, String, String) {
             break Some(s);
         }
         if start.elapsed() > limit {
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
             let _ = child.wait();
             break None;
         }
@@ -296,10 +313,15 @@ async fn claude(wire: Wire, tool_loop: bool) {
         .env("ANTHROPIC_API_KEY", KEY)
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .args(["-p", prompt]);
-    let (ok, out, err) = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(120))).await.unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(120)))
+        .await
+        .unwrap();
     let seen = up.requests();
     let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
-    assert!(ok, "claude failed\nstdout: {out}\nstderr: {err}\nupstream saw: {paths:?}");
+    assert!(
+        ok,
+        "claude failed\nstdout: {out}\nstderr: {err}\nupstream saw: {paths:?}"
+    );
     let inference: Vec<_> = seen.iter().filter(|s| !s.path.ends_with("/count_tokens")).collect();
     assert!(!inference.is_empty(), "{paths:?}");
     let want_path = match wire {
@@ -310,7 +332,10 @@ async fn claude(wire: Wire, tool_loop: bool) {
     // Its default model names reached the one model through the catalog's aliases.
     let log = gw.access_lines();
     let named: Vec<&str> = log.iter().filter_map(|l| l["requested_model"].as_str()).collect();
-    assert!(!named.is_empty() && named.iter().all(|n| n.starts_with("claude-")), "{named:?}");
+    assert!(
+        !named.is_empty() && named.iter().all(|n| n.starts_with("claude-")),
+        "{named:?}"
+    );
     if tool_loop {
         assert!(out.contains(SECRET), "stdout: {out}\nstderr: {err}");
         let last = turn(wire, &inference.last().unwrap().json());
@@ -323,7 +348,13 @@ async fn claude(wire: Wire, tool_loop: bool) {
 async fn codex(wire: Wire, tool_loop: bool) {
     let (up, gw, work) = setup(wire).await;
     let home = tempfile::tempdir().unwrap();
-    assert!(Command::new("git").arg("init").arg("-q").current_dir(work.path()).status().unwrap().success());
+    assert!(Command::new("git")
+        .arg("init")
+        .arg("-q")
+        .current_dir(work.path())
+        .status()
+        .unwrap()
+        .success());
     let prompt = if tool_loop {
         "What does the file secret.txt in this directory say? Read it."
     } else {
@@ -338,12 +369,17 @@ async fn codex(wire: Wire, tool_loop: bool) {
         .env("CODEX_API_KEY", KEY)
         .args(["exec", "-c", &format!("openai_base_url=\"{}/v1\"", gw.url), prompt]);
     let started = Instant::now();
-    let (ok, out, err) = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(120))).await.unwrap();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(cmd, Duration::from_secs(120)))
+        .await
+        .unwrap();
     let took = started.elapsed();
     let seen = up.requests();
     let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
     let log: Vec<Value> = gw.access_lines();
-    assert!(ok, "codex failed\nstdout: {out}\nstderr: {err}\nupstream saw: {paths:?}\naccess log: {log:#?}");
+    assert!(
+        ok,
+        "codex failed\nstdout: {out}\nstderr: {err}\nupstream saw: {paths:?}\naccess log: {log:#?}"
+    );
     // One WebSocket try, answered 426, and no retry of it: Codex went on over HTTPS at once.
     let upgrades = log.iter().filter(|l| l["status"] == 426).count();
     assert_eq!(upgrades, 1, "{log:#?}");
@@ -352,9 +388,15 @@ async fn codex(wire: Wire, tool_loop: bool) {
         Wire::OpenAi => "/v1/chat/completions",
         Wire::Anthropic => "/v1/messages",
     };
-    assert!(!seen.is_empty() && seen.iter().all(|s| s.path == want_path), "{paths:?}");
+    assert!(
+        !seen.is_empty() && seen.iter().all(|s| s.path == want_path),
+        "{paths:?}"
+    );
     let named: Vec<&str> = log.iter().filter_map(|l| l["requested_model"].as_str()).collect();
-    assert!(!named.is_empty() && named.iter().all(|n| n.starts_with("gpt-")), "{named:?}");
+    assert!(
+        !named.is_empty() && named.iter().all(|n| n.starts_with("gpt-")),
+        "{named:?}"
+    );
     if tool_loop {
         assert!(out.contains(SECRET), "stdout: {out}\nstderr: {err}");
         let last = turn(wire, &seen.last().unwrap().json());

@@ -27,11 +27,17 @@ fn reply(path: &str, b: &Value) -> Reply {
         return Reply::Json(200, json!({"input_tokens": 42}));
     }
     let openai = path.ends_with("/chat/completions");
-    let last = b["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+    let last = b["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
     let answered = if openai {
         last["role"] == "tool"
     } else {
-        last["content"].as_array().is_some_and(|c| c.iter().any(|x| x["type"] == "tool_result"))
+        last["content"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x["type"] == "tool_result"))
     };
     let tools = b["tools"].as_array().is_some_and(|t| !t.is_empty());
     let call = tools && !answered;
@@ -46,7 +52,9 @@ fn reply(path: &str, b: &Value) -> Reply {
     let gap = Duration::from_millis(1);
     if openai {
         if stream {
-            let c = |d: Value, f: Value| json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": d, "finish_reason": f}]}).to_string();
+            let c = |d: Value, f: Value| {
+                json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": d, "finish_reason": f}]}).to_string()
+            };
             return Reply::Sse(
                 vec![
                     c(json!({"role": "assistant", "content": ""}), Value::Null),

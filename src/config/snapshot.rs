@@ -313,7 +313,12 @@ impl Catalog {
         let mut scored: Vec<(f64, &str)> = self
             .index
             .keys()
-            .map(|k| (strsim::jaro_winkler(&name.to_ascii_lowercase(), &k.to_ascii_lowercase()), k.as_str()))
+            .map(|k| {
+                (
+                    strsim::jaro_winkler(&name.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                    k.as_str(),
+                )
+            })
             .filter(|(s, _)| *s > 0.6)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));

@@ -141,7 +141,10 @@ pub fn record(ctx: &mut Ctx, router: &RouterState, sink: Option<&dyn LogSink>) {
             .inc_by(c.as_nanodollars());
     }
     for f in &ctx.ex.firewall {
-        metrics.firewall_actions.with_label_values(&[&*f.policy, f.action]).inc();
+        metrics
+            .firewall_actions
+            .with_label_values(&[&*f.policy, f.action])
+            .inc();
     }
     if let Some(phase) = ctx.decision.answered_by {
         metrics.phase_answers.with_label_values(&[phase]).inc();

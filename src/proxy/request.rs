@@ -222,7 +222,9 @@ fn builtin_tools_allowed(
         &req.model,
         &req.metadata,
     );
-    let rule = policy.and_then(|p| p.builtin_tools).unwrap_or(snap.routing.builtin_tools);
+    let rule = policy
+        .and_then(|p| p.builtin_tools)
+        .unwrap_or(snap.routing.builtin_tools);
     if rule == crate::config::routing::BuiltinTools::Reject {
         return Err(GatewayError::InvalidRequest {
             code: "unsupported_tool",

@@ -178,8 +178,7 @@ fn tool_form_notes(req: &ChatRequest, model: &Model, lossy: &mut Vec<String>) {
     }
     if !f.namespaced.is_empty() {
         lossy.push(
-            "tools: namespaced functions sent as namespace__name; their calls come back with name and namespace"
-                .into(),
+            "tools: namespaced functions sent as namespace__name; their calls come back with name and namespace".into(),
         );
     }
     for kind in dropped_builtin_tools(req, None) {

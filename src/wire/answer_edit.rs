@@ -178,7 +178,13 @@ pub fn with_field(fields: &Fields, key: &str, value: &[u8]) -> Vec<u8> {
     write_object(
         &mut out,
         fields,
-        |k, _| if k == key { Edit::Write(Cow::Borrowed(value)) } else { Edit::Keep },
+        |k, _| {
+            if k == key {
+                Edit::Write(Cow::Borrowed(value))
+            } else {
+                Edit::Keep
+            }
+        },
         &[],
     );
     out

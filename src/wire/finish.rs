@@ -33,8 +33,16 @@ pub fn class(f: &FinishReason) -> Class {
             "stop" | "end_turn" | "stop_sequence" | "STOP" => Class::Stop,
             "length" | "max_tokens" | "model_context_window_exceeded" | "MAX_TOKENS" => Class::Length,
             "tool_calls" | "function_call" | "tool_use" => Class::ToolCalls,
-            "content_filter" | "refusal" | "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
-            | "IMAGE_SAFETY" | "IMAGE_PROHIBITED_CONTENT" | "IMAGE_RECITATION" => Class::Filter,
+            "content_filter"
+            | "refusal"
+            | "SAFETY"
+            | "RECITATION"
+            | "BLOCKLIST"
+            | "PROHIBITED_CONTENT"
+            | "SPII"
+            | "IMAGE_SAFETY"
+            | "IMAGE_PROHIBITED_CONTENT"
+            | "IMAGE_RECITATION" => Class::Filter,
             "pause_turn" => Class::Pause,
             _ => Class::Error,
         },

@@ -6,8 +6,8 @@
 //! translator implements and the proxy's finalizer answers. Wire code only one side uses stays there.
 
 pub mod answer_edit;
-pub mod finish;
 pub mod anthropic;
+pub mod finish;
 pub mod json;
 pub mod json_out;
 pub mod sse;

@@ -156,7 +156,10 @@ fn compile(cfg: Config, names: Option<&dyn Names>) -> Result<Caps, Vec<ConfigErr
                 errors.push(ConfigError::new(at("model"), switchyard_sdk::unknown("model", &m)));
             }
             (None, Some(p)) if names.is_some_and(|n| !n.is_policy(&p)) => {
-                errors.push(ConfigError::new(at("policy"), switchyard_sdk::unknown("routing policy", &p)));
+                errors.push(ConfigError::new(
+                    at("policy"),
+                    switchyard_sdk::unknown("routing policy", &p),
+                ));
             }
             (Some(m), None) => {
                 let caps = caps_of(format!("model:{m}"), format!("model {m:?}"), daily, monthly, None);

@@ -15,10 +15,10 @@ mod window;
 
 use std::collections::HashMap;
 
-use switchyard_sdk::state::counters::FastMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use switchyard_sdk::state::counters::FastMap;
 
 use switchyard_sdk::{BuildEnv, Built, Decision, Exchange, Outcome, Phase, Plugin, Reject, RejectKind};
 pub use window::openai_duration;

@@ -380,7 +380,10 @@ impl Compiler<'_> {
                     .filter(|k| !self.known(&list[*k], false, format!("{path}.fallback[{k}]")))
                     .count()
                     == 0;
-                if let Some(list) = self.names(list, &format!("{path}.fallback"), "model").filter(|_| all_known) {
+                if let Some(list) = self
+                    .names(list, &format!("{path}.fallback"), "model")
+                    .filter(|_| all_known)
+                {
                     let label = format!("fallback {}", list.join(", "));
                     push(ActionKind::Fallback(list), label);
                 }

@@ -362,7 +362,10 @@ pub enum FinishReason {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OutPart {
     Text(String),
-    Reasoning { text: String, signature: Option<String> },
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+    },
     ToolCall(ToolCall),
     /// The model declined to answer, in its own words (OpenAI's `message.refusal`): clients whose
     /// schema has a place for it (Responses `refusal` parts, chat `refusal`, Messages

@@ -260,7 +260,11 @@ impl StreamEncoder for Encoder {
     fn finish(&mut self, out: &mut Vec<u8>, fin: &mut dyn Finalizer) {
         self.start(out);
         self.close(out);
-        if self.estimated && self.usage.is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate) {
+        if self.estimated
+            && self
+                .usage
+                .is_some_and(|u| UsageOut::new(&u, None).input_tokens != self.estimate)
+        {
             fin.note(format!(
                 "message_start's usage.input_tokens ({}) was the gateway's estimate, sent before the provider reported usage; message_delta's usage has the provider's figures",
                 self.estimate

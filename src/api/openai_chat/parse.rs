@@ -80,13 +80,17 @@ enum WirePart {
         #[serde(default)]
         cache_control: Option<Value>,
     },
-    InputAudio { input_audio: Value },
+    InputAudio {
+        input_audio: Value,
+    },
     File {
         file: Value,
         #[serde(default)]
         cache_control: Option<Value>,
     },
-    Refusal { refusal: String },
+    Refusal {
+        refusal: String,
+    },
 }
 
 #[derive(Deserialize)]

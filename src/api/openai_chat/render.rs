@@ -70,7 +70,13 @@ pub(super) fn logprobs_json(tokens: &[TokenLogprob]) -> Value {
 fn message(parts: &[OutPart]) -> Map<String, Value> {
     let collect = |want: fn(&OutPart) -> Option<&str>| -> String { parts.iter().filter_map(want).collect() };
     let text = collect(|p| if let OutPart::Text(t) = p { Some(t) } else { None });
-    let reasoning = collect(|p| if let OutPart::Reasoning { text, .. } = p { Some(text) } else { None });
+    let reasoning = collect(|p| {
+        if let OutPart::Reasoning { text, .. } = p {
+            Some(text)
+        } else {
+            None
+        }
+    });
     let refusal = collect(|p| if let OutPart::Refusal(t) = p { Some(t) } else { None });
     let calls: Vec<Value> = parts
         .iter()
@@ -87,7 +93,11 @@ fn message(parts: &[OutPart]) -> Map<String, Value> {
     }
     msg.insert(
         "refusal".into(),
-        if refusal.is_empty() { Value::Null } else { json!(refusal) },
+        if refusal.is_empty() {
+            Value::Null
+        } else {
+            json!(refusal)
+        },
     );
     if !calls.is_empty() {
         msg.insert("tool_calls".into(), Value::Array(calls));

@@ -56,9 +56,7 @@ pub fn declared_tools(body: &[u8]) -> Vec<Box<serde_json::value::RawValue>> {
     let items: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(input.get()).unwrap_or_default();
     items
         .into_iter()
-        .filter(|i| {
-            serde_json::from_str::<Kind>(i.get()).is_ok_and(|k| k.kind.as_deref() == Some("additional_tools"))
-        })
+        .filter(|i| serde_json::from_str::<Kind>(i.get()).is_ok_and(|k| k.kind.as_deref() == Some("additional_tools")))
         .collect()
 }
 

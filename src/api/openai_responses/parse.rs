@@ -2,11 +2,9 @@
 //! conversation maps onto canonical messages, and what is refused.
 
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 use serde_json::value::RawValue;
-use switchyard_sdk::ir::{
-    ChatRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolForms,
-};
+use serde_json::{Map, Value};
+use switchyard_sdk::ir::{ChatRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolForms};
 
 use crate::api::fields::{billed, missing, parse_fields, routing_field, FieldValue, Fields, Naming};
 use crate::api::openai_chat::image_source;
@@ -410,7 +408,6 @@ fn read_input(input: TextOr<WireItem>) -> Result<Conversation, GatewayError> {
 
 /// The argument a freeform (`custom`) tool's function takes: its whole input, as one string.
 pub(super) const CUSTOM_INPUT: &str = "input";
-
 
 fn convert_format(f: WireFormat) -> Result<ResponseFormat, GatewayError> {
     Ok(match f {

@@ -62,7 +62,9 @@ pub(super) enum Kind {
         name: String,
         namespace: Option<String>,
     },
-    Reasoning { signature: Option<String> },
+    Reasoning {
+        signature: Option<String>,
+    },
     /// A message whose one content part is a `refusal` (the model declined, in its own words).
     Refusal,
 }
@@ -204,7 +206,11 @@ impl Item {
                 name,
                 namespace,
             } => {
-                let input = if text.is_empty() { String::new() } else { custom_input(text) };
+                let input = if text.is_empty() {
+                    String::new()
+                } else {
+                    custom_input(text)
+                };
                 let mut v = json!({"id": self.id, "type": "custom_tool_call", "status": status, "input": input,
                                    "call_id": call_id, "name": name});
                 if let Some(ns) = namespace {
@@ -295,10 +301,7 @@ pub(super) fn outcome(f: Option<&FinishReason>, fin: &mut dyn Finalizer) -> (fin
     if let Some(n) = o.note.take() {
         fin.note(n);
     }
-    let error = o
-        .error
-        .as_ref()
-        .map(|m| json!({"code": "server_error", "message": m}));
+    let error = o.error.as_ref().map(|m| json!({"code": "server_error", "message": m}));
     (o, error)
 }
 

@@ -374,7 +374,11 @@ impl StreamEncoder for Encoder {
             StreamEvent::ToolCallStart { index, id, name } => self.tool_start(out, index, id, name),
             StreamEvent::ToolCallDelta { index, arguments } => self.tool_delta(out, index, &arguments),
             StreamEvent::Logprobs(l) => {
-                if let Some(it) = self.open.and_then(|p| self.items.get_mut(p)).filter(|it| it.is_message()) {
+                if let Some(it) = self
+                    .open
+                    .and_then(|p| self.items.get_mut(p))
+                    .filter(|it| it.is_message())
+                {
                     let more = render::logprobs_json(&l);
                     match (&mut it.logprobs, more) {
                         (Some(Value::Array(have)), Value::Array(new)) => have.extend(new),

@@ -174,7 +174,12 @@ fn tool_result<'a>(m: &'a switchyard_sdk::ir::Message, lossy: &mut Vec<String>) 
 pub(super) const MAX_CACHE_BREAKPOINTS: usize = 4;
 
 /// The client's cache breakpoint on part `i` of `m`, while fewer than the maximum were placed.
-fn breakpoint<'a>(m: &'a switchyard_sdk::ir::Message, i: usize, placed: &mut usize, lossy: &mut Vec<String>) -> Option<&'a Value> {
+fn breakpoint<'a>(
+    m: &'a switchyard_sdk::ir::Message,
+    i: usize,
+    placed: &mut usize,
+    lossy: &mut Vec<String>,
+) -> Option<&'a Value> {
     let (_, c) = m.cache_breakpoints.iter().find(|(at, _)| *at == i)?;
     if *placed >= MAX_CACHE_BREAKPOINTS {
         note(

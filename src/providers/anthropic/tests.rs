@@ -490,7 +490,9 @@ fn cache_breakpoints_stop_at_four_and_automatic_caching_takes_a_free_one() {
     assert!(v.get("cache_control").is_none());
 
     let mut auto = test_model(ProviderKind::Anthropic, Quirks::default());
-    Arc::get_mut(&mut Arc::get_mut(&mut auto).unwrap().provider).unwrap().auto_cache = true;
+    Arc::get_mut(&mut Arc::get_mut(&mut auto).unwrap().provider)
+        .unwrap()
+        .auto_cache = true;
     let (v, _) = render(&req(3), &auto);
     assert_eq!(v["cache_control"], eph, "a breakpoint is left for automatic caching");
     let (v, _) = render(&req(4), &auto);

@@ -36,7 +36,11 @@ pub(super) fn parse_response(body: &[u8], model: &Model) -> Result<ChatResponse,
         }
         let finish = c.finish_reason.map(|f| wire::finish(&f, calls > 0));
         let logprobs = c.logprobs_result.map(wire::LogprobsResult::canonical);
-        choices.push(Choice { parts, finish, logprobs });
+        choices.push(Choice {
+            parts,
+            finish,
+            logprobs,
+        });
     }
     let mut choices = choices.into_iter();
     let (parts, finish, logprobs) = match choices.next() {

@@ -67,7 +67,11 @@ impl StreamDecoder for Decoder {
                 for p in c.content.into_iter().flat_map(|c| c.parts) {
                     self.part(p, out);
                 }
-                if let Some(l) = c.logprobs_result.map(wire::LogprobsResult::canonical).filter(|l| !l.is_empty()) {
+                if let Some(l) = c
+                    .logprobs_result
+                    .map(wire::LogprobsResult::canonical)
+                    .filter(|l| !l.is_empty())
+                {
                     out.push(StreamEvent::Logprobs(l));
                 }
                 finish = c.finish_reason.map(|f| wire::finish(&f, self.calls > 0));

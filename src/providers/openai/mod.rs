@@ -10,8 +10,8 @@
 
 mod parse;
 pub mod passthrough;
-pub mod responses;
 mod render;
+pub mod responses;
 mod stream;
 mod wire;
 

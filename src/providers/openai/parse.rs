@@ -64,7 +64,10 @@ fn choice(choice: &Value, model: &Model) -> Result<Choice, ProviderError> {
     Ok(Choice {
         parts,
         finish: choice.get("finish_reason").and_then(Value::as_str).map(finish_reason),
-        logprobs: choice.pointer("/logprobs/content").and_then(Value::as_array).map(|c| logprobs(c)),
+        logprobs: choice
+            .pointer("/logprobs/content")
+            .and_then(Value::as_array)
+            .map(|c| logprobs(c)),
     })
 }
 

@@ -63,8 +63,7 @@ pub fn render_messages<'a>(msgs: &'a [Message], model: &Model, lossy: &mut Vec<S
         {
             lossy.push("reasoning blocks of earlier turns are not sent to OpenAI-schema providers".into());
         }
-        if m
-            .content
+        if m.content
             .iter()
             .any(|p| matches!(p, Part::Other { kind, .. } if kind == REDACTED_THINKING))
             && !lossy.iter().any(|l| l.starts_with("redacted_thinking"))
@@ -262,7 +261,9 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         }
     }
     if req.messages.iter().any(|m| !m.cache_breakpoints.is_empty()) {
-        lossy.push("cache_control breakpoints: OpenAI-schema providers cache prompt prefixes by themselves; not sent".into());
+        lossy.push(
+            "cache_control breakpoints: OpenAI-schema providers cache prompt prefixes by themselves; not sent".into(),
+        );
     }
     for (k, v) in &req.chat_extras {
         b.insert(k.clone(), v.clone());
@@ -271,9 +272,7 @@ pub(super) fn render(req: &ChatRequest, model: &Model) -> Result<Rendered, Provi
         // Chat completions returns no reasoning (a server with a reasoning field does: its text
         // becomes the summary).
         if req.reasoning_summary.is_some() {
-            lossy.push(
-                "reasoning.summary: chat completions returns no reasoning summary; none is returned".into(),
-            );
+            lossy.push("reasoning.summary: chat completions returns no reasoning summary; none is returned".into());
         }
         if req.encrypted_reasoning {
             lossy.push(

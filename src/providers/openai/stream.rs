@@ -71,7 +71,11 @@ impl StreamDecoder for Decoder {
                     });
                 }
             }
-            if let Some(c) = choice.pointer("/logprobs/content").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+            if let Some(c) = choice
+                .pointer("/logprobs/content")
+                .and_then(Value::as_array)
+                .filter(|c| !c.is_empty())
+            {
                 out.push(StreamEvent::Logprobs(super::parse::logprobs(c)));
             }
             if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {

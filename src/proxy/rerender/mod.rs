@@ -27,7 +27,13 @@ const EDITABLE_RESPONSES: &[&str] = &["input", "instructions"];
 
 /// The current attempt's request for `model`.
 pub fn prepare(ctx: &Ctx, model: &Arc<Model>) -> Result<Prepared, GatewayError> {
-    prepare_watched(ctx.request.schema, &ctx.ex, &ctx.request.body, model, !ctx.decision.hooks.is_empty())
+    prepare_watched(
+        ctx.request.schema,
+        &ctx.ex,
+        &ctx.request.body,
+        model,
+        !ctx.decision.hooks.is_empty(),
+    )
 }
 
 /// The request in `ex` (the client's `body` in `schema`) as `model`'s provider would receive it.

@@ -11,10 +11,10 @@
 //! The provider-wide breaker counts only connection failures and timeouts (a provider's error
 //! answers are about a request or a model), and opens only once they were seen on two of its models.
 
-use switchyard_sdk::state::counters::FastMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use switchyard_sdk::state::counters::FastMap;
 
 use serde_json::{json, Value};
 

@@ -7,11 +7,32 @@ use super::*;
 /// `FinishReason`) and arbitrary words.
 fn reason() -> impl Strategy<Value = FinishReason> {
     let known = prop::sample::select(vec![
-        "stop", "length", "tool_calls", "content_filter", "function_call", "end_turn", "max_tokens",
-        "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded",
-        "FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "LANGUAGE", "OTHER",
-        "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "MALFORMED_FUNCTION_CALL", "IMAGE_SAFETY",
-        "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS",
+        "stop",
+        "length",
+        "tool_calls",
+        "content_filter",
+        "function_call",
+        "end_turn",
+        "max_tokens",
+        "stop_sequence",
+        "tool_use",
+        "pause_turn",
+        "refusal",
+        "model_context_window_exceeded",
+        "FINISH_REASON_UNSPECIFIED",
+        "STOP",
+        "MAX_TOKENS",
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "OTHER",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "MALFORMED_FUNCTION_CALL",
+        "IMAGE_SAFETY",
+        "UNEXPECTED_TOOL_CALL",
+        "TOO_MANY_TOOL_CALLS",
     ])
     .prop_map(|s| FinishReason::Other(s.to_string()));
     prop_oneof![
@@ -63,6 +84,9 @@ fn nearest_values() {
     assert_eq!((o.status, o.incomplete), ("failed", None));
     assert!(o.error.unwrap().contains("MALFORMED_FUNCTION_CALL"));
     assert_eq!(responses(Some(&other("pause_turn"))).status, "incomplete");
-    assert_eq!(responses(Some(&FinishReason::Length)).incomplete, Some("max_output_tokens"));
+    assert_eq!(
+        responses(Some(&FinishReason::Length)).incomplete,
+        Some("max_output_tokens")
+    );
     assert_eq!(responses(None).status, "completed");
 }

@@ -56,10 +56,7 @@ fn moderate_blocks_sensitive_numbers_and_secrets_before_inference() {
         let r = rejected(run(&*p, &mut ex, Some("moderate")));
         assert_eq!((r.kind, r.code), (RejectKind::Forbidden, "firewall_blocked"));
         let e = ex.firewall.last().unwrap();
-        assert_eq!(
-            (&*e.policy, &*e.rule, e.action),
-            ("guardrails", rule, "block")
-        );
+        assert_eq!((&*e.policy, &*e.rule, e.action), ("guardrails", rule, "block"));
         assert_eq!(ex.trace.last().unwrap().rule, format!("guardrails/{rule}"));
         assert!(r.message.contains(rule), "{}", r.message);
         assert_not_leaked(&ex, Some(&r), secret);
@@ -96,11 +93,7 @@ fn strict_also_masks_the_answer_whole_and_streamed() {
         &["Reach jane.doe@corp.ex", "ample.com or +1 (415) 55", "5-2671."],
     );
     assert_eq!(s.out, "Reach [EMAIL] or [PHONE].");
-    let rules: Vec<(&str, &str)> = ex
-        .firewall
-        .iter()
-        .map(|e| (&*e.rule, &*e.location))
-        .collect();
+    let rules: Vec<(&str, &str)> = ex.firewall.iter().map(|e| (&*e.rule, &*e.location)).collect();
     assert_eq!(rules, vec![("strict/email", "answer"), ("strict/phone", "answer")]);
     let r = rejected(run(&*p, &mut exchange(user("4111111111111111")), Some("strict")));
     assert!(r.message.contains("strict/payment_card"));

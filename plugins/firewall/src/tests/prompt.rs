@@ -105,11 +105,7 @@ fn overlapping_substrings_of_different_rules_all_match() {
     ])));
     let mut ex = exchange(user("Project Falcon Heavy and FALCON 9"));
     assert_continue(run(&*p, &mut ex, None));
-    let got: Vec<(&str, &str)> = ex
-        .firewall
-        .iter()
-        .map(|e| (&*e.rule, e.sample.as_str()))
-        .collect();
+    let got: Vec<(&str, &str)> = ex.firewall.iter().map(|e| (&*e.rule, e.sample.as_str())).collect();
     assert_eq!(
         got,
         vec![
@@ -437,11 +433,7 @@ fn answers_are_masked_or_blocked_whole() {
     assert_continue(p.on_answer(&mut ex, &mut a));
     assert_eq!(a.text(), "internal: ask [EMAIL]");
     assert_eq!(a.tool_calls().next().unwrap().arguments, r#"{"to":"[EMAIL]"}"#);
-    let locations: Vec<(&str, &str, &str)> = ex
-        .firewall
-        .iter()
-        .map(|e| (&*e.rule, &*e.location, e.scope))
-        .collect();
+    let locations: Vec<(&str, &str, &str)> = ex.firewall.iter().map(|e| (&*e.rule, &*e.location, e.scope)).collect();
     assert_eq!(
         locations,
         vec![

@@ -30,7 +30,9 @@ fn custom_function(name: String, description: Option<String>, format: Option<Wir
                 desc.push_str("\n\n");
             }
             let syntax = syntax.as_deref().unwrap_or("grammar");
-            desc.push_str(&format!("The `{CUSTOM_INPUT}` argument must follow this {syntax} grammar:\n{def}"));
+            desc.push_str(&format!(
+                "The `{CUSTOM_INPUT}` argument must follow this {syntax} grammar:\n{def}"
+            ));
         }
     }
     let schema = serde_json::json!({
@@ -86,7 +88,10 @@ pub(super) fn add_tools(
                 let ns = t.name.ok_or_else(|| missing(&format!("{at}[{i}].name")))?;
                 let children = t.tools.ok_or_else(|| missing(&format!("{at}[{i}].tools")))?;
                 for (j, c) in children.into_iter().enumerate() {
-                    let name = c.name.clone().ok_or_else(|| missing(&format!("{at}[{i}].tools[{j}].name")))?;
+                    let name = c
+                        .name
+                        .clone()
+                        .ok_or_else(|| missing(&format!("{at}[{i}].tools[{j}].name")))?;
                     let flat = flat_name(&ns, &name);
                     match c.kind.as_str() {
                         "function" => tools.push(function(c, flat.clone())),

@@ -146,10 +146,14 @@ fn stored_state_is_refused_with_a_clear_message() {
         .unwrap_err();
     assert!(e.to_string().contains("stored responses are not implemented"), "{e}");
     // Built-in tools are kept whole for a provider that runs them, out of the functions.
-    let r = parse_ok(r#"{"model":"auto","input":"x","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#);
+    let r =
+        parse_ok(r#"{"model":"auto","input":"x","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"#);
     assert!(r.tools.is_empty());
     assert_eq!(r.tool_forms.builtin[0].0, "code_interpreter");
-    assert_eq!(r.tool_forms.builtin[0].1.get(), r#"{"type":"code_interpreter","container":{"type":"auto"}}"#);
+    assert_eq!(
+        r.tool_forms.builtin[0].1.get(),
+        r#"{"type":"code_interpreter","container":{"type":"auto"}}"#
+    );
     // Explicit nulls and the defaults clients always send are fine.
     let r = parse_ok(
         r#"{"model":"auto","input":"x","previous_response_id":null,"background":false,"store":true,

@@ -108,7 +108,9 @@ fn strip_foreign_thinking(msgs: &mut Vec<Value>) {
         if let Some(Value::Array(blocks)) = m.get_mut("content") {
             blocks.retain(|b| {
                 b.get("type").and_then(Value::as_str) != Some("thinking")
-                    || b.get("signature").and_then(Value::as_str).is_some_and(super::own_signature)
+                    || b.get("signature")
+                        .and_then(Value::as_str)
+                        .is_some_and(super::own_signature)
             });
         }
     }

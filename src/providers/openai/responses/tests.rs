@@ -59,5 +59,8 @@ fn failed_stream_is_a_provider_error() {
     let s = "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"boom\"}}}\n\n";
     p.push(s.as_bytes(), |e| t.event(&e, &mut out, &mut Fin)).unwrap();
     assert_eq!(t.failure(), Some("boom"));
-    assert_eq!(t.end(&mut Vec::new(), &mut Fin), Err(Incomplete::ProviderError("boom".into())));
+    assert_eq!(
+        t.end(&mut Vec::new(), &mut Fin),
+        Err(Incomplete::ProviderError("boom".into()))
+    );
 }
