@@ -467,6 +467,7 @@ fn to_json_has_the_fields() {
     for k in [
         "task",
         "confidence",
+        "runner_up",
         "complexity_tier",
         "complexity_score",
         "language",
@@ -477,4 +478,12 @@ fn to_json_has_the_fields() {
         assert!(v.get(k).is_some(), "{k}");
     }
     assert_eq!(v["task"], "translation");
+    assert_eq!(v.as_object().unwrap().len(), 9, "{v}");
+    // Scores are shown to three decimals.
+    let conf = v["confidence"].as_f64().unwrap();
+    assert_eq!((conf * 1000.0).round() / 1000.0, conf);
+    // The route's classification serializes the same as the classifier's own JSON.
+    let routed = crate::router::RouteClass::Classified(c("Translate 'good morning' into Italian."));
+    assert_eq!(serde_json::to_value(&routed).unwrap(), v);
+    assert_eq!(routed.task(), Some("translation"));
 }
