@@ -128,6 +128,16 @@ impl Compiler<'_> {
         ok
     }
 
+    /// A list of models (`provider: false`) or providers: valid as [`Compiler::names`] wants, and each
+    /// one configured (every unknown one is named at its index).
+    fn known_names(&mut self, list: &[String], path: &str, provider: bool) -> Option<Vec<String>> {
+        let unknown = (0..list.len())
+            .filter(|k| !self.known(&list[*k], provider, format!("{path}[{k}]")))
+            .count();
+        let list = self.names(list, path, if provider { "provider" } else { "model" })?;
+        (unknown == 0).then_some(list)
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError::new(path, message));
     }
@@ -376,27 +386,13 @@ impl Compiler<'_> {
                 ),
             },
             RawAction::Fallback(list) => {
-                let all_known = (0..list.len())
-                    .filter(|k| !self.known(&list[*k], false, format!("{path}.fallback[{k}]")))
-                    .count()
-                    == 0;
-                if let Some(list) = self
-                    .names(list, &format!("{path}.fallback"), "model")
-                    .filter(|_| all_known)
-                {
+                if let Some(list) = self.known_names(list, &format!("{path}.fallback"), false) {
                     let label = format!("fallback {}", list.join(", "));
                     push(ActionKind::Fallback(list), label);
                 }
             }
             RawAction::ExcludeProviders(list) => {
-                let all_known = (0..list.len())
-                    .filter(|k| !self.known(&list[*k], true, format!("{path}.exclude_providers[{k}]")))
-                    .count()
-                    == 0;
-                if let Some(list) = self
-                    .names(list, &format!("{path}.exclude_providers"), "provider")
-                    .filter(|_| all_known)
-                {
+                if let Some(list) = self.known_names(list, &format!("{path}.exclude_providers"), true) {
                     let label = format!("exclude_providers {}", list.join(", "));
                     push(ActionKind::ExcludeProviders(list), label);
                 }
