@@ -53,17 +53,21 @@ async fn refused_requests_are_logged_under_their_endpoint() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
-    let m = metrics_with(&gw, "status=\"405\"").await;
-    assert!(
-        m.lines()
-            .any(|l| l.starts_with("switchyard_requests_total{endpoint=\"unknown\"") && l.contains("status=\"404\"")),
-        "{m}"
-    );
-    assert!(
-        m.lines()
-            .any(|l| l.starts_with("switchyard_requests_total{endpoint=\"messages\"") && l.contains("status=\"405\"")),
-        "{m}"
-    );
+    // Each request is counted when its logging hook runs, after the client has its answer: wait for both.
+    let counted = |m: &str, endpoint: &str, status: &str| {
+        m.lines().any(|l| {
+            l.starts_with(&format!("switchyard_requests_total{{endpoint=\"{endpoint}\""))
+                && l.contains(&format!("status=\"{status}\""))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut m = metrics_with(&gw, "status=\"405\"").await;
+    while !(counted(&m, "unknown", "404") && counted(&m, "messages", "405")) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        m = metrics_with(&gw, "status=\"405\"").await;
+    }
+    assert!(counted(&m, "unknown", "404"), "{m}");
+    assert!(counted(&m, "messages", "405"), "{m}");
     assert!(!m.contains("endpoint=\"health\""), "{m}");
     gw.wait_log(5, |l| l.contains("\"access\"") && l.contains("405"));
     let lines = gw.access_lines();
