@@ -25,6 +25,7 @@ use crate::config::Snapshot;
 use crate::keys::manage::{self, Refused};
 use crate::store::counters::spend_json;
 use crate::store::{self, Store};
+use switchyard_sdk::state::counters::key_scope;
 
 /// Largest body a key call may send.
 const MAX_BODY: usize = 64 * 1024;
@@ -115,7 +116,7 @@ pub async fn serve(
     }
     let spend = |v: &mut Value, id: &str| {
         if let Some(st) = store {
-            v["spend"] = spend_json(&*st.counters, &format!("key:{id}"), store::now_ms());
+            v["spend"] = spend_json(&*st.counters, &key_scope(id), store::now_ms());
         }
     };
     if let (Some(e), false) = (yaml, mutating) {
@@ -151,7 +152,7 @@ pub async fn serve(
                 .entries()
                 .map(|e| {
                     let mut v = manage::config_view(e);
-                    v["spend"] = spend_json(&*counters, &format!("key:{}", e.id), now);
+                    v["spend"] = spend_json(&*counters, &key_scope(&e.id), now);
                     v
                 })
                 .collect();
@@ -161,7 +162,7 @@ pub async fn serve(
                 let stored = crate::store::keys::list(conn).map_err(db)?;
                 data.extend(stored.iter().map(|k| {
                     let mut v = manage::view(k, keys.last_used(&k.id));
-                    v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
+                    v["spend"] = spend_json(&*counters, &key_scope(&k.id), now);
                     v
                 }));
                 Ok((200, json!({"object": "list", "data": data})))
@@ -186,7 +187,7 @@ pub async fn serve(
                     .map_err(db)?
                     .ok_or_else(|| not_found(&which))?;
                 let mut v = manage::view(&k, keys.last_used(&k.id));
-                v["spend"] = spend_json(&*counters, &format!("key:{}", k.id), now);
+                v["spend"] = spend_json(&*counters, &key_scope(&k.id), now);
                 Ok((200, v))
             })
         }

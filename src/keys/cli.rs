@@ -64,7 +64,8 @@ pub fn run(db: Option<&PathBuf>, config: &Path, action: Action) -> Result<Value,
                 .iter()
                 .map(|k| {
                     let mut v = manage::view(k, 0);
-                    v["spend"] = store::counters::spend_json(&counters, &format!("key:{}", k.id), now);
+                    v["spend"] =
+                        store::counters::spend_json(&counters, &switchyard_sdk::state::counters::key_scope(&k.id), now);
                     v
                 })
                 .collect();

@@ -9,8 +9,7 @@ use switchyard_sdk::ir::Part;
 
 use super::ctx::Ctx;
 use crate::config::routing::ContentMode;
-use crate::router::classify::Task;
-use crate::router::RouterState;
+use crate::router::{RouteClass, RouterState};
 use crate::store::log::{AttemptRow, LogRow};
 
 /// Prompt or answer text kept per row at most.
@@ -64,11 +63,11 @@ pub fn row(
     let task = class
         .as_ref()
         .map(|c| c.task)
-        .or_else(|| routed.and_then(|c| c.task()).and_then(Task::parse).map(Task::as_str));
+        .or_else(|| routed.and_then(RouteClass::task));
     let tier = class
         .as_ref()
         .map(|c| c.complexity_tier)
-        .or_else(|| routed.and_then(|c| c.tier()));
+        .or_else(|| routed.and_then(RouteClass::tier));
     let attempts: Vec<AttemptRow> = ctx
         .attempts
         .iter_mut()

@@ -97,10 +97,14 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    pub fn task(&self) -> Option<&str> {
+    pub fn task(&self) -> Option<&'static str> {
         match self {
             RouteClass::Classified(c) => Some(c.task.as_str()),
-            RouteClass::Stated(v) => v.get("task").and_then(Value::as_str),
+            RouteClass::Stated(v) => v
+                .get("task")
+                .and_then(Value::as_str)
+                .and_then(classify::Task::parse)
+                .map(classify::Task::as_str),
         }
     }
 

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use switchyard_sdk::state::counters::{MemoryCounters, Period, SpendCounters};
+use switchyard_sdk::state::counters::{key_scope, workspace_scope, MemoryCounters, Period, SpendCounters};
 use switchyard_sdk::state::reserve::{Book, Reservation};
 use switchyard_sdk::{
     BuildEnv, Built, ConfigError, Decision, Exchange, Money, Names, Outcome, Phase, Plugin, Reject, RejectKind,
@@ -121,13 +121,7 @@ fn compile(cfg: Config, names: Option<&dyn Names>) -> Result<Caps, Vec<ConfigErr
             money(&at("monthly_dollars"), d.monthly_dollars),
         ) {
             (Ok(daily), Ok(monthly)) => {
-                let caps = caps_of(
-                    format!("workspace:{ws}"),
-                    format!("workspace {ws:?}"),
-                    daily,
-                    monthly,
-                    None,
-                );
+                let caps = caps_of(workspace_scope(&ws), format!("workspace {ws:?}"), daily, monthly, None);
                 out.workspaces.insert(ws, caps);
             }
             (a, b) => errors.extend(a.err().into_iter().chain(b.err())),
@@ -235,7 +229,7 @@ impl CapsPhase {
         let mut caps = Vec::new();
         if l.daily_cost_cap.is_some() || l.monthly_cost_cap.is_some() || l.cost_cap.is_some() {
             caps = caps_of(
-                format!("key:{}", id.key_id),
+                key_scope(&id.key_id),
                 format!("key {:?}", &*id.key_name),
                 l.daily_cost_cap,
                 l.monthly_cost_cap,
@@ -258,20 +252,17 @@ impl CapsPhase {
 
     /// The counters a request's cost goes to without a reservation: its key's and workspace's (day,
     /// month, all time). A capped route's counters are charged through their reservations.
-    fn charged(&self, ex: &Exchange, now: i64) -> Vec<(String, String)> {
-        let Some(id) = &ex.identity else { return Vec::new() };
-        let labels = [
-            Period::Day.label(now),
-            Period::Month.label(now),
-            Period::Total.label(now),
-        ];
-        let mut out = Vec::with_capacity(6);
-        for scope in [format!("key:{}", id.key_id), format!("workspace:{}", id.workspace)] {
-            for l in &labels {
-                out.push((scope.clone(), l.clone()));
-            }
-        }
-        out
+    /// As scopes × period labels, each made once.
+    fn charged(ex: &Exchange, now: i64) -> Option<([String; 2], [String; 3])> {
+        let id = ex.identity.as_ref()?;
+        Some((
+            [key_scope(&id.key_id), workspace_scope(&id.workspace)],
+            [
+                Period::Day.label(now),
+                Period::Month.label(now),
+                Period::Total.label(now),
+            ],
+        ))
     }
 
     fn byok_free(&self, ex: &Exchange) -> bool {
@@ -365,17 +356,23 @@ impl Phase for CapsPhase {
         if reserved.is_empty() && cost == Money::ZERO {
             return;
         }
-        let mut plain = self.charged(ex, now_ms());
+        let plain = Self::charged(ex, now_ms());
+        let mut settled = Vec::with_capacity(reserved.len());
         for (r, scope, label) in reserved {
             // Charged under the book's lock, so no reservation sees the money twice or not at all.
             r.settle(|| self.counters.add(&scope, &label, cost));
-            plain.retain(|(s, l)| !(*s == scope && *l == label));
+            settled.push((scope, label));
         }
-        if cost == Money::ZERO {
+        let Some((scopes, labels)) = plain.filter(|_| cost != Money::ZERO) else {
             return;
-        }
-        for (scope, label) in plain {
-            self.counters.add(&scope, &label, cost);
+        };
+        for scope in &scopes {
+            for label in labels
+                .iter()
+                .filter(|l| !settled.iter().any(|(s, sl)| s == scope && sl == *l))
+            {
+                self.counters.add(scope, label, cost);
+            }
         }
     }
 }

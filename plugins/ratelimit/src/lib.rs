@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use switchyard_sdk::state::counters::FastMap;
+use switchyard_sdk::state::counters::{key_scope, workspace_scope};
+use switchyard_sdk::state::FastMap;
 
 use switchyard_sdk::{BuildEnv, Built, Decision, Exchange, Outcome, Phase, Plugin, Reject, RejectKind};
 pub use window::openai_duration;
@@ -101,14 +102,6 @@ impl Limiter {
         let scopes = self.scopes.lock().unwrap_or_else(|e| e.into_inner());
         scopes.get(&key_scope(key_id)).map_or(0, |s| s.in_flight)
     }
-}
-
-fn key_scope(id: &str) -> String {
-    format!("key:{id}")
-}
-
-fn workspace_scope(ws: &str) -> String {
-    format!("workspace:{ws}")
 }
 
 /// A workspace's limits (`plugins.ratelimit.workspaces.<name>`).

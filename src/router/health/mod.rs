@@ -14,7 +14,7 @@
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use switchyard_sdk::state::counters::FastMap;
+use switchyard_sdk::state::FastMap;
 
 use serde_json::{json, Value};
 

@@ -4,11 +4,11 @@
 //! instances can implement the same trait without touching the phases. The caps read them under their
 //! reservation book's lock and add a settled request's cost to them (`state::reserve`).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Datelike, Utc};
 
+use super::FastMap;
 use crate::money::Money;
 
 /// A cap's period, in UTC.
@@ -74,10 +74,15 @@ pub struct MemoryCounters {
 /// Values per scope, then per period: looked up by `&str` without allocating.
 pub type Table<V> = FastMap<String, FastMap<String, V>>;
 
-/// A map for the request path's in-process state (health, counters, limits): keys are catalog ids,
-/// key and workspace names, never a client's text, so foldhash's seeded fast hash serves; std's
-/// SipHash was most of a lookup's cost (about 50 lookups a request).
-pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// The counters' scope of a key (by its stable id: rotation keeps its spend).
+pub fn key_scope(key_id: &str) -> String {
+    format!("key:{key_id}")
+}
+
+/// The counters' scope of a workspace.
+pub fn workspace_scope(workspace: &str) -> String {
+    format!("workspace:{workspace}")
+}
 
 /// The value at (`scope`, `period`), created with `V::default()` when new (allocating only then).
 /// Always `Some`.

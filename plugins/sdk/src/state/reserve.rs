@@ -11,7 +11,7 @@ use crate::money::Money;
 /// What is held per account.
 #[derive(Debug, Default)]
 pub struct Book {
-    held: Mutex<super::counters::FastMap<String, Money>>,
+    held: Mutex<super::FastMap<String, Money>>,
 }
 
 /// A request's hold on an account. Dropped without [`Reservation::settle`] (the request failed or was
@@ -79,7 +79,7 @@ impl Book {
         held.get(account).copied().unwrap_or(Money::ZERO)
     }
 
-    fn release(&self, held: &mut super::counters::FastMap<String, Money>, account: &str, amount: Money) {
+    fn release(&self, held: &mut super::FastMap<String, Money>, account: &str, amount: Money) {
         if let Some(h) = held.get_mut(account) {
             *h = Money(h.0.saturating_sub(amount.0));
             if h.0 == 0 {
