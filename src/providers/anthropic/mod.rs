@@ -10,15 +10,15 @@
 mod parse;
 pub mod passthrough;
 mod render;
-
-use render::own_signature;
 mod stream;
+mod thinking;
 mod wire;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
 use switchyard_sdk::ir::{ChatRequest, ChatResponse};
+use thinking::own_signature;
 
 use super::{ProviderAdapter, ProviderError, Rendered, StreamDecoder};
 use crate::config::Model;
