@@ -7,16 +7,11 @@
 
 use std::sync::Arc;
 
-use crate::config::{Provider, Snapshot};
+use crate::config::Snapshot;
 use crate::error::GatewayError;
 
 /// The scope word that allows a key to bring provider keys.
 pub const SCOPE: &str = "byok";
-
-/// The header that carries a key for provider `p` (lower case), if its kind takes one.
-pub fn header_name(p: &Provider) -> Option<&http::HeaderName> {
-    p.byok_header.as_ref()
-}
 
 /// The provider keys a request brought, by provider name.
 #[derive(Default)]
@@ -37,7 +32,7 @@ impl ProviderKeys {
     pub fn read(headers: &http::HeaderMap, snap: &Snapshot) -> ProviderKeys {
         let mut keys = Vec::new();
         for p in snap.providers.values() {
-            let Some(name) = header_name(p) else { continue };
+            let Some(name) = &p.byok_header else { continue };
             if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
                 let v = v.trim();
                 if !v.is_empty() {

@@ -222,13 +222,7 @@ async fn responses_pass_through_keeps_the_body() {
     assert_eq!(v["router"]["lossy"], json!([]));
 
     body["stream"] = json!(true);
-    let r = post(&gw, "/v1/responses", &body, &[]).await;
-    assert_eq!(r.status(), 200);
-    let text = r.text().await.unwrap();
-    let events: Vec<Value> = sse_data(&text)
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let (text, events) = responses_events(&gw, &body).await;
     assert_eq!(events[0]["response"]["model"], "rs/m", "{text}");
     assert_eq!(events[1]["item"]["type"], "web_search_call");
     let last = events.last().unwrap();

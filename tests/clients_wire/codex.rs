@@ -90,13 +90,7 @@ async fn streamed_custom_tool_call() {
     let (_up, gw) = gateway("").await;
     let mut body = codex_body("oa/m", first_input());
     body["stream"] = json!(true);
-    let r = post(&gw, "/v1/responses", &body, &[]).await;
-    assert_eq!(r.status(), 200);
-    let text = r.text().await.unwrap();
-    let events: Vec<Value> = sse_data(&text)
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let (_, events) = responses_events(&gw, &body).await;
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(!types.contains(&"response.function_call_arguments.delta"), "{types:?}");
     let done = events

@@ -242,5 +242,17 @@ async fn post(gw: &Gateway, path: &str, body: &Value, headers: &[(&str, &str)]) 
     r.send().await.unwrap()
 }
 
+/// POST a streamed Responses body: the answer's text and each event's JSON (the status must be 200).
+async fn responses_events(gw: &Gateway, body: &Value) -> (String, Vec<Value>) {
+    let r = post(gw, "/v1/responses", body, &[]).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let events = sse_data(&text)
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    (text, events)
+}
+
 mod clients;
 mod codex;

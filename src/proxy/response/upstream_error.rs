@@ -66,7 +66,7 @@ pub fn error_for(upstream_status: u16, said: &str, retry_after: Option<u64>, ctx
         // The provider refused the key the client brought: the client's problem, in its words.
         let header = ctx
             .current_model()
-            .and_then(|m| crate::proxy::byok::header_name(&m.provider))
+            .and_then(|m| m.provider.byok_header.as_ref())
             .map_or("", |h| h.as_str());
         return GatewayError::Rejected(switchyard_sdk::Reject::new(
             switchyard_sdk::RejectKind::Status { status: 401 },
