@@ -260,15 +260,7 @@ async fn a_provider_without_key_is_listed_but_refuses_with_503() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "provider_unavailable");
     assert_eq!(v["error"]["provider"], "nokey");
-    let list: Value = client()
-        .get(format!("{}/v1/models", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&gw, "/v1/models").await;
     assert_eq!(list["data"][0]["available"], false);
     assert_eq!(up.count(), 0);
 }

@@ -161,15 +161,7 @@ async fn latency_mode_follows_measured_latency() {
         l.matches("\"target\":\"access\"").count() >= 1 && l.contains("cheap/m")
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let health: Value = client()
-        .get(format!("{}/v1/model-health", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&gw, "/v1/model-health").await;
     let (_, _, v) = auto(&gw, json!({"model": "auto:latency"}), &[]).await;
     let attempts: Vec<String> = gw
         .access_lines()
@@ -249,15 +241,7 @@ async fn each_failure_kind_falls_back_to_the_next_candidate() {
                 "{}",
                 v["router"]["filtered"]
             );
-            let health: Value = client()
-                .get(format!("{}/v1/model-health?models=strong/m", gw.url))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let health: Value = get_json(&gw, "/v1/model-health?models=strong/m").await;
             assert!(health["data"][0]["cooldown_seconds"].as_u64().unwrap() > 25, "{health}");
             assert_eq!(health["data"][0]["available"], false);
         }
@@ -461,15 +445,7 @@ async fn the_circuit_opens_and_recovers_through_a_half_open_probe() {
         "{}",
         v["router"]["filtered"]
     );
-    let health: Value = client()
-        .get(format!("{}/v1/model-health?models=strong/m", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&gw, "/v1/model-health?models=strong/m").await;
     assert_eq!(health["data"][0]["circuit"], "open");
     assert_eq!(health["data"][0]["degraded"], true);
     assert_eq!(health["data"][0]["consecutive_failures"], 2);
@@ -479,15 +455,7 @@ async fn the_circuit_opens_and_recovers_through_a_half_open_probe() {
     let (_, _, v) = auto(&gw, json!({"model": "auto:quality"}), &[]).await;
     assert_eq!(v["model"], "strong/m", "{}", v["router"]);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let health: Value = client()
-        .get(format!("{}/v1/model-health?models=strong/m", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&gw, "/v1/model-health?models=strong/m").await;
     assert_eq!(health["data"][0]["circuit"], "closed");
     assert_eq!(health["data"][0]["degraded"], false);
 }
@@ -570,15 +538,7 @@ async fn a_client_that_hangs_up_does_not_count_against_the_model() {
     let _ = r.chunk().await.unwrap();
     drop(r);
     gw.wait_log(10, |l| l.contains("\"target\":\"access\""));
-    let health: Value = client()
-        .get(format!("{}/v1/model-health?models=cheap/m", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&gw, "/v1/model-health?models=cheap/m").await;
     assert_eq!(health["data"][0]["failures"], 0, "{health}");
     assert_eq!(health["data"][0]["degraded"], false, "{health}");
 }

@@ -318,15 +318,7 @@ async fn only_streams_teach_the_generation_speed() {
         r.text().await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let h: Value = client()
-        .get(format!("{}/v1/model-health?models=up/a", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = get_json(&gw, "/v1/model-health?models=up/a").await;
     let tps = &h["data"][0]["tokens_per_second"];
     assert!(
         tps.is_null() || tps.as_f64() == Some(0.0),
@@ -335,15 +327,7 @@ async fn only_streams_teach_the_generation_speed() {
     let r = chat(&gw, json!({"model": "up/a", "stream": true, "messages": user_msg("x")})).await;
     r.text().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let h: Value = client()
-        .get(format!("{}/v1/model-health?models=up/a", gw.url))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = get_json(&gw, "/v1/model-health?models=up/a").await;
     let tps = h["data"][0]["tokens_per_second"].as_f64().unwrap_or(0.0);
     assert!(tps > 0.0 && tps < 10_000.0, "a paced stream's rate: {h}");
 }

@@ -271,6 +271,19 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// GET `path` with the test key, as JSON.
+pub async fn get_json(gw: &Gateway, path: &str) -> serde_json::Value {
+    client()
+        .get(format!("{}{path}", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// POST `body` to the chat endpoint with the test key.
 pub async fn chat(gw: &Gateway, body: serde_json::Value) -> reqwest::Response {
     client()
